@@ -1,0 +1,3 @@
+"""Per-group evaluation metrics and reports."""
+
+__all__ = []

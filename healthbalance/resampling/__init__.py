@@ -1,0 +1,3 @@
+"""Group-aware resamplers."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""Subgroup-aware meta-estimators and models."""
+
+__all__ = []

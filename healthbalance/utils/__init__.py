@@ -1,0 +1,3 @@
+"""Small shared helpers."""
+
+__all__ = []

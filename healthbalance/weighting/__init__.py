@@ -1,0 +1,3 @@
+"""Group-aware sample weights."""
+
+__all__ = []
