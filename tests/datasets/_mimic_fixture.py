@@ -157,8 +157,11 @@ def write_tables(root, tables, *, compress=True):
         for column in out.columns:
             if pd.api.types.is_datetime64_any_dtype(out[column]):
                 out[column] = out[column].dt.strftime("%Y-%m-%d %H:%M:%S")
-        suffix = ".csv.gz" if compress else ".csv"
-        out.to_csv(folder / f"{name}{suffix}", index=False)
+        if compress:
+            gzip = {"method": "gzip", "compresslevel": 1, "mtime": 0}
+            out.to_csv(folder / f"{name}.csv.gz", index=False, compression=gzip)
+        else:
+            out.to_csv(folder / f"{name}.csv", index=False)
     return root
 
 
@@ -264,7 +267,7 @@ def _events(rng, icustays, n_mean, before=6, after=12):
 def _chartevents(rng, icustays, admissions):
     parts = []
     for itemid, (_, unit, mean, sd) in CHART.items():
-        stay, hours = _events(rng, icustays, rng.choice([0, 4, 8]))
+        stay, hours = _events(rng, icustays, rng.choice([1, 4, 8]))
         values = np.round(rng.normal(mean, sd, stay.shape[0]), 1)
         values[rng.random(values.shape[0]) < 0.02] = -1.0  # charting errors
         parts.append(_chart_rows(icustays, stay, hours, itemid, values, unit))
