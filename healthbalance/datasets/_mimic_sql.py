@@ -206,34 +206,41 @@ def register_items(con):
 
 
 def chart_features(con, source):
-    """Stream chartevents; return long (stay_id, feature, value) aggregates."""
+    """Stream chartevents; return long (stay_id, feature, value) aggregates.
+
+    Only the plausible values of the mapped items inside each window are kept (a
+    ventilation row is kept with value 1), so the intermediate table is small.
+    """
+    ventilated = (
+        f"(c.itemid IN (223849, 229314) AND c.value IS NOT NULL "
+        f"AND c.value NOT IN {_sql_list(NOT_VENTILATED_MODES)}) "
+        f"OR (c.itemid = 226732 AND c.value IN {_sql_list(INVASIVE_DEVICES)})"
+    )
+    v = "c.valuenum * i.scale + i.shift"
     con.execute(f"""
         CREATE TEMP TABLE chart AS
-        SELECT w.stay_id, c.charttime, i.feature, i.itemid, c.value,
-            c.valuenum * i.scale + i.shift AS v, i.low, i.high
+        SELECT w.stay_id, c.charttime, i.feature, i.itemid,
+            CASE WHEN i.unit = 'text' THEN 1.0 ELSE {v} END AS v
         FROM {source.scan} AS c
         JOIN items AS i ON i.itemid = c.itemid AND i.source = 'chartevents'
         JOIN cohort AS w ON w.stay_id = c.stay_id
         WHERE c.charttime >= w.intime AND c.charttime < w.cutoff
+            AND CASE WHEN i.unit = 'text' THEN {ventilated}
+                ELSE {v} BETWEEN i.low AND i.high END
     """)
-    return con.execute(f"""
-        WITH ok AS (SELECT * FROM chart WHERE v BETWEEN low AND high),
-        gcs AS (
-            SELECT stay_id, charttime, sum(v) AS total FROM ok
+    long = con.execute("""
+        WITH gcs AS (
+            SELECT stay_id, charttime, sum(v) AS total FROM chart
             WHERE feature = 'gcs_min' GROUP BY stay_id, charttime
             HAVING count(DISTINCT itemid) = 3
         )
         SELECT stay_id, feature, avg(v) AS mean, min(v) AS min, max(v) AS max
-        FROM ok WHERE feature NOT IN ('gcs_min', 'mechanical_ventilation')
-        GROUP BY stay_id, feature
+        FROM chart WHERE feature != 'gcs_min' GROUP BY stay_id, feature
         UNION ALL
         SELECT stay_id, 'gcs_min', NULL, min(total), NULL FROM gcs GROUP BY stay_id
-        UNION ALL
-        SELECT DISTINCT stay_id, 'mechanical_ventilation', NULL, NULL, 1.0 FROM chart
-        WHERE (itemid IN (223849, 229314) AND value IS NOT NULL
-               AND value NOT IN {_sql_list(NOT_VENTILATED_MODES)})
-           OR (itemid = 226732 AND value IN {_sql_list(INVASIVE_DEVICES)})
     """).df()
+    con.execute("DROP TABLE chart")
+    return long
 
 
 def lab_features(con, source):
