@@ -129,7 +129,7 @@ def connect(memory_limit, threads, temp_directory, verbose):
     """Open an in-memory DuckDB connection with bounded memory."""
     duckdb = import_duckdb()
     con = duckdb.connect(":memory:")
-    con.execute(f"SET memory_limit = '{memory_limit}'")
+    con.execute(f"SET memory_limit = '{_quote(memory_limit)}'")
     if threads is not None:
         con.execute(f"SET threads = {int(threads)}")
     con.execute(f"SET temp_directory = '{_quote(temp_directory)}'")
