@@ -261,3 +261,15 @@ def test_verbose_prints_the_stages(root, capsys):
     out = capsys.readouterr().out
     for stage in ["cohort", "chartevents", "labevents", "outputevents", "inputevents"]:
         assert stage in out
+
+
+def test_label_cross_check_is_logged_without_row_level_data(tables, root, caplog):
+    expected = reference.cohort(tables)
+    flag = expected["hospital_expire_flag"] == 1
+    disagree = int((flag != expected["deathtime"].notna()).sum())
+    assert disagree >= 1  # the fixture plants a death without deathtime
+    with caplog.at_level("WARNING", logger="healthbalance.datasets.mimic"):
+        cohort = load_mimic_iv(root)
+    assert f"disagree for {disagree} of {cohort.frame.shape[0]} stays" in caplog.text
+    for stay in expected["stay_id"]:
+        assert str(stay) not in caplog.text
