@@ -4,11 +4,14 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 from sklearn.utils._param_validation import InvalidParameterError
 
 from healthbalance._sensitive import group_labels, resolve_sensitive_features
 from healthbalance.datasets import _mimic_sql as mimic_sql
 from healthbalance.datasets import load_mimic_iv, make_icu_cohort
+from healthbalance.datasets._mimic_items import map_age_group, map_race
 from tests.datasets import _mimic_fixture as fixture
 from tests.datasets import _mimic_reference as reference
 
@@ -273,3 +276,32 @@ def test_label_cross_check_is_logged_without_row_level_data(tables, root, caplog
     assert f"disagree for {disagree} of {cohort.frame.shape[0]} stays" in caplog.text
     for stay in expected["stay_id"]:
         assert str(stay) not in caplog.text
+
+
+@given(st.lists(st.floats(18, 120), min_size=1, max_size=30))
+def test_age_groups_follow_the_thresholds(ages):
+    expected = [
+        "18-44" if a < 45 else "45-64" if a < 65 else "65-79" if a < 80 else "80+"
+        for a in ages
+    ]
+    assert map_age_group(ages).tolist() == expected
+
+
+PREFIXES = {
+    "WHITE": "White",
+    "BLACK": "Black",
+    "HISPANIC": "Hispanic",
+    "ASIAN": "Asian",
+}
+
+
+@given(st.sampled_from(sorted(PREFIXES)), st.text(max_size=20))
+def test_race_prefixes_decide_the_group(prefix, rest):
+    assert map_race([prefix + rest]).tolist() == [PREFIXES[prefix]]
+
+
+@given(st.text(max_size=30))
+def test_other_race_strings_are_other_or_unknown(text):
+    upper = text.strip().upper()
+    assume(not upper.startswith(tuple(PREFIXES)) and upper != "SOUTH AMERICAN")
+    assert map_race([text]).tolist() == ["Other/Unknown"]
