@@ -5,6 +5,8 @@ Generates (with DuckDB, in bounded memory) a schema-identical MIMIC-IV whose
 database) and small other tables, then runs, each in a fresh child process:
 
 - ``healthbalance``: the full ``load_mimic_iv`` extraction (all four event tables);
+- ``2nd call``: ``load_mimic_iv`` again with the same ``cache_dir`` (peak memory
+  includes the first, uncached call in the same process);
 - ``pandas chunked``: the usual hand-written alternative for ``chartevents`` alone,
   ``pandas.read_csv(chunksize=1_000_000)`` filtered to the same items and windows,
   then aggregated.
@@ -131,6 +133,16 @@ def run_healthbalance(root, memory_limit, threads):
     return cohort.frame.shape[0], time.perf_counter() - start
 
 
+def run_cached(root, memory_limit, threads):
+    from healthbalance.datasets import load_mimic_iv
+
+    with tempfile.TemporaryDirectory() as cache:
+        load_mimic_iv(root, memory_limit=memory_limit, threads=threads, cache_dir=cache)
+        start = time.perf_counter()
+        cohort = load_mimic_iv(root, cache_dir=cache)
+        return cohort.frame.shape[0], time.perf_counter() - start
+
+
 def run_pandas(root):
     import pandas as pd
 
@@ -157,6 +169,8 @@ def child(mode, root, memory_limit, threads):
     """Time one extraction (imports excluded) in this process; print JSON."""
     if mode == "healthbalance":
         n, elapsed = run_healthbalance(root, memory_limit, threads)
+    elif mode == "cached":
+        n, elapsed = run_cached(root, memory_limit, threads)
     else:
         n, elapsed = run_pandas(root)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -177,7 +191,8 @@ def main():
     parser.add_argument("--memory-limit", default="1GB")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--skip-pandas", action="store_true")
-    parser.add_argument("--child", choices=["healthbalance", "pandas"])
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--child", choices=["healthbalance", "cached", "pandas"])
     args = parser.parse_args()
     if args.child:
         return child(args.child, args.workdir, args.memory_limit, args.threads)
@@ -195,16 +210,21 @@ def report(args, root):
     size = (root / "icu" / "chartevents.csv.gz").stat().st_size / 2**20
     print(f"chartevents.csv.gz: {size:,.0f} MiB; DuckDB memory_limit="
           f"{args.memory_limit}, threads={args.threads}")  # fmt: skip
-    modes = ["healthbalance"] + ([] if args.skip_pandas else ["pandas"])
-    results = {mode: measure(mode, root, args) for mode in modes}
+    modes = ["healthbalance", "cached"] + ([] if args.skip_pandas else ["pandas"])
+    results = {}
+    for mode in modes:  # best of --repeat runs: the machine may be shared
+        runs = [measure(mode, root, args) for _ in range(args.repeat)]
+        results[mode] = min(runs, key=lambda r: r["seconds"])
+        results[mode]["peak_mb"] = max(r["peak_mb"] for r in runs)
     base = results["healthbalance"]
     print(f"{'extraction':<34}{'seconds':>9}{'rows/s':>13}{'peak MB':>9}"
           f"{'time ratio':>12}{'mem ratio':>11}")  # fmt: skip
     labels = {"healthbalance": "healthbalance (DuckDB, all tables)",
+              "cached": "healthbalance, 2nd call (Parquet)",
               "pandas": "pandas chunked (chartevents only)"}  # fmt: skip
     for mode, r in results.items():
-        print(f"{labels[mode]:<34}{r['seconds']:>9.1f}"
-              f"{args.rows / r['seconds']:>13,.0f}{r['peak_mb']:>9,.0f}"
+        rate = "-" if mode == "cached" else f"{args.rows / r['seconds']:,.0f}"
+        print(f"{labels[mode]:<34}{r['seconds']:>9.2f}{rate:>13}{r['peak_mb']:>9,.0f}"
               f"{r['seconds'] / base['seconds']:>12.2f}"
               f"{r['peak_mb'] / base['peak_mb']:>11.2f}")  # fmt: skip
 
