@@ -191,8 +191,9 @@ def create_cohort(con, sources, window_hours, min_age, stays):
             JOIN {sources["admissions"].scan} AS a ON a.hadm_id = s.hadm_id
             JOIN {sources["patients"].scan} AS p ON p.subject_id = s.subject_id
         )
-        SELECT *, least(window_end, outtime, dischtime,
-                        coalesce(deathtime, dischtime)) AS cutoff
+        SELECT *, least(window_end, coalesce(outtime, window_end),
+                        coalesce(dischtime, window_end),
+                        coalesce(deathtime, window_end)) AS cutoff
         FROM c
         WHERE age >= {float(min_age)} {rank} AND outtime >= window_end
     """)
