@@ -6,6 +6,10 @@ import pandas as pd
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
+from sklearn.compose import make_column_transformer
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OrdinalEncoder
 from sklearn.utils._param_validation import InvalidParameterError
 
 from healthbalance._sensitive import group_labels, resolve_sensitive_features
@@ -130,6 +134,32 @@ def test_features_match_brute_force(mimic, window_hours):
             err_msg=name,
         )
         assert data[name].notna().any(), name
+
+
+def test_all_stays_features_match_brute_force(tables, root):
+    expected_cohort = reference.cohort(tables, stays="all")
+    expected = reference.features(tables, expected_cohort)
+    cohort = load_mimic_iv(root, stays="all")
+    data = cohort.data.set_index(cohort.frame["stay_id"])
+    for name in NUMERIC:
+        np.testing.assert_allclose(
+            data[name].to_numpy(float),
+            expected[name].reindex(data.index).to_numpy(float),
+            rtol=1e-9,
+            err_msg=name,
+        )
+
+
+def test_a_model_fitted_on_the_synthetic_cohort_scores_mimic(root):
+    # Same columns, order and dtypes: a pipeline built for make_icu_cohort runs as is.
+    synthetic = make_icu_cohort(500, random_state=0)
+    encode = make_column_transformer(
+        (OrdinalEncoder(), ["admission_type", "sex"]), remainder="passthrough"
+    )
+    model = make_pipeline(encode, HistGradientBoostingClassifier(max_iter=20))
+    model.fit(synthetic.data, synthetic.target)
+    proba = model.predict_proba(load_mimic_iv(root).data)[:, 1]
+    assert np.all((proba >= 0) & (proba <= 1))
 
 
 def test_sensitive_attributes_follow_the_documented_mappings(tables, root):
