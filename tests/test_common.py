@@ -19,11 +19,15 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from healthbalance import metrics, resampling, training, weighting
 from healthbalance._sensitive import NoSensitiveFeaturesWarning
+from healthbalance.resampling import GroupBalancedSampler
 
 PACKAGES = [resampling, weighting, training, metrics]
 
 # Classes that cannot be built without arguments: name -> factory of a test instance.
-INSTANCES = {}
+INSTANCES = {
+    # A fixed seed: some checks compare two fits of the same sampler.
+    "GroupBalancedSampler": lambda: GroupBalancedSampler(random_state=0),
+}
 
 # Checks an estimator is known to fail: name -> {check name: reason}.
 EXPECTED_FAILED = {}
