@@ -118,7 +118,13 @@ class GroupReweighter(BaseEstimator):
             X, sensitive_features, self.sensitive_columns, caller="GroupReweighter"
         )
         _, y = validate_data(
-            self, X, y, reset=True, dtype=None, ensure_all_finite=False
+            self,
+            X,
+            y,
+            reset=True,
+            dtype=None,
+            ensure_all_finite=False,
+            accept_sparse=True,
         )
         check_classification_targets(y)
         cells, self.groups_, self.classes_ = encode_cells(frame, y)
@@ -152,7 +158,14 @@ class GroupReweighter(BaseEstimator):
         frame = resolve_sensitive_features(
             X, sensitive_features, self.sensitive_columns, caller="GroupReweighter"
         )
-        validate_data(self, X, reset=False, dtype=None, ensure_all_finite=False)
+        validate_data(
+            self,
+            X,
+            reset=False,
+            dtype=None,
+            ensure_all_finite=False,
+            accept_sparse=True,
+        )
         y = column_or_1d(y)
         group_rows = _positions(group_labels(frame), self.groups_, "group")
         class_cols = _positions(y, self.classes_, "class")
@@ -168,6 +181,7 @@ class GroupReweighter(BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         tags.input_tags.string = True
+        tags.input_tags.sparse = True
         tags.target_tags.required = True
         return tags
 
