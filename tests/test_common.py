@@ -20,7 +20,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from healthbalance import metrics, resampling, training, weighting
 from healthbalance._sensitive import NoSensitiveFeaturesWarning
-from healthbalance.resampling import GroupBalancedSampler
+from healthbalance.resampling import GroupBalancedSampler, GroupSMOTE
 from healthbalance.training import ResampledClassifier, ReweightedClassifier
 
 PACKAGES = [resampling, weighting, training, metrics]
@@ -29,6 +29,7 @@ PACKAGES = [resampling, weighting, training, metrics]
 INSTANCES = {
     # A fixed seed: some checks compare two fits of the same sampler.
     "GroupBalancedSampler": lambda: GroupBalancedSampler(random_state=0),
+    "GroupSMOTE": lambda: GroupSMOTE(random_state=0),
     "ResampledClassifier": lambda: ResampledClassifier(
         LogisticRegression(), GroupBalancedSampler(random_state=0)
     ),
@@ -37,16 +38,14 @@ INSTANCES = {
 
 # Checks an estimator is known to fail: name -> {check name: reason}.
 EXPECTED_FAILED = {
-    "ResampledClassifier": {
-        reason_check: (
-            "random resampling draws depend on the rows: repeating a row instead of "
-            "weighting it 2 changes the class counts and so which rows are drawn."
-        )
-        for reason_check in (
+    "ResampledClassifier": dict.fromkeys(
+        (
             "check_sample_weight_equivalence_on_dense_data",
             "check_sample_weight_equivalence_on_sparse_data",
-        )
-    },
+        ),
+        "random resampling draws depend on the rows: repeating a row instead of "
+        "weighting it 2 changes the class counts and so which rows are drawn.",
+    ),
 }
 
 

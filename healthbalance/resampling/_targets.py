@@ -87,6 +87,7 @@ def cell_targets(counts, target, method, groups, classes):
     [[90, 10], [90, 10]]
     """
     counts = np.asarray(counts, dtype=np.int64)
+    classes = np.asarray(classes).tolist()
     if isinstance(target, dict):
         proportions = _dict_proportions(target, counts, groups, classes)
         return _scale_to_proportions(counts, proportions, method, groups, classes)
@@ -125,7 +126,7 @@ def _round_within(sizes, counts, method):
 
 def _dict_proportions(target, counts, groups, classes):
     group_index = {str(g): i for i, g in enumerate(groups)}
-    class_index = {c: j for j, c in enumerate(classes.tolist())}
+    class_index = {c: j for j, c in enumerate(classes)}
     proportions = np.zeros(counts.shape, dtype=float)
     totals = counts.sum(axis=1)
     for key, value in target.items():
