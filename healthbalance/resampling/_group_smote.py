@@ -171,7 +171,7 @@ class GroupSMOTE(BaseGroupSampler):
         if categorical.size == codec.matrix.shape[1]:
             return SMOTEN(sampling_strategy=strategy, k_neighbors=k, random_state=seed)
         return SMOTENC(
-            categorical,
+            categorical.tolist(),
             sampling_strategy=strategy,
             k_neighbors=k,
             random_state=seed,
