@@ -193,7 +193,7 @@ def _positions(values, known, kind):
     unseen = known[positions] != values
     if unseen.any():
         raise ValueError(
-            f"{kind} {values[unseen][0]!r} was not seen in fit (seen: "
+            f"{kind} {values[unseen].tolist()[0]!r} was not seen in fit (seen: "
             f"{known.tolist()!r}): refit on data that contains it."
         )
     return positions
