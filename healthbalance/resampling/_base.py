@@ -99,10 +99,13 @@ class BaseGroupSampler(BaseSampler):
         self._record_outcome(frame, group_codes, targets, cells_res)
         return self._wrap_output(X, y, X_res, y_res, binarize_y)
 
-    def fit(self, X, y, *, sensitive_features=None):
-        """Check the inputs and compute the resampling, keeping nothing but statistics.
+    def fit(self, X, y, **params):
+        """Check the inputs and compute the resampling, keeping only its statistics.
 
-        Use :meth:`fit_resample` to get the resampled data.
+        Use :meth:`fit_resample` to get the resampled data. ``fit`` takes the same
+        keyword arguments but declares none, so that metadata routing (e.g. in an
+        imbalanced-learn ``Pipeline``, which routes to both ``fit`` and
+        ``fit_resample``) only needs ``set_fit_resample_request``.
 
         Parameters
         ----------
@@ -110,15 +113,15 @@ class BaseGroupSampler(BaseSampler):
             Data to resample.
         y : array-like of shape (n_samples,)
             Class labels.
-        sensitive_features : array-like of shape (n_samples,), default=None
-            Group of each row; see :meth:`fit_resample`.
+        **params : dict
+            ``sensitive_features``; see :meth:`fit_resample`.
 
         Returns
         -------
         self : object
             The fitted sampler.
         """
-        self.fit_resample(X, y, sensitive_features=sensitive_features)
+        self.fit_resample(X, y, **params)
         return self
 
     @abstractmethod

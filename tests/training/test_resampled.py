@@ -1,0 +1,126 @@
+import numpy as np
+import pandas as pd
+import pytest
+from imblearn.over_sampling import RandomOverSampler
+from sklearn.linear_model import LogisticRegression
+
+from healthbalance.resampling import GroupBalancedSampler, GroupSMOTE
+from healthbalance.training import MissingGroupsWarning, ResampledClassifier
+from tests.training._helpers import SpyClassifier, calibration_intercept, cohort
+
+
+@pytest.fixture(scope="module")
+def data():
+    return cohort(0)
+
+
+def _split(X, y, groups):
+    half = len(y) // 2
+    return (X[:half], y[:half], groups[:half]), (X[half:], y[half:], groups[half:])
+
+
+def test_over_sampling_miscalibrates_and_prior_correction_repairs_it(data):
+    (X, y, _), (X_test, y_test, _) = _split(*data)
+    base = LogisticRegression().fit(X, y)
+    a_base = calibration_intercept(y_test, base.predict_proba(X_test)[:, 1])
+    sampler = RandomOverSampler(random_state=0)
+    raw = ResampledClassifier(LogisticRegression(), sampler, prior_correction=False)
+    corrected = ResampledClassifier(LogisticRegression(), sampler)
+    a_raw = calibration_intercept(y_test, raw.fit(X, y).predict_proba(X_test)[:, 1])
+    proba = corrected.fit(X, y).predict_proba(X_test)[:, 1]
+    a_corrected = calibration_intercept(y_test, proba)
+    assert abs(a_base) < 0.15
+    assert a_raw < -1.5
+    assert abs(a_corrected - a_base) < 0.1
+    assert corrected.prior_correction_ == "global"
+
+
+def test_per_group_correction_keeps_every_group_calibrated(data):
+    (X, y, g), (X_test, y_test, g_test) = _split(*data)
+    base = LogisticRegression().fit(X, y).predict_proba(X_test)[:, 1]
+    sampler = GroupBalancedSampler(target="class_within_group", random_state=0)
+    clf = ResampledClassifier(LogisticRegression(), sampler)
+    clf.fit(X, y, sensitive_features=g)
+    assert clf.prior_correction_ == "group"
+    np.testing.assert_allclose(clf.class_prior_after_[1], 0.5)
+    proba = clf.predict_proba(X_test, sensitive_features=g_test)[:, 1]
+    for group in "ABC":
+        rows = g_test == group
+        a_base = calibration_intercept(y_test[rows], base[rows])
+        a_group = calibration_intercept(y_test[rows], proba[rows])
+        assert abs(a_group - a_base) < 0.1, group
+
+
+def test_sample_weight_and_groups_follow_the_resampled_rows(data):
+    X, y, g = (a[:500] for a in data)
+    weights = np.random.default_rng(1).random(500) + 0.5
+    clf = ResampledClassifier(SpyClassifier(), GroupBalancedSampler(random_state=0))
+    clf.fit(X, y, sensitive_features=g, sample_weight=weights)
+    indices = clf.sampler_.sample_indices_
+    spy = clf.estimator_
+    np.testing.assert_array_equal(spy.X_, X[indices])
+    np.testing.assert_array_equal(spy.sample_weight_, weights[indices])
+    np.testing.assert_array_equal(spy.sensitive_features_.iloc[:, 0], g[indices])
+
+
+def test_synthetic_rows_get_the_mean_weight_of_their_cell(data):
+    X, y, g = (a[:600] for a in data)
+    weights = np.random.default_rng(2).random(600) + 0.5
+    clf = ResampledClassifier(SpyClassifier(), GroupSMOTE(random_state=0))
+    clf.fit(X, y, sensitive_features=g, sample_weight=weights)
+    spy, n = clf.estimator_, len(y)
+    np.testing.assert_array_equal(spy.sample_weight_[:n], weights)
+    labels = spy.sensitive_features_.iloc[:, 0].to_numpy()
+    for i in range(n, len(spy.y_)):
+        cell = (g == labels[i]) & (y == spy.y_[i])
+        assert np.isclose(spy.sample_weight_[i], weights[cell].mean())
+
+
+def test_prediction_never_resamples(data):
+    X, y, g = (a[:400] for a in data)
+    clf = ResampledClassifier(LogisticRegression(), GroupBalancedSampler())
+    clf.fit(X, y, sensitive_features=g)
+    assert clf.predict(X, sensitive_features=g).shape == (400,)
+    assert clf.predict_proba(X, sensitive_features=g).shape == (400, 2)
+
+
+def test_missing_groups_at_prediction_fall_back_to_the_overall_prior(data):
+    X, y, g = (a[:400] for a in data)
+    clf = ResampledClassifier(LogisticRegression(), GroupBalancedSampler())
+    clf.fit(X, y, sensitive_features=g)
+    with pytest.warns(MissingGroupsWarning, match="overall prior"):
+        proba = clf.predict_proba(X)
+    raw = clf.estimator_.predict_proba(X)
+    odds = raw[:, 1] / raw[:, 0] * (clf.prior_before_[1] / clf.prior_before_[0])
+    odds /= clf.prior_after_[1] / clf.prior_after_[0]
+    np.testing.assert_allclose(proba[:, 1], odds / (1 + odds))
+
+
+def test_sensitive_columns_of_the_sampler_serve_fit_and_predict(data):
+    X, y, g = (a[:400] for a in data)
+    frame = pd.DataFrame(X, columns=[f"x{i}" for i in range(X.shape[1])])
+    frame["race"] = g
+    features = frame.drop(columns="race")
+    sampler = GroupBalancedSampler(sensitive_columns="race", random_state=0)
+    by_column = ResampledClassifier(SpyClassifier(), sampler).fit(frame, y)
+    by_argument = ResampledClassifier(
+        SpyClassifier(), GroupBalancedSampler(random_state=0)
+    ).fit(features, y, sensitive_features=g)
+    pd.testing.assert_frame_equal(
+        by_column.class_prior_after_, by_argument.class_prior_after_
+    )
+    # predict reads the groups from the same column.
+    by_column.predict_proba(frame)
+
+
+def test_sample_weight_needs_sample_indices():
+    class NoIndices(RandomOverSampler):
+        def fit_resample(self, X, y):
+            X_res, y_res = super().fit_resample(X, y)
+            del self.sample_indices_
+            return X_res, y_res
+
+    X, y, _ = cohort(3, n=200)
+    clf = ResampledClassifier(LogisticRegression(), NoIndices())
+    with pytest.raises(ValueError, match="no sample_indices_"):
+        clf.fit(X, y, sample_weight=np.ones(200))
