@@ -143,7 +143,9 @@ def test_sensitive_columns_reads_groups_from_x_and_keeps_them():
     X_res, _ = by_column.fit_resample(frame, y)
     by_argument = GroupBalancedSampler(random_state=0)
     by_argument.fit_resample(frame, y, sensitive_features=groups)
-    np.testing.assert_array_equal(by_column.sample_indices_, by_argument.sample_indices_)
+    np.testing.assert_array_equal(
+        by_column.sample_indices_, by_argument.sample_indices_
+    )
     assert (X_res["race"].to_numpy() == by_column.sensitive_features_["race"]).all()
 
 

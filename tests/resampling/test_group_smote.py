@@ -111,9 +111,7 @@ def test_object_array_with_only_categories_uses_smoten():
     X = rng.choice(np.array(["a", "b", "c"], dtype=object), size=(60, 2))
     y = np.r_[np.ones(15, int), np.zeros(45, int)]
     groups = np.tile(["F", "M"], 30)
-    X_res, _ = GroupSMOTE(random_state=0).fit_resample(
-        X, y, sensitive_features=groups
-    )
+    X_res, _ = GroupSMOTE(random_state=0).fit_resample(X, y, sensitive_features=groups)
     assert X_res.dtype == object
     assert set(X_res.ravel()) <= {"a", "b", "c"}
 

@@ -41,9 +41,7 @@ def _brute_force_reweighing(y, groups):
 )
 def test_weights_are_positive_with_mean_one(seed, strategy, over, beta):
     y, groups = _data(seed)
-    weights = compute_group_weights(
-        y, groups, strategy=strategy, over=over, beta=beta
-    )
+    weights = compute_group_weights(y, groups, strategy=strategy, over=over, beta=beta)
     assert weights.shape == y.shape
     assert (weights > 0).all()
     assert np.isclose(weights.mean(), 1.0)
