@@ -2,7 +2,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from imblearn.over_sampling import RandomOverSampler
+from sklearn.compose import make_column_selector, make_column_transformer
+from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from healthbalance.resampling import GroupBalancedSampler, GroupSMOTE
 from healthbalance.training import MissingGroupsWarning, ResampledClassifier
@@ -124,3 +128,51 @@ def test_sample_weight_needs_sample_indices():
     clf = ResampledClassifier(LogisticRegression(), NoIndices())
     with pytest.raises(ValueError, match="no sample_indices_"):
         clf.fit(X, y, sample_weight=np.ones(200))
+
+
+@pytest.fixture(scope="module")
+def icu():
+    from healthbalance.datasets import make_icu_cohort
+
+    cohort_ = make_icu_cohort(20_000, random_state=0)
+    race = cohort_.sensitive_features["race_ethnicity"].to_numpy()
+    return cohort_.data, cohort_.target.to_numpy(), race
+
+
+def _icu_model(final_step):
+    numeric = make_column_selector(dtype_include="number")
+    text = make_column_selector(dtype_exclude="number")
+    prepare = make_column_transformer(
+        (make_pipeline(SimpleImputer(add_indicator=True), StandardScaler()), numeric),
+        (OneHotEncoder(handle_unknown="ignore"), text),
+    )
+    return make_pipeline(prepare, final_step)
+
+
+@pytest.mark.parametrize(
+    "sampler, fit_groups",
+    [
+        (RandomOverSampler(random_state=0), False),
+        (GroupBalancedSampler(target="class_within_group", random_state=0), True),
+    ],
+)
+def test_icu_cohort_over_sampling_calibration(icu, sampler, fit_groups):
+    X, y, race = icu
+    train, test = slice(0, 10_000), slice(10_000, None)
+    fit_params, predict_params = {}, {}
+    if fit_groups:
+        fit_params = {"resampledclassifier__sensitive_features": race[train]}
+        predict_params = {"sensitive_features": race[test]}
+    base = _icu_model(LogisticRegression(max_iter=1000)).fit(X[train], y[train])
+    a_base = calibration_intercept(y[test], base.predict_proba(X[test])[:, 1])
+    intercepts = {}
+    for correction in (False, True):
+        clf = ResampledClassifier(
+            LogisticRegression(max_iter=1000), sampler, prior_correction=correction
+        )
+        model = _icu_model(clf).fit(X[train], y[train], **fit_params)
+        proba = model.predict_proba(X[test], **predict_params)[:, 1]
+        intercepts[correction] = calibration_intercept(y[test], proba)
+    assert abs(a_base) < 0.2
+    assert intercepts[False] < a_base - 1.0
+    assert abs(intercepts[True] - a_base) < 0.1
