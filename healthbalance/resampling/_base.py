@@ -77,7 +77,7 @@ class BaseGroupSampler(BaseSampler):
         )
         X_checked, y_labels, binarize_y = self._check_X_y(X, y)
         group_codes, self.groups_ = encode_groups(group_labels(frame))
-        self.classes_, class_codes = np.unique(y_labels, return_inverse=True)
+        self.classes_, class_codes = _encode_classes(y_labels)
         if self.classes_.size < 2:
             raise ValueError(
                 f"y has 1 class {self.classes_.tolist()!r}: the sampler needs at "
@@ -148,11 +148,18 @@ class BaseGroupSampler(BaseSampler):
 
     def _record_outcome(self, frame, group_codes, targets, cells_res):
         # One original row per group carries the group's attribute values.
-        _, first_row = np.unique(group_codes, return_index=True)
-        rows = first_row[cells_res // self.classes_.size]
-        self.sensitive_features_ = pd.DataFrame(
-            {c: np.asarray(frame[c], dtype=object)[rows] for c in frame.columns}
-        )
+        first_row = np.zeros(self.groups_.size, dtype=np.intp)
+        first_row[group_codes[::-1]] = np.arange(group_codes.size - 1, -1, -1)
+        groups_res = cells_res // self.classes_.size
+        columns = {}
+        for column in frame.columns:
+            # Categorical columns: one small code per output row, not one object.
+            values = np.asarray(frame[column], dtype=object)[first_row]
+            categories, codes = np.unique(values, return_inverse=True)
+            columns[column] = pd.Categorical.from_codes(
+                codes[groups_res], categories=categories
+            )
+        self.sensitive_features_ = pd.DataFrame(columns)
         self.cell_targets_ = targets
         self.sampling_strategy_ = dict(
             zip(self.classes_.tolist(), targets.sum(axis=0).tolist(), strict=True)
@@ -179,6 +186,23 @@ class BaseGroupSampler(BaseSampler):
         tags.input_tags.string = True
         tags.sampler_tags.sample_indices = True
         return tags
+
+
+def _encode_classes(y):
+    """Return sorted classes and the class code of every row (hash-based, O(n))."""
+    codes, uniques = pd.factorize(y)
+    order = np.argsort(uniques, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    return np.asarray(uniques)[order], rank[codes]
+
+
+def small_codes(codes, n_codes):
+    """Cast codes to the smallest unsigned type, so a stable argsort is a radix sort."""
+    for dtype in (np.uint8, np.uint16):
+        if n_codes <= np.iinfo(dtype).max + 1:
+            return codes.astype(dtype)
+    return codes
 
 
 def random_rows(random_state, members, size, *, replace):

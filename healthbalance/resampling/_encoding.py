@@ -111,8 +111,36 @@ class FeatureCodec:
         """Indices of the categorical columns."""
         return np.flatnonzero(self.categorical)
 
-    def decode(self, X, synthetic):
-        """Return ``X`` followed by the decoded ``synthetic`` rows, in X's container."""
+    def start(self, X, n_new):
+        """Prepare the output: ``X`` followed by room for ``n_new`` synthetic rows.
+
+        A numeric array gets its output allocated once and filled in place, so the
+        peak memory stays close to the output's size.
+        """
+        self._parts = []
+        self._out = None
+        if not self.frame and not self.categorical.any():
+            self._out = np.empty((X.shape[0] + n_new, X.shape[1]), dtype=X.dtype)
+            self._out[: X.shape[0]] = X
+            self._position = X.shape[0]
+
+    def add(self, rows):
+        """Append encoded synthetic rows."""
+        if self._out is None:
+            self._parts.append(rows)
+            return
+        if np.dtype(self.dtypes).kind in "iub":
+            rows = np.rint(rows)
+        self._out[self._position : self._position + len(rows)] = rows
+        self._position += len(rows)
+
+    def finish(self, X):
+        """Return ``X`` followed by the decoded synthetic rows, in X's container."""
+        if self._out is not None:
+            return self._out
+        synthetic = (
+            np.concatenate(self._parts) if self._parts else self.matrix[:0].copy()
+        )
         if self.frame:
             new = pd.DataFrame(
                 {

@@ -5,7 +5,7 @@ import pandas as pd
 from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import StrOptions
 
-from healthbalance.resampling._base import BaseGroupSampler, random_rows
+from healthbalance.resampling._base import BaseGroupSampler, random_rows, small_codes
 
 __all__ = ["GroupBalancedSampler"]
 
@@ -14,9 +14,13 @@ class GroupBalancedSampler(BaseGroupSampler):
     """Randomly over- or under-sample rows so (group x class) cells reach a target.
 
     Balances patient groups and classes together: imbalanced-learn's random samplers
-    balance classes only. Over-sampling keeps every row and adds draws with
-    replacement from the same cell; under-sampling keeps a random subset of each cell,
-    without replacement. Rows keep their order (added rows come last).
+    balance classes only. Without groups, all rows form one group and the sampler
+    balances classes like imbalanced-learn's ``RandomOverSampler`` /
+    ``RandomUnderSampler`` (with a ``NoSensitiveFeaturesWarning``).
+
+    Over-sampling keeps every row and adds draws with replacement from the same cell;
+    under-sampling keeps a random subset of each cell, without replacement. Rows keep
+    their order (added rows come last).
 
     Parameters
     ----------
@@ -47,7 +51,8 @@ class GroupBalancedSampler(BaseGroupSampler):
     sample_indices_ : ndarray of shape (n_samples_new,)
         Index in the input of every output row.
     sensitive_features_ : DataFrame of shape (n_samples_new, n_attributes)
-        Groups of the output rows (string labels), to pass on to the next step.
+        Groups of the output rows (one categorical column of string labels per
+        attribute), to pass on as ``sensitive_features`` to the next step.
     groups_ : ndarray of shape (n_groups,)
         Group labels (intersections of the attributes, ``"Black & F"``).
     classes_ : ndarray of shape (n_classes,)
@@ -62,6 +67,15 @@ class GroupBalancedSampler(BaseGroupSampler):
         Number of features seen in ``fit_resample``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Column names of ``X``, when it is a DataFrame with string column names.
+
+    Notes
+    -----
+    In an imbalanced-learn ``Pipeline`` with metadata routing enabled, request the
+    groups with ``set_fit_resample_request(sensitive_features=True)``. Metadata of
+    later steps (``sample_weight``, groups) is not resampled by that pipeline
+    (imbalanced-learn issue 457): use
+    :class:`~healthbalance.training.ResampledClassifier`, which passes the
+    resampled weights and groups on, and works in a scikit-learn ``Pipeline``.
 
     See Also
     --------
@@ -113,7 +127,7 @@ class GroupBalancedSampler(BaseGroupSampler):
     def _fit_resample(self, X, y, *, cells, targets, random_state):
         n_cells = targets.size
         counts = np.bincount(cells, minlength=n_cells)
-        order = np.argsort(cells, kind="stable")
+        order = np.argsort(small_codes(cells, n_cells), kind="stable")
         bounds = np.concatenate([[0], np.cumsum(counts)])
         if self.method == "over":
             parts = [np.arange(cells.size, dtype=np.intp)]

@@ -57,7 +57,7 @@ class GroupSMOTE(BaseGroupSampler):
     n_synthetic_ : int
         Number of synthetic rows (the last rows of the output).
     sensitive_features_ : DataFrame of shape (n_samples_new, n_attributes)
-        Groups of the output rows, synthetic rows included.
+        Groups of the output rows, synthetic rows included (categorical columns).
     groups_ : ndarray of shape (n_groups,)
         Group labels.
     classes_ : ndarray of shape (n_classes,)
@@ -127,20 +127,21 @@ class GroupSMOTE(BaseGroupSampler):
         codec = FeatureCodec(X, self.categorical_features, type(self).__name__)
         self.categorical_features_ = codec.categorical_indices
         counts = np.bincount(cells, minlength=targets.size)
+        growth = np.maximum(targets.ravel() - counts, 0)
+        codec.start(X, int(growth.sum()))
         n_classes = self.classes_.size
-        new_rows, new_cells = [], []
-        for cell in np.flatnonzero(targets.ravel() > counts):
+        group_codes = cells // n_classes
+        for cell in np.flatnonzero(growth):
             seed = random_state.randint(np.iinfo(np.int32).max)
-            group = cells // n_classes == cell // n_classes
-            rows = self._smote_cell(codec, cells, group, cell, targets.flat[cell], seed)
-            new_rows.append(rows)
-            new_cells.append(np.full(len(rows), cell, dtype=cells.dtype))
-        synthetic = np.concatenate(new_rows) if new_rows else codec.matrix[:0]
-        cells_new = np.concatenate(new_cells) if new_cells else cells[:0]
+            group = group_codes == cell // n_classes
+            codec.add(
+                self._smote_cell(codec, cells, group, cell, targets.flat[cell], seed)
+            )
+        cells_new = np.repeat(np.arange(targets.size, dtype=cells.dtype), growth)
         self.sample_indices_ = np.arange(len(y), dtype=np.intp)
-        self.n_synthetic_ = len(synthetic)
+        self.n_synthetic_ = int(growth.sum())
         y_new = self.classes_[cells_new % n_classes].astype(y.dtype, copy=False)
-        X_res = codec.decode(X, synthetic)
+        X_res = codec.finish(X)
         return X_res, np.concatenate([y, y_new]), np.concatenate([cells, cells_new])
 
     def _smote_cell(self, codec, cells, group, cell, target, seed):
