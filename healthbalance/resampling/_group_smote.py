@@ -39,6 +39,7 @@ class GroupSMOTE(BaseGroupSampler):
         DataFrame, or of an object array); or column indices, names or a boolean
         mask; None: all columns are numeric. Numeric columns must have no missing
         value (impute first); a categorical missing value is a category of its own.
+        Integer columns not listed as categorical are interpolated, then rounded.
     target : {"joint", "groups", "class_within_group"} or dict, \
             default="class_within_group"
         Size of each cell after over-sampling; see

@@ -76,6 +76,14 @@ class ResampledClassifier(
 
     Notes
     -----
+    With ``prior_correction_ == "group"``, ``predict_proba`` and ``predict`` need
+    the groups: pass ``sensitive_features`` (routable with
+    ``set_predict_proba_request`` / ``set_predict_request``), or let the sampler
+    read them from ``sensitive_columns`` of ``X``. scikit-learn's scorers (in
+    ``cross_validate`` and ``GridSearchCV``) do not route metadata to ``predict``;
+    there, without ``sensitive_columns``, the overall prior is used with a
+    ``MissingGroupsWarning``.
+
     Synthetic rows (e.g. from :class:`~healthbalance.resampling.GroupSMOTE`), which
     have no source row in ``sample_indices_``, get the mean sample weight of the
     original rows of their (group, class) cell.

@@ -159,3 +159,26 @@ def test_explicit_categorical_features_by_name_and_mask():
         GroupSMOTE(categorical_features=["nope"]).fit_resample(
             X, y, sensitive_features=groups
         )
+
+
+def test_group_with_a_single_class_is_over_sampled_for_a_joint_target():
+    X, y, groups = _numeric(8)
+    y[groups == "C"] = 1  # group C has positives only
+    with pytest.warns(UserWarning, match="group 'C', class 0"):
+        smote = GroupSMOTE(target="joint", k_neighbors=3, random_state=0)
+        X_res, y_res = smote.fit_resample(X, y, sensitive_features=groups)
+    labels = smote.sensitive_features_.iloc[:, 0].to_numpy()
+    counts = Counter(zip(labels, y_res, strict=True))
+    assert counts[("C", 0)] == 0
+    assert len({n for key, n in counts.items() if key != ("C", 0)}) == 1
+    for row, group, label in zip(
+        X_res[len(y) :], labels[len(y) :], y_res[len(y) :], strict=True
+    ):
+        assert _on_a_segment(row, X[(groups == group) & (y == label)])
+
+
+def test_same_seed_same_synthetic_rows():
+    X, y, groups = _numeric(9)
+    first, _ = GroupSMOTE(random_state=3).fit_resample(X, y, sensitive_features=groups)
+    again, _ = GroupSMOTE(random_state=3).fit_resample(X, y, sensitive_features=groups)
+    np.testing.assert_array_equal(first, again)
