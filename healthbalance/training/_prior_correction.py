@@ -43,6 +43,14 @@ class PriorCorrectionMixin:
         self.prior_before_ = _overall(before, shape)
         self.prior_after_ = _overall(after, shape)
         self.prior_correction_ = self._correction_mode(prior_before, prior_after)
+        if self.prior_correction_ != "none" and not hasattr(
+            self.estimator_, "predict_proba"
+        ):
+            raise ValueError(
+                f"estimator {type(self.estimator_).__name__} has no predict_proba, so "
+                "its probabilities cannot be mapped back to the original priors: set "
+                "prior_correction=False or use a probabilistic classifier."
+            )
 
     def _correction_mode(self, prior_before, prior_after):
         if not self.prior_correction:

@@ -182,3 +182,25 @@ def test_same_seed_same_synthetic_rows():
     first, _ = GroupSMOTE(random_state=3).fit_resample(X, y, sensitive_features=groups)
     again, _ = GroupSMOTE(random_state=3).fit_resample(X, y, sensitive_features=groups)
     np.testing.assert_array_equal(first, again)
+
+
+def test_icu_cohort_mixed_columns_with_pandas_string_dtype():
+    from healthbalance.datasets import make_icu_cohort
+
+    cohort = make_icu_cohort(2_000, random_state=0)
+    X = cohort.data
+    with pytest.raises(ValueError, match="impute missing values first"):
+        GroupSMOTE().fit_resample(X, cohort.target, sensitive_features=X["sex"])
+    numeric = X.select_dtypes("number").columns
+    X = X.fillna({c: X[c].median() for c in numeric})
+    race = cohort.sensitive_features["race_ethnicity"]
+    smote = GroupSMOTE(random_state=0)
+    X_res, y_res = smote.fit_resample(X, cohort.target, sensitive_features=race)
+    assert X_res.dtypes.equals(X.dtypes)
+    assert smote.categorical_features_.tolist() == [0, 2]
+    new = X_res.iloc[len(X) :]
+    assert set(new["admission_type"]) <= set(X["admission_type"])
+    assert set(new["mechanical_ventilation"]) <= {0, 1}
+    counts = Counter(zip(smote.sensitive_features_.iloc[:, 0], y_res, strict=True))
+    for group in race.unique():
+        assert counts[(group, 0)] == counts[(group, 1)]

@@ -176,3 +176,14 @@ def test_icu_cohort_over_sampling_calibration(icu, sampler, fit_groups):
     assert abs(a_base) < 0.2
     assert intercepts[False] < a_base - 1.0
     assert abs(intercepts[True] - a_base) < 0.1
+
+
+def test_prior_correction_needs_probabilities(data):
+    from sklearn.svm import LinearSVC
+
+    X, y, _ = (a[:300] for a in data)
+    clf = ResampledClassifier(LinearSVC(), RandomOverSampler(random_state=0))
+    with pytest.raises(ValueError, match="LinearSVC has no predict_proba"):
+        clf.fit(X, y)
+    clf.set_params(prior_correction=False).fit(X, y)
+    assert clf.predict(X).shape == (300,)
