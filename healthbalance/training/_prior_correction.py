@@ -77,7 +77,8 @@ class PriorCorrectionMixin:
         sensitive_features : array-like of shape (n_samples,), default=None
             Group of each row; needed only when ``prior_correction_ == "group"``
             (or read from ``sensitive_columns``). Without it the overall prior is
-            used, with a ``MissingGroupsWarning``.
+            used, with a ``MissingGroupsWarning``; rows of a group unseen in ``fit``
+            also get the overall prior.
 
         Returns
         -------
