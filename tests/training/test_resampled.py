@@ -187,3 +187,15 @@ def test_prior_correction_needs_probabilities(data):
         clf.fit(X, y)
     clf.set_params(prior_correction=False).fit(X, y)
     assert clf.predict(X).shape == (300,)
+
+
+def test_unseen_group_at_prediction_gets_the_overall_prior(data):
+    X, y, g = (a[:400] for a in data)
+    clf = ResampledClassifier(LogisticRegression(), GroupBalancedSampler())
+    clf.fit(X, y, sensitive_features=g)
+    unseen = clf.predict_proba(X[:5], sensitive_features=["Z"] * 5)
+    with pytest.warns(MissingGroupsWarning):
+        overall = clf.predict_proba(X[:5])
+    np.testing.assert_allclose(unseen, overall)
+    seen = clf.predict_proba(X[:5], sensitive_features=["A"] * 5)
+    assert not np.allclose(seen, overall)
