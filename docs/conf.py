@@ -5,6 +5,7 @@ runs ``sphinx -W --keep-going``, so every warning fails the build.
 """
 
 import os
+import re
 import sys
 
 # Document the source tree next to this folder, even without an install.
@@ -48,3 +49,22 @@ html_theme_options = {
 html_static_path = []
 html_show_sourcelink = False
 html_copy_source = False
+
+
+# Generic scikit-learn methods, documented by scikit-learn itself with links into its
+# own user guide that an offline build cannot resolve.
+SKLEARN_GENERIC_METHODS = re.compile(
+    r"get_params|set_params|set_output|get_metadata_routing|score|set_\w+_request"
+)
+
+
+def skip_scikit_learn_members(app, what, name, obj, skip, options):
+    """Skip the generic methods inherited unchanged from scikit-learn."""
+    module = getattr(obj, "__module__", None) or ""
+    if module.startswith("sklearn.") and SKLEARN_GENERIC_METHODS.fullmatch(name):
+        return True
+    return None
+
+
+def setup(app):
+    app.connect("autodoc-skip-member", skip_scikit_learn_members)
