@@ -8,8 +8,9 @@ import os
 import re
 import sys
 
+DOCS = os.path.dirname(os.path.abspath(__file__))
 # Document the source tree next to this folder, even without an install.
-sys.path.insert(0, os.path.abspath(".."))
+sys.path.insert(0, os.path.dirname(DOCS))
 
 import healthbalance  # noqa: E402
 
@@ -23,6 +24,7 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.autosummary",
     "numpydoc",
+    "myst_parser",  # the MIMIC-IV page is Markdown
 ]
 
 # API reference: one page per public name, generated from the docstrings.
@@ -35,7 +37,11 @@ numpydoc_xref_param_type = False
 
 templates_path = ["_templates"]
 exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
-source_suffix = {".rst": "restructuredtext"}
+source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
+# mimic.rst is a placeholder until the loader's page, mimic.md, is merged: two files
+# for one document would be a warning, so the Markdown page wins when it exists.
+if os.path.exists(os.path.join(DOCS, "mimic.md")):
+    exclude_patterns.append("mimic.rst")
 root_doc = "index"
 default_role = "literal"
 pygments_style = "sphinx"
