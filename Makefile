@@ -27,8 +27,10 @@ $(DOCS_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[docs]"
 	touch $(DOCS_STAMP)
 
-# The documentation, warnings are errors; the HTML is in docs/_build/html.
+# The documentation, warnings are errors; the HTML is in docs/_build/html. The API
+# pages are regenerated each time, so a renamed object leaves no stale page behind.
 docs: $(DOCS_STAMP)
+	rm -rf docs/generated
 	$(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html
 
 clean:
