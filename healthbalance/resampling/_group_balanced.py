@@ -65,7 +65,7 @@ class GroupBalancedSampler(BaseGroupSampler):
         Rows per class after resampling (imbalanced-learn's attribute).
     n_features_in_ : int
         Number of features seen in ``fit_resample``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names of ``X``, when it is a DataFrame with string column names.
 
     Notes

@@ -71,7 +71,7 @@ class GroupSMOTE(BaseGroupSampler):
         Rows per class after over-sampling.
     n_features_in_ : int
         Number of features seen in ``fit_resample``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names of ``X``, when it is a DataFrame with string column names.
 
     See Also

@@ -71,7 +71,7 @@ class ResampledClassifier(
         one per group (then pass ``sensitive_features`` to ``predict_proba``).
     n_features_in_ : int
         Number of features seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Column names of ``X``, when it is a DataFrame with string column names.
 
     Notes
