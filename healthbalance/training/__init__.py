@@ -1,3 +1,7 @@
 """Subgroup-aware meta-estimators and models."""
 
-__all__ = []
+from healthbalance.training._prior_correction import MissingGroupsWarning
+from healthbalance.training._resampled import ResampledClassifier
+from healthbalance.training._reweighted import ReweightedClassifier
+
+__all__ = ["MissingGroupsWarning", "ResampledClassifier", "ReweightedClassifier"]
