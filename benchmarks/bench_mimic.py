@@ -35,11 +35,11 @@ CHART_ITEMS = [220045, 220052, 220181, 225312, 220210, 224690, 223761, 223762,
 OTHER_ITEMS = list(range(224000, 224025))  # items the loader must skip
 
 
-def generate(root, rows, seed_stays=None):
+def generate(root, rows, stays=None):
     """Write a fake MIMIC-IV with ``rows`` chartevents rows under ``root``."""
     import duckdb
 
-    stays = seed_stays or max(200, rows // 2000)
+    stays = stays or max(200, rows // 2000)
     (root / "hosp").mkdir(parents=True, exist_ok=True)
     (root / "icu").mkdir(parents=True, exist_ok=True)
     con = duckdb.connect()
