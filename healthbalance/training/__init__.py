@@ -1,3 +1,5 @@
 """Subgroup-aware meta-estimators and models."""
 
-__all__ = []
+from healthbalance.training._group_dro_logistic import GroupDROLogisticRegression
+
+__all__ = ["GroupDROLogisticRegression"]
