@@ -15,15 +15,22 @@ from imblearn.utils.estimator_checks import (
     parametrize_with_checks as imblearn_parametrize_with_checks,
 )
 from sklearn.base import BaseEstimator
+from sklearn.linear_model import LogisticRegression
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from healthbalance import metrics, resampling, training, weighting
 from healthbalance._sensitive import NoSensitiveFeaturesWarning
+from healthbalance.training import GroupDROClassifier, JTTClassifier
 
 PACKAGES = [resampling, weighting, training, metrics]
 
 # Classes that cannot be built without arguments: name -> factory of a test instance.
-INSTANCES = {}
+INSTANCES = {
+    "GroupDROClassifier": lambda: GroupDROClassifier(
+        LogisticRegression(), n_rounds=3, random_state=0
+    ),
+    "JTTClassifier": lambda: JTTClassifier(LogisticRegression(), cv=3, random_state=0),
+}
 
 # Checks an estimator is known to fail: name -> {check name: reason}.
 EXPECTED_FAILED = {}

@@ -1,5 +1,7 @@
 """Subgroup-aware meta-estimators and models."""
 
+from healthbalance.training._group_dro import GroupDROClassifier
 from healthbalance.training._group_dro_logistic import GroupDROLogisticRegression
+from healthbalance.training._jtt import JTTClassifier
 
-__all__ = ["GroupDROLogisticRegression"]
+__all__ = ["GroupDROClassifier", "GroupDROLogisticRegression", "JTTClassifier"]

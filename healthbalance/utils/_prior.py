@@ -7,9 +7,13 @@ odds are multiplied back by the ratio of the observed to the weighted prior odds
 """
 
 import numpy as np
-from scipy.special import expit, logit
+from scipy.special import logit
 
-__all__ = ["prior_log_odds_shift", "shift_binary_proba"]
+__all__ = [
+    "apply_prior_ratio",
+    "class_prior_ratio",
+    "prior_log_odds_shift",
+]
 
 
 def prior_log_odds_shift(y_binary, sample_weight):
@@ -42,30 +46,64 @@ def prior_log_odds_shift(y_binary, sample_weight):
     return float(logit(observed) - logit(weighted))
 
 
-def shift_binary_proba(proba, shift):
-    """Add ``shift`` to the log-odds of the second column of a binary ``proba``.
+def class_prior_ratio(y_codes, sample_weight, n_classes):
+    """Return the observed class prior divided by the weighted class prior.
 
     Parameters
     ----------
-    proba : ndarray of shape (n_samples, 2)
-        Predicted probabilities of the two classes.
-    shift : float
-        Log-odds shift, from :func:`prior_log_odds_shift`.
+    y_codes : array-like of shape (n_samples,)
+        Targets encoded as ``0 .. n_classes - 1``.
+    sample_weight : array-like of shape (n_samples,)
+        Training weights, non-negative with a positive sum.
+    n_classes : int
+        Number of classes.
 
     Returns
     -------
-    proba : ndarray of shape (n_samples, 2)
-        Corrected probabilities, rows summing to one.
+    ratio : ndarray of shape (n_classes,)
+        Multiply predicted probabilities by it and renormalise to undo the prior
+        shift; 1 for a class without weight.
+
+    Examples
+    --------
+    >>> from healthbalance.utils._prior import class_prior_ratio
+    >>> class_prior_ratio([0, 0, 0, 1], [1, 1, 1, 3], 2).round(3)
+    array([1.5, 0.5])
+    """
+    y_codes = np.asarray(y_codes)
+    sample_weight = np.asarray(sample_weight, dtype=float)
+    observed = np.bincount(y_codes, minlength=n_classes) / y_codes.size
+    weighted = np.bincount(y_codes, weights=sample_weight, minlength=n_classes)
+    weighted = weighted / weighted.sum()
+    ratio = np.ones(n_classes)
+    positive = weighted > 0
+    ratio[positive] = observed[positive] / weighted[positive]
+    return ratio
+
+
+def apply_prior_ratio(proba, ratio):
+    """Multiply the class probabilities by ``ratio`` and renormalise the rows.
+
+    Parameters
+    ----------
+    proba : ndarray of shape (n_samples, n_classes)
+        Predicted probabilities.
+    ratio : ndarray of shape (n_classes,)
+        From :func:`class_prior_ratio`.
+
+    Returns
+    -------
+    proba : ndarray of shape (n_samples, n_classes)
+        Corrected probabilities.
 
     Examples
     --------
     >>> import numpy as np
-    >>> from healthbalance.utils._prior import shift_binary_proba
-    >>> shift_binary_proba(np.array([[0.5, 0.5]]), np.log(3.0)).round(2)
-    array([[0.25, 0.75]])
+    >>> from healthbalance.utils._prior import apply_prior_ratio
+    >>> apply_prior_ratio(np.array([[0.5, 0.5]]), np.array([1.5, 0.5]))
+    array([[0.75, 0.25]])
     """
-    if shift == 0.0:
-        return proba
-    with np.errstate(divide="ignore"):
-        positive = expit(logit(np.clip(proba[:, 1], 0.0, 1.0)) + shift)
-    return np.column_stack([1.0 - positive, positive])
+    corrected = proba * ratio
+    total = corrected.sum(axis=1, keepdims=True)
+    total[total == 0] = 1.0
+    return corrected / total
