@@ -3,5 +3,15 @@
 from healthbalance.training._group_dro import GroupDROClassifier
 from healthbalance.training._group_dro_logistic import GroupDROLogisticRegression
 from healthbalance.training._jtt import JTTClassifier
+from healthbalance.training._thresholds import (
+    GroupThresholdClassifier,
+    UnseenGroupWarning,
+)
 
-__all__ = ["GroupDROClassifier", "GroupDROLogisticRegression", "JTTClassifier"]
+__all__ = [
+    "GroupDROClassifier",
+    "GroupDROLogisticRegression",
+    "GroupThresholdClassifier",
+    "JTTClassifier",
+    "UnseenGroupWarning",
+]
