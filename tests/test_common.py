@@ -20,16 +20,22 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from healthbalance import metrics, resampling, training, weighting
 from healthbalance._sensitive import NoSensitiveFeaturesWarning
+from healthbalance.resampling import GroupBalancedSampler, GroupSMOTE
 from healthbalance.training import (
     GroupDROClassifier,
     GroupThresholdClassifier,
     JTTClassifier,
+    ResampledClassifier,
+    ReweightedClassifier,
 )
 
 PACKAGES = [resampling, weighting, training, metrics]
 
 # Classes that cannot be built without arguments: name -> factory of a test instance.
 INSTANCES = {
+    # A fixed seed: some checks compare two fits of the same sampler.
+    "GroupBalancedSampler": lambda: GroupBalancedSampler(random_state=0),
+    "GroupSMOTE": lambda: GroupSMOTE(random_state=0),
     "GroupDROClassifier": lambda: GroupDROClassifier(
         LogisticRegression(), n_rounds=3, random_state=0
     ),
@@ -37,6 +43,10 @@ INSTANCES = {
         LogisticRegression(), cv=3, random_state=0
     ),
     "JTTClassifier": lambda: JTTClassifier(LogisticRegression(), cv=3, random_state=0),
+    "ResampledClassifier": lambda: ResampledClassifier(
+        LogisticRegression(), GroupBalancedSampler(random_state=0)
+    ),
+    "ReweightedClassifier": lambda: ReweightedClassifier(LogisticRegression()),
 }
 
 # Checks an estimator is known to fail: name -> {check name: reason}.
@@ -48,6 +58,14 @@ EXPECTED_FAILED = {
             "TunedThresholdClassifierCV."
         ),
     },
+    "ResampledClassifier": dict.fromkeys(
+        (
+            "check_sample_weight_equivalence_on_dense_data",
+            "check_sample_weight_equivalence_on_sparse_data",
+        ),
+        "random resampling draws depend on the rows: repeating a row instead of "
+        "weighting it 2 changes the class counts and so which rows are drawn.",
+    ),
 }
 
 

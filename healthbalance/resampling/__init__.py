@@ -1,3 +1,7 @@
 """Group-aware resamplers."""
 
-__all__ = []
+from healthbalance.resampling._group_balanced import GroupBalancedSampler
+from healthbalance.resampling._group_smote import GroupSMOTE, SmallCellWarning
+from healthbalance.resampling._targets import EmptyCellWarning
+
+__all__ = ["EmptyCellWarning", "GroupBalancedSampler", "GroupSMOTE", "SmallCellWarning"]

@@ -3,6 +3,9 @@
 from healthbalance.training._group_dro import GroupDROClassifier
 from healthbalance.training._group_dro_logistic import GroupDROLogisticRegression
 from healthbalance.training._jtt import JTTClassifier
+from healthbalance.training._prior_correction import MissingGroupsWarning
+from healthbalance.training._resampled import ResampledClassifier
+from healthbalance.training._reweighted import ReweightedClassifier
 from healthbalance.training._thresholds import (
     GroupThresholdClassifier,
     UnseenGroupWarning,
@@ -13,5 +16,8 @@ __all__ = [
     "GroupDROLogisticRegression",
     "GroupThresholdClassifier",
     "JTTClassifier",
+    "MissingGroupsWarning",
+    "ResampledClassifier",
+    "ReweightedClassifier",
     "UnseenGroupWarning",
 ]

@@ -24,7 +24,7 @@ from healthbalance.training._meta import (
     check_binary_or_more,
     check_sample_weight_support,
 )
-from healthbalance.utils._prior import apply_prior_ratio, class_prior_ratio
+from healthbalance.utils._prior import class_priors, correct_priors
 
 __all__ = ["GroupDROClassifier"]
 
@@ -88,8 +88,11 @@ class GroupDROClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         Validation log-loss of every group in every round.
     best_round_ : int
         Index of the selected round.
-    class_prior_ratio_ : ndarray of shape (n_classes,)
-        Factors applied to the probabilities (ones without correction).
+    class_prior_before_ : ndarray of shape (n_classes,)
+        Observed class prior of the training rows.
+    class_prior_after_ : ndarray of shape (n_classes,)
+        Class prior under the training weights; ``predict_proba`` maps it back to
+        ``class_prior_before_`` (equal to it without correction).
     n_features_in_ : int
         Number of features seen in ``fit``.
 
@@ -254,11 +257,13 @@ class GroupDROClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         return sums / np.maximum(np.bincount(codes[rows], minlength=n_groups), 1)
 
     def _set_prior_ratio(self, y_codes, weights):
-        self.class_prior_ratio_ = np.ones(self.classes_.size)
+        n_classes = self.classes_.size
+        self.class_prior_before_ = class_priors(y_codes, 1, n_classes)[0]
+        self.class_prior_after_ = self.class_prior_before_
         if self.prior_correction:
-            self.class_prior_ratio_ = class_prior_ratio(
-                y_codes, weights, self.classes_.size
-            )
+            self.class_prior_after_ = class_priors(
+                y_codes, 1, n_classes, sample_weight=weights
+            )[0]
 
     def predict_proba(self, X):
         """Return prior-corrected class probabilities of the selected model.
@@ -277,7 +282,7 @@ class GroupDROClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         proba = self.estimator_.predict_proba(X)
         full = np.zeros((proba.shape[0], self.classes_.size))
         full[:, np.searchsorted(self.classes_, self.estimator_.classes_)] = proba
-        return apply_prior_ratio(full, self.class_prior_ratio_)
+        return correct_priors(full, self.class_prior_before_, self.class_prior_after_)
 
     def predict(self, X):
         """Predict the classes of largest corrected probability.

@@ -17,7 +17,7 @@ from healthbalance.training._groups import (
     check_groups_have_both_classes,
     fit_group_labels,
 )
-from healthbalance.utils._prior import prior_log_odds_shift
+from healthbalance.utils._prior import class_priors
 
 __all__ = ["GroupDROLogisticRegression"]
 
@@ -225,8 +225,7 @@ class GroupDROLogisticRegression(LinearClassifierMixin, BaseEstimator):
         intercept = theta[-1] if self.fit_intercept else 0.0
         self.intercept_shift_ = 0.0
         if self.prior_correction and self.fit_intercept:
-            weights = (q / sizes)[codes]
-            self.intercept_shift_ = prior_log_odds_shift(y01, weights)
+            self.intercept_shift_ = _log_odds_shift(y01, (q / sizes)[codes])
         self.intercept_ = np.array([intercept + self.intercept_shift_])
 
     def predict_proba(self, X):
@@ -264,3 +263,13 @@ class GroupDROLogisticRegression(LinearClassifierMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = False
         return tags
+
+
+def _log_odds_shift(y01, weights):
+    """Log-odds mapping the ``weights``-weighted class prior back to the observed."""
+    codes = y01.astype(np.intp)
+    before = class_priors(codes, 1, 2)[0]
+    after = class_priors(codes, 1, 2, sample_weight=weights)[0]
+    if np.any(after == 0) or np.any(before == 0):
+        return 0.0
+    return float(np.log(before[1] / before[0]) - np.log(after[1] / after[0]))

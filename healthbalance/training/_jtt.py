@@ -24,7 +24,7 @@ from healthbalance.training._meta import (
     check_sample_weight_support,
     make_cv,
 )
-from healthbalance.utils._prior import apply_prior_ratio, class_prior_ratio
+from healthbalance.utils._prior import class_priors, correct_priors
 
 __all__ = ["JTTClassifier"]
 
@@ -88,8 +88,11 @@ class JTTClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         Group labels.
     error_set_rate_ : pandas.Series
         Share of each group's rows in the error set, indexed by group.
-    class_prior_ratio_ : ndarray of shape (n_classes,)
-        Factors applied to the probabilities (ones without correction).
+    class_prior_before_ : ndarray of shape (n_classes,)
+        Observed class prior of the training rows.
+    class_prior_after_ : ndarray of shape (n_classes,)
+        Class prior under the training weights; ``predict_proba`` maps it back to
+        ``class_prior_before_`` (equal to it without correction).
     n_features_in_ : int
         Number of features seen in ``fit``.
 
@@ -187,11 +190,13 @@ class JTTClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             X, y, sample_weight=self.sample_weight_
         )
         self._describe_error_set(labels)
-        self.class_prior_ratio_ = np.ones(self.classes_.size)
+        n_classes = self.classes_.size
+        self.class_prior_before_ = class_priors(y_codes, 1, n_classes)[0]
+        self.class_prior_after_ = self.class_prior_before_
         if self.prior_correction:
-            self.class_prior_ratio_ = class_prior_ratio(
-                y_codes, self.sample_weight_, self.classes_.size
-            )
+            self.class_prior_after_ = class_priors(
+                y_codes, 1, n_classes, sample_weight=self.sample_weight_
+            )[0]
         return self
 
     def _describe_error_set(self, labels):
@@ -233,7 +238,7 @@ class JTTClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         """
         check_is_fitted(self)
         proba = self.estimator_.predict_proba(X)
-        return apply_prior_ratio(proba, self.class_prior_ratio_)
+        return correct_priors(proba, self.class_prior_before_, self.class_prior_after_)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

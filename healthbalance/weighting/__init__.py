@@ -1,3 +1,6 @@
 """Group-aware sample weights."""
 
-__all__ = []
+from healthbalance.weighting._group_weights import compute_group_weights
+from healthbalance.weighting._reweighter import GroupReweighter
+
+__all__ = ["GroupReweighter", "compute_group_weights"]

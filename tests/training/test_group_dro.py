@@ -91,7 +91,14 @@ def test_predict_proba_is_prior_corrected():
     dro = GroupDROClassifier(LogisticRegression(), n_rounds=3, random_state=0)
     dro.fit(X, y, sensitive_features=groups)
     raw = dro.estimator_.predict_proba(X)
-    corrected = raw * dro.class_prior_ratio_
+    weights = np.where(
+        groups == "small",
+        dro.group_weights_[1] / np.mean(groups == "small"),
+        dro.group_weights_[0] / np.mean(groups == "large"),
+    )
+    observed = np.array([np.mean(y == 0), np.mean(y == 1)])
+    weighted = np.array([weights[y == 0].sum(), weights[y == 1].sum()])
+    corrected = raw * observed / (weighted / weighted.sum())
     corrected /= corrected.sum(axis=1, keepdims=True)
     np.testing.assert_allclose(dro.predict_proba(X), corrected)
     np.testing.assert_array_equal(dro.predict(X), corrected.argmax(axis=1))

@@ -1,0 +1,276 @@
+"""ResampledClassifier: resample the training rows inside ``fit`` only."""
+
+import inspect
+
+import numpy as np
+import pandas as pd
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    MetaEstimatorMixin,
+    _fit_context,
+    clone,
+)
+from sklearn.utils import get_tags
+from sklearn.utils._param_validation import HasMethods
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    _check_y,
+    column_or_1d,
+    has_fit_parameter,
+    validate_data,
+)
+
+from healthbalance._sensitive import group_labels, resolve_sensitive_features
+from healthbalance.training._prior_correction import PriorCorrectionMixin
+
+__all__ = ["ResampledClassifier"]
+
+
+class ResampledClassifier(
+    PriorCorrectionMixin, ClassifierMixin, MetaEstimatorMixin, BaseEstimator
+):
+    """Fit a classifier on resampled training rows, predicting under the true priors.
+
+    ``fit`` resamples with ``sampler`` and fits ``estimator`` on the result; nothing
+    is resampled at prediction time, so ``cross_validate``, ``GridSearchCV`` and a
+    plain scikit-learn ``Pipeline`` resample training folds only. Sample weights and
+    groups follow the resampled rows. With ``prior_correction=True`` the class priors
+    before and after resampling are recorded (per group) and ``predict_proba`` maps
+    the probabilities back to the priors of the training data, which keeps a risk
+    model calibrated; ``predict`` thresholds the corrected probabilities.
+
+    Parameters
+    ----------
+    estimator : classifier
+        Classifier to fit on the resampled rows (cloned). Needs ``predict_proba``
+        when ``prior_correction=True``. It gets ``sample_weight`` (and the resampled
+        ``sensitive_features``) when its ``fit`` accepts them.
+    sampler : sampler with ``fit_resample``
+        Sampler (cloned), e.g. :class:`~healthbalance.resampling.GroupBalancedSampler`
+        or any imbalanced-learn sampler. Sample weights need its ``sample_indices_``.
+    prior_correction : bool, default=True
+        Map predicted probabilities back to the class priors before resampling.
+
+    Attributes
+    ----------
+    estimator_ : classifier
+        The fitted clone of ``estimator``.
+    sampler_ : sampler
+        The fitted clone of ``sampler``.
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    class_prior_before_, class_prior_after_ : DataFrame of shape (n_groups, n_classes)
+        Weighted class prior of each group before and after resampling.
+    prior_before_, prior_after_ : ndarray of shape (n_classes,)
+        Overall class prior before and after resampling.
+    prior_correction_ : {"none", "global", "group"}
+        Correction applied by ``predict_proba``: none (off, or priors unchanged),
+        one overall correction (every group's prior changed by the same ratio) or
+        one per group (then pass ``sensitive_features`` to ``predict_proba``).
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Column names of ``X``, when it is a DataFrame with string column names.
+
+    Notes
+    -----
+    With ``prior_correction_ == "group"``, ``predict_proba`` and ``predict`` need
+    the groups: pass ``sensitive_features`` (routable with
+    ``set_predict_proba_request`` / ``set_predict_request``), or let the sampler
+    read them from ``sensitive_columns`` of ``X``. scikit-learn's scorers (in
+    ``cross_validate`` and ``GridSearchCV``) do not route metadata to ``predict``;
+    there, without ``sensitive_columns``, the overall prior is used with a
+    ``MissingGroupsWarning``.
+
+    Synthetic rows (e.g. from :class:`~healthbalance.resampling.GroupSMOTE`), which
+    have no source row in ``sample_indices_``, get the mean sample weight of the
+    original rows of their (group, class) cell.
+
+    See Also
+    --------
+    ReweightedClassifier : The same with sample weights instead of resampling.
+
+    References
+    ----------
+    .. [1] M. Saerens, P. Latinne and C. Decaestecker, "Adjusting the outputs of a
+       classifier to new a priori probabilities", Neural Computation 14, 2002.
+    .. [2] R. van den Goorbergh et al., "The harm of class imbalance corrections for
+       risk prediction models", JAMIA 29, 2022.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from healthbalance.resampling import GroupBalancedSampler
+    >>> from healthbalance.training import ResampledClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 2))
+    >>> y = (X[:, 0] + rng.normal(size=200) > 1.5).astype(int)
+    >>> sex = rng.choice(["F", "M"], size=200)
+    >>> clf = ResampledClassifier(
+    ...     LogisticRegression(), GroupBalancedSampler(random_state=0)
+    ... ).fit(X, y, sensitive_features=sex)
+    >>> clf.prior_correction_
+    'group'
+    >>> clf.predict_proba(X[:2], sensitive_features=sex[:2]).shape
+    (2, 2)
+    """
+
+    _parameter_constraints: dict = {
+        "estimator": [HasMethods(["fit", "predict"])],
+        "sampler": [HasMethods(["fit_resample"])],
+        "prior_correction": ["boolean"],
+    }
+
+    def __init__(self, estimator, sampler, *, prior_correction=True):
+        self.estimator = estimator
+        self.sampler = sampler
+        self.prior_correction = prior_correction
+
+    @property
+    def _sensitive_columns(self):
+        return getattr(self.sampler, "sensitive_columns", None)
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, *, sensitive_features=None, sample_weight=None):
+        """Resample the training rows and fit the estimator on them.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        sensitive_features : array-like of shape (n_samples,), default=None
+            Group of each row, passed to the sampler (when it accepts it).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights; they follow the resampled rows.
+
+        Returns
+        -------
+        self : object
+            The fitted classifier.
+        """
+        X, y = self._validate_fit_data(X, y)
+        frame = self._groups(X, sensitive_features)
+        self.sampler_ = clone(self.sampler)
+        X_res, y_res = self._resample(X, y, sensitive_features)
+        y_res = column_or_1d(y_res)
+        groups_res = self._resampled_groups(frame)
+        weights = None
+        if sample_weight is not None:
+            weights = _check_sample_weight(sample_weight, X)
+        weights_res = self._resampled_weights(weights, y, frame, y_res, groups_res)
+        self.estimator_ = clone(self.estimator)
+        self._fit_estimator(X_res, y_res, weights_res, groups_res)
+        self._record(y, frame, weights, y_res, groups_res, weights_res)
+        return self
+
+    def _validate_fit_data(self, X, y):
+        y = _check_y(y, multi_output=False, y_numeric=False)
+        check_classification_targets(y)
+        if hasattr(X, "columns"):
+            validate_data(self, X, skip_check_array=True)
+            y = column_or_1d(y)
+        else:
+            X, y = validate_data(
+                self, X, y, dtype=None, ensure_all_finite=False, accept_sparse=True
+            )
+        self.classes_ = np.unique(y)
+        return X, y
+
+    def _groups(self, X, sensitive_features):
+        if sensitive_features is None and self._sensitive_columns is None:
+            return None
+        return resolve_sensitive_features(
+            X, sensitive_features, self._sensitive_columns, caller=type(self).__name__
+        )
+
+    def _resample(self, X, y, sensitive_features):
+        accepts = (
+            "sensitive_features"
+            in inspect.signature(self.sampler_.fit_resample).parameters
+        )
+        if accepts:
+            return self.sampler_.fit_resample(
+                X, y, sensitive_features=sensitive_features
+            )
+        return self.sampler_.fit_resample(X, y)
+
+    def _resampled_groups(self, frame):
+        if hasattr(self.sampler_, "sensitive_features_"):
+            return self.sampler_.sensitive_features_
+        if frame is not None and hasattr(self.sampler_, "sample_indices_"):
+            return frame.iloc[self.sampler_.sample_indices_].reset_index(drop=True)
+        return None
+
+    def _resampled_weights(self, weights, y, frame, y_res, groups_res):
+        if weights is None:
+            return None
+        indices = getattr(self.sampler_, "sample_indices_", None)
+        if indices is None:
+            raise ValueError(
+                f"sampler {type(self.sampler_).__name__} has no sample_indices_, so "
+                "sample_weight cannot follow the resampled rows: use a sampler that "
+                "sets it, or drop sample_weight."
+            )
+        weights_res = np.empty(len(y_res))
+        weights_res[: indices.size] = weights[indices]
+        if indices.size < len(y_res):
+            weights_res[indices.size :] = _cell_mean_weights(
+                weights, y, frame, y_res[indices.size :], groups_res, indices.size
+            )
+        return weights_res
+
+    def _fit_estimator(self, X_res, y_res, weights_res, groups_res):
+        params = {}
+        if weights_res is not None:
+            if not has_fit_parameter(self.estimator_, "sample_weight"):
+                raise ValueError(
+                    f"estimator {type(self.estimator_).__name__} does not accept "
+                    "sample_weight in fit: drop sample_weight or use an estimator "
+                    "that accepts it."
+                )
+            params["sample_weight"] = weights_res
+        if groups_res is not None and has_fit_parameter(
+            self.estimator_, "sensitive_features"
+        ):
+            params["sensitive_features"] = groups_res
+        self.estimator_.fit(X_res, y_res, **params)
+
+    def _record(self, y, frame, weights, y_res, groups_res, weights_res):
+        labels = _labels_or_single(frame, len(y))
+        labels_res = _labels_or_single(groups_res, len(y_res))
+        groups = np.unique(np.concatenate([labels, labels_res]))
+        before = _cells(labels, y, groups, self.classes_)
+        after = _cells(labels_res, y_res, groups, self.classes_)
+        self._record_priors(groups, (before, weights), (after, weights_res))
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        inner = get_tags(self.estimator).input_tags
+        tags.input_tags.allow_nan = inner.allow_nan
+        tags.input_tags.sparse = inner.sparse
+        return tags
+
+
+def _labels_or_single(frame, n_samples):
+    if frame is None:
+        return np.full(n_samples, "all", dtype=object)
+    return group_labels(frame)
+
+
+def _cells(labels, y, groups, classes):
+    group_codes = np.searchsorted(groups, labels)
+    return group_codes * classes.size + np.searchsorted(classes, y)
+
+
+def _cell_mean_weights(weights, y, frame, y_new, groups_res, offset):
+    """Weight of synthetic rows: mean weight of the original rows of their cell."""
+    labels = _labels_or_single(frame, len(y))
+    labels_new = _labels_or_single(groups_res, offset + len(y_new))[offset:]
+    table = pd.Series(weights).groupby([labels, np.asarray(y)]).mean()
+    keys = pd.MultiIndex.from_arrays([labels_new, np.asarray(y_new)])
+    return table.reindex(keys).to_numpy()

@@ -1,0 +1,196 @@
+"""ReweightedClassifier: fit with group weights computed inside ``fit`` only."""
+
+from numbers import Real
+
+import numpy as np
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    MetaEstimatorMixin,
+    _fit_context,
+    clone,
+)
+from sklearn.utils import get_tags
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    _check_y,
+    column_or_1d,
+    has_fit_parameter,
+    validate_data,
+)
+
+from healthbalance._sensitive import resolve_sensitive_features
+from healthbalance.training._prior_correction import PriorCorrectionMixin
+from healthbalance.weighting import GroupReweighter
+from healthbalance.weighting._group_weights import STRATEGIES, UNITS, encode_cells
+
+__all__ = ["ReweightedClassifier"]
+
+
+class ReweightedClassifier(
+    PriorCorrectionMixin, ClassifierMixin, MetaEstimatorMixin, BaseEstimator
+):
+    """Fit a classifier with group sample weights, predicting under the true priors.
+
+    ``fit`` computes the weights of :class:`~healthbalance.weighting.GroupReweighter`
+    on the training rows (multiplied by any ``sample_weight``) and fits ``estimator``
+    with them. With ``prior_correction=True`` the weighted class prior of each group
+    is recorded and ``predict_proba`` maps probabilities back to the unweighted
+    priors (``"reweighing"`` keeps the overall prior but changes each group's).
+
+    Parameters
+    ----------
+    estimator : classifier
+        Classifier whose ``fit`` accepts ``sample_weight`` (cloned).
+    strategy : {"reweighing", "inverse_frequency", "effective_number"}, \
+            default="reweighing"
+        See :func:`~healthbalance.weighting.compute_group_weights`.
+    over : {"classes", "groups", "cells"}, default="cells"
+        Unit counted by ``"inverse_frequency"`` and ``"effective_number"``.
+    beta : float in [0, 1), default=0.999
+        Parameter of ``"effective_number"``.
+    sensitive_columns : str, list of str or None, default=None
+        Columns of a DataFrame ``X`` holding the groups (they stay in ``X``).
+    prior_correction : bool, default=True
+        Map predicted probabilities back to the class priors before weighting.
+
+    Attributes
+    ----------
+    estimator_ : classifier
+        The fitted clone of ``estimator``.
+    reweighter_ : GroupReweighter
+        The fitted reweighter; ``reweighter_.weights_`` is the cell weight table.
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    class_prior_before_, class_prior_after_ : DataFrame of shape (n_groups, n_classes)
+        Class prior of each group before and after weighting.
+    prior_before_, prior_after_ : ndarray of shape (n_classes,)
+        Overall class prior before and after weighting.
+    prior_correction_ : {"none", "global", "group"}
+        Correction applied by ``predict_proba`` (see
+        :class:`ResampledClassifier`).
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Column names of ``X``, when it is a DataFrame with string column names.
+
+    See Also
+    --------
+    ResampledClassifier : The same with resampling instead of weights.
+
+    References
+    ----------
+    .. [1] F. Kamiran and T. Calders, "Data preprocessing techniques for
+       classification without discrimination", Knowledge and Information Systems
+       33, 2012.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from healthbalance.training import ReweightedClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 2))
+    >>> sex = rng.choice(["F", "M"], size=200)
+    >>> y = (X[:, 0] + (sex == "M") + rng.normal(size=200) > 1.5).astype(int)
+    >>> clf = ReweightedClassifier(LogisticRegression()).fit(
+    ...     X, y, sensitive_features=sex
+    ... )
+    >>> clf.prior_correction_
+    'group'
+    """
+
+    _parameter_constraints: dict = {
+        "estimator": [HasMethods(["fit", "predict"])],
+        "strategy": [StrOptions(set(STRATEGIES))],
+        "over": [StrOptions(set(UNITS))],
+        "beta": [Interval(Real, 0, 1, closed="left")],
+        "sensitive_columns": [str, list, None],
+        "prior_correction": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        estimator,
+        *,
+        strategy="reweighing",
+        over="cells",
+        beta=0.999,
+        sensitive_columns=None,
+        prior_correction=True,
+    ):
+        self.estimator = estimator
+        self.strategy = strategy
+        self.over = over
+        self.beta = beta
+        self.sensitive_columns = sensitive_columns
+        self.prior_correction = prior_correction
+
+    @property
+    def _sensitive_columns(self):
+        return self.sensitive_columns
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, *, sensitive_features=None, sample_weight=None):
+        """Compute the group weights of the training rows and fit the estimator.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        sensitive_features : array-like of shape (n_samples,), default=None
+            Group of each row. Without it (and without ``sensitive_columns``) all
+            rows form one group, with a ``NoSensitiveFeaturesWarning``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights, multiplied by the group weights.
+
+        Returns
+        -------
+        self : object
+            The fitted classifier.
+        """
+        y = _check_y(y, multi_output=False, y_numeric=False)
+        check_classification_targets(y)
+        frame = resolve_sensitive_features(
+            X, sensitive_features, self.sensitive_columns, caller=type(self).__name__
+        )
+        if hasattr(X, "columns"):
+            validate_data(self, X, skip_check_array=True)
+            y = column_or_1d(y)
+        else:
+            X, y = validate_data(
+                self, X, y, dtype=None, ensure_all_finite=False, accept_sparse=True
+            )
+        self.classes_ = np.unique(y)
+        weights = self._weights(X, y, frame, sample_weight)
+        self.estimator_ = clone(self.estimator).fit(X, y, sample_weight=weights)
+        cells, groups, _ = encode_cells(frame, y)
+        base = None if sample_weight is None else _check_sample_weight(sample_weight, X)
+        self._record_priors(groups, (cells, base), (cells, weights))
+        return self
+
+    def _weights(self, X, y, frame, sample_weight):
+        if not has_fit_parameter(self.estimator, "sample_weight"):
+            raise ValueError(
+                f"estimator {type(self.estimator).__name__} does not accept "
+                "sample_weight in fit, so it cannot be reweighted: use an estimator "
+                "that accepts it, or ResampledClassifier."
+            )
+        self.reweighter_ = GroupReweighter(
+            strategy=self.strategy, over=self.over, beta=self.beta
+        ).fit(X, y, sensitive_features=frame)
+        weights = self.reweighter_.compute_sample_weight(X, y, sensitive_features=frame)
+        if sample_weight is not None:
+            weights = weights * _check_sample_weight(sample_weight, X)
+        return weights
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        inner = get_tags(self.estimator).input_tags
+        tags.input_tags.allow_nan = inner.allow_nan
+        tags.input_tags.sparse = inner.sparse
+        return tags

@@ -1,0 +1,199 @@
+"""GroupReweighter: the group weights as an estimator that keeps its cell table."""
+
+from numbers import Real
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+
+from healthbalance._sensitive import (
+    group_labels,
+    resolve_sensitive_features,
+)
+from healthbalance.weighting._group_weights import (
+    STRATEGIES,
+    UNITS,
+    cell_weight_table,
+    encode_cells,
+)
+
+__all__ = ["GroupReweighter"]
+
+
+class GroupReweighter(BaseEstimator):
+    """Learn one weight per (group x class) cell and give it to rows.
+
+    ``fit`` counts the cells of the training data and stores their weights in
+    ``weights_``; :meth:`compute_sample_weight` then gives every row the weight of its
+    cell, for ``estimator.fit(X, y, sample_weight=...)``. On the fitting data the
+    weights are positive with mean 1 and equal :func:`compute_group_weights`.
+
+    Parameters
+    ----------
+    strategy : {"reweighing", "inverse_frequency", "effective_number"}, \
+            default="reweighing"
+        See :func:`compute_group_weights`.
+    over : {"classes", "groups", "cells"}, default="cells"
+        Unit counted by ``"inverse_frequency"`` and ``"effective_number"``.
+    beta : float in [0, 1), default=0.999
+        Parameter of ``"effective_number"``.
+    sensitive_columns : str, list of str or None, default=None
+        Columns of a DataFrame ``X`` holding the groups, instead of passing
+        ``sensitive_features``.
+
+    Attributes
+    ----------
+    weights_ : DataFrame of shape (n_groups, n_classes)
+        Weight of each cell, groups in the index and classes in the columns; ``nan``
+        for a cell without training rows.
+    cell_counts_ : DataFrame of shape (n_groups, n_classes)
+        Training rows per cell.
+    groups_ : ndarray of shape (n_groups,)
+        Group labels.
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    n_features_in_ : int
+        Number of columns of ``X`` in ``fit``.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Column names of ``X``, when it is a DataFrame with string column names.
+
+    See Also
+    --------
+    compute_group_weights : The weights of one data set, in one call.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from healthbalance.weighting import GroupReweighter
+    >>> X = np.zeros((6, 1))
+    >>> y = [0, 0, 0, 1, 0, 1]
+    >>> sex = ["F", "F", "F", "F", "M", "M"]
+    >>> reweighter = GroupReweighter().fit(X, y, sensitive_features=sex)
+    >>> reweighter.weights_.round(2)
+          0     1
+    F  0.89  1.33
+    M  1.33  0.67
+    >>> reweighter.compute_sample_weight(X, y, sensitive_features=sex).round(2)
+    array([0.89, 0.89, 0.89, 1.33, 1.33, 0.67])
+    """
+
+    _parameter_constraints: dict = {
+        "strategy": [StrOptions(set(STRATEGIES))],
+        "over": [StrOptions(set(UNITS))],
+        "beta": [Interval(Real, 0, 1, closed="left")],
+        "sensitive_columns": [str, list, None],
+    }
+
+    def __init__(
+        self, *, strategy="reweighing", over="cells", beta=0.999, sensitive_columns=None
+    ):
+        self.strategy = strategy
+        self.over = over
+        self.beta = beta
+        self.sensitive_columns = sensitive_columns
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, *, sensitive_features=None):
+        """Count the (group x class) cells and compute their weights.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data; only used for ``sensitive_columns`` and its shape.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        sensitive_features : array-like of shape (n_samples,), default=None
+            Group of each row. Without it (and without ``sensitive_columns``) all
+            rows form one group, with a ``NoSensitiveFeaturesWarning``.
+
+        Returns
+        -------
+        self : object
+            The fitted reweighter.
+        """
+        frame = resolve_sensitive_features(
+            X, sensitive_features, self.sensitive_columns, caller="GroupReweighter"
+        )
+        _, y = validate_data(
+            self,
+            X,
+            y,
+            reset=True,
+            dtype=None,
+            ensure_all_finite=False,
+            accept_sparse=True,
+        )
+        check_classification_targets(y)
+        cells, self.groups_, self.classes_ = encode_cells(frame, y)
+        shape = (self.groups_.size, self.classes_.size)
+        counts = np.bincount(cells, minlength=shape[0] * shape[1]).reshape(shape)
+        table = cell_weight_table(counts, self.strategy, self.over, self.beta)
+        self.cell_counts_ = pd.DataFrame(
+            counts, index=self.groups_, columns=self.classes_
+        )
+        self.weights_ = pd.DataFrame(table, index=self.groups_, columns=self.classes_)
+        return self
+
+    def compute_sample_weight(self, X, y, *, sensitive_features=None):
+        """Return the weight of each row's (group, class) cell.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data; only used for ``sensitive_columns`` and its shape.
+        y : array-like of shape (n_samples,)
+            Class labels, all seen in ``fit``.
+        sensitive_features : array-like of shape (n_samples,), default=None
+            Group of each row, all seen in ``fit``.
+
+        Returns
+        -------
+        sample_weight : ndarray of shape (n_samples,)
+            Weight of each row.
+        """
+        check_is_fitted(self)
+        frame = resolve_sensitive_features(
+            X, sensitive_features, self.sensitive_columns, caller="GroupReweighter"
+        )
+        validate_data(
+            self,
+            X,
+            reset=False,
+            dtype=None,
+            ensure_all_finite=False,
+            accept_sparse=True,
+        )
+        y = column_or_1d(y)
+        group_rows = _positions(group_labels(frame), self.groups_, "group")
+        class_cols = _positions(y, self.classes_, "class")
+        weights = self.weights_.to_numpy()[group_rows, class_cols]
+        if np.isnan(weights).any():
+            raise ValueError(
+                "some rows fall in a (group, class) cell without rows in fit, so it "
+                "has no weight: fit on data covering every cell."
+            )
+        return weights
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        tags.input_tags.string = True
+        tags.input_tags.sparse = True
+        tags.target_tags.required = True
+        return tags
+
+
+def _positions(values, known, kind):
+    values = np.asarray(values)
+    positions = np.searchsorted(known, values)
+    positions = np.clip(positions, 0, known.size - 1)
+    unseen = known[positions] != values
+    if unseen.any():
+        raise ValueError(
+            f"{kind} {values[unseen].tolist()[0]!r} was not seen in fit (seen: "
+            f"{known.tolist()!r}): refit on data that contains it."
+        )
+    return positions

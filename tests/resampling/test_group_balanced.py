@@ -1,0 +1,176 @@
+from collections import Counter
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from imblearn.over_sampling import RandomOverSampler
+from imblearn.under_sampling import RandomUnderSampler
+from scipy import sparse
+
+from healthbalance import NoSensitiveFeaturesWarning
+from healthbalance.resampling import GroupBalancedSampler
+
+
+def _data(seed, n=120, prevalence=0.2):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, 3))
+    y = (rng.random(n) < prevalence).astype(int)
+    y[:3] = 1  # every (group, class) cell present
+    groups = rng.choice(["A", "B", "C"], size=n, p=[0.6, 0.3, 0.1])
+    groups[:6] = ["A", "B", "C", "A", "B", "C"]
+    y[3:6] = 0
+    return X, y, groups
+
+
+def _cells(groups, y):
+    return Counter(zip(groups, y, strict=True))
+
+
+@pytest.mark.parametrize(
+    "method, reference", [("over", RandomOverSampler), ("under", RandomUnderSampler)]
+)
+def test_single_group_counts_equal_imblearn(method, reference):
+    X, y, _ = _data(0)
+    sampler = GroupBalancedSampler(method=method, random_state=0)
+    with pytest.warns(NoSensitiveFeaturesWarning):
+        _, y_res = sampler.fit_resample(X, y)
+    _, y_ref = reference(random_state=0).fit_resample(X, y)
+    assert Counter(y_res) == Counter(y_ref)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    target=st.sampled_from(["joint", "groups", "class_within_group"]),
+)
+def test_over_sampling_keeps_every_row_and_reaches_the_cell_targets(seed, target):
+    X, y, groups = _data(seed)
+    sampler = GroupBalancedSampler(target=target, random_state=seed)
+    X_res, y_res = sampler.fit_resample(X, y, sensitive_features=groups)
+    indices = sampler.sample_indices_
+    # No original row dropped: every input row is an output row, in order.
+    assert indices[: len(y)].tolist() == list(range(len(y)))
+    np.testing.assert_array_equal(X_res, X[indices])
+    np.testing.assert_array_equal(y_res, y[indices])
+    # Added rows come from their own cell.
+    labels = sampler.sensitive_features_["sensitive_feature"].to_numpy()
+    np.testing.assert_array_equal(labels, groups[indices])
+    counts = _cells(labels, y_res)
+    for (g, c), n in _cells(groups, y).items():
+        gi, ci = list(sampler.groups_).index(g), int(c)
+        assert counts[(g, c)] == sampler.cell_targets_[gi, ci] >= n
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_joint_target_gives_equal_cells(seed):
+    X, y, groups = _data(seed)
+    for method in ("over", "under"):
+        sampler = GroupBalancedSampler(method=method, random_state=seed)
+        _, y_res = sampler.fit_resample(X, y, sensitive_features=groups)
+        before = _cells(groups, y).values()
+        size = max(before) if method == "over" else min(before)
+        labels = sampler.sensitive_features_.iloc[:, 0]
+        assert set(_cells(labels, y_res).values()) == {size}
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_under_sampling_draws_distinct_rows_of_each_cell(seed):
+    X, y, groups = _data(seed)
+    sampler = GroupBalancedSampler(
+        target="class_within_group", method="under", random_state=seed
+    )
+    _, y_res = sampler.fit_resample(X, y, sensitive_features=groups)
+    indices = sampler.sample_indices_
+    assert len(set(indices)) == len(indices)
+    for g in np.unique(groups):
+        kept = Counter(y[indices][groups[indices] == g])
+        assert len(set(kept.values())) == 1
+        assert min(Counter(y[groups == g]).values()) == next(iter(kept.values()))
+
+
+@settings(max_examples=20, deadline=None)
+@given(
+    seed=st.integers(0, 10_000),
+    proportions=st.lists(st.floats(0.1, 1.0), min_size=3, max_size=3),
+)
+def test_dict_target_reaches_reference_proportions(seed, proportions):
+    X, y, groups = _data(seed, n=300)
+    target = dict(zip(["A", "B", "C"], proportions, strict=True))
+    sampler = GroupBalancedSampler(target=target, random_state=seed)
+    sampler.fit_resample(X, y, sensitive_features=groups)
+    shares = sampler.sensitive_features_.iloc[:, 0].value_counts(normalize=True)
+    expected = pd.Series(proportions, index=["A", "B", "C"]) / sum(proportions)
+    n_res = len(sampler.sample_indices_)
+    assert np.allclose(shares[expected.index], expected, atol=4 / n_res)
+
+
+@pytest.mark.parametrize("container", ["list", "ndarray", "sparse", "pandas", "str"])
+def test_output_container_matches_input(container):
+    X, y, groups = _data(1)
+    frame = pd.DataFrame(X, columns=["age", "hr", "map"])
+    frame["sex"] = pd.Series(np.where(X[:, 0] > 0, "F", "M"), dtype="str")
+    frame["vent"] = (X[:, 1] > 0).astype(np.int8)
+    inputs = {
+        "list": (X.tolist(), y.tolist()),
+        "ndarray": (X.astype(np.float32), y.astype(np.int32)),
+        "sparse": (sparse.csr_matrix(X), y),
+        "pandas": (frame, pd.Series(y, name="death")),
+        "str": (frame.astype({"sex": "category"}), pd.Series(y, name="death")),
+    }
+    X_in, y_in = inputs[container]
+    sampler = GroupBalancedSampler(random_state=0)
+    X_res, y_res = sampler.fit_resample(X_in, y_in, sensitive_features=groups)
+    assert type(X_res) is type(X_in) or sparse.issparse(X_res)
+    assert type(y_res) is type(y_in)
+    if container in ("pandas", "str"):
+        assert X_res.dtypes.equals(X_in.dtypes)
+        assert list(X_res.columns) == list(X_in.columns)
+        assert y_res.name == "death"
+        assert X_res.index.equals(pd.RangeIndex(len(X_res)))
+        assert y_res.index.equals(X_res.index)
+    if container == "ndarray":
+        assert X_res.dtype == np.float32 and y_res.dtype == np.int32
+
+
+def test_sensitive_columns_reads_groups_from_x_and_keeps_them():
+    X, y, groups = _data(2)
+    frame = pd.DataFrame(X, columns=["a", "b", "c"]).assign(race=groups)
+    by_column = GroupBalancedSampler(sensitive_columns="race", random_state=0)
+    X_res, _ = by_column.fit_resample(frame, y)
+    by_argument = GroupBalancedSampler(random_state=0)
+    by_argument.fit_resample(frame, y, sensitive_features=groups)
+    np.testing.assert_array_equal(
+        by_column.sample_indices_, by_argument.sample_indices_
+    )
+    assert (X_res["race"].to_numpy() == by_column.sensitive_features_["race"]).all()
+
+
+def test_intersections_of_several_attributes_are_balanced():
+    X, y, groups = _data(3, n=400)
+    sex = np.where(np.arange(400) % 3 == 0, "F", "M")
+    sampler = GroupBalancedSampler(random_state=0)
+    sampler.fit_resample(X, y, sensitive_features={"race": groups, "sex": sex})
+    assert list(sampler.sensitive_features_.columns) == ["race", "sex"]
+    assert len(sampler.groups_) == 6
+    assert len(set(sampler.cell_targets_.ravel())) == 1
+
+
+def test_same_seed_same_rows():
+    X, y, groups = _data(4)
+    first = GroupBalancedSampler(random_state=7).fit(X, y, sensitive_features=groups)
+    again = GroupBalancedSampler(random_state=7).fit(X, y, sensitive_features=groups)
+    np.testing.assert_array_equal(first.sample_indices_, again.sample_indices_)
+
+
+def test_bad_groups_fail_early_naming_the_argument():
+    X, y, groups = _data(5)
+    with pytest.raises(ValueError, match="sensitive_features has 119 rows"):
+        GroupBalancedSampler().fit_resample(X, y, sensitive_features=groups[1:])
+    with pytest.raises(ValueError, match="group 'Z'"):
+        GroupBalancedSampler(target={"Z": 1.0}).fit_resample(
+            X, y, sensitive_features=groups
+        )
