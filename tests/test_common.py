@@ -21,7 +21,13 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from healthbalance import metrics, resampling, training, weighting
 from healthbalance._sensitive import NoSensitiveFeaturesWarning
 from healthbalance.resampling import GroupBalancedSampler, GroupSMOTE
-from healthbalance.training import ResampledClassifier, ReweightedClassifier
+from healthbalance.training import (
+    GroupDROClassifier,
+    GroupThresholdClassifier,
+    JTTClassifier,
+    ResampledClassifier,
+    ReweightedClassifier,
+)
 
 PACKAGES = [resampling, weighting, training, metrics]
 
@@ -30,6 +36,13 @@ INSTANCES = {
     # A fixed seed: some checks compare two fits of the same sampler.
     "GroupBalancedSampler": lambda: GroupBalancedSampler(random_state=0),
     "GroupSMOTE": lambda: GroupSMOTE(random_state=0),
+    "GroupDROClassifier": lambda: GroupDROClassifier(
+        LogisticRegression(), n_rounds=3, random_state=0
+    ),
+    "GroupThresholdClassifier": lambda: GroupThresholdClassifier(
+        LogisticRegression(), cv=3, random_state=0
+    ),
+    "JTTClassifier": lambda: JTTClassifier(LogisticRegression(), cv=3, random_state=0),
     "ResampledClassifier": lambda: ResampledClassifier(
         LogisticRegression(), GroupBalancedSampler(random_state=0)
     ),
@@ -38,6 +51,13 @@ INSTANCES = {
 
 # Checks an estimator is known to fail: name -> {check name: reason}.
 EXPECTED_FAILED = {
+    "GroupThresholdClassifier": {
+        "check_classifiers_train": (
+            "predict applies the chosen thresholds, not argmax(predict_proba), by "
+            "design; scikit-learn expects the same failure of "
+            "TunedThresholdClassifierCV."
+        ),
+    },
     "ResampledClassifier": dict.fromkeys(
         (
             "check_sample_weight_equivalence_on_dense_data",

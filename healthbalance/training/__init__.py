@@ -1,7 +1,23 @@
 """Subgroup-aware meta-estimators and models."""
 
+from healthbalance.training._group_dro import GroupDROClassifier
+from healthbalance.training._group_dro_logistic import GroupDROLogisticRegression
+from healthbalance.training._jtt import JTTClassifier
 from healthbalance.training._prior_correction import MissingGroupsWarning
 from healthbalance.training._resampled import ResampledClassifier
 from healthbalance.training._reweighted import ReweightedClassifier
+from healthbalance.training._thresholds import (
+    GroupThresholdClassifier,
+    UnseenGroupWarning,
+)
 
-__all__ = ["MissingGroupsWarning", "ResampledClassifier", "ReweightedClassifier"]
+__all__ = [
+    "GroupDROClassifier",
+    "GroupDROLogisticRegression",
+    "GroupThresholdClassifier",
+    "JTTClassifier",
+    "MissingGroupsWarning",
+    "ResampledClassifier",
+    "ReweightedClassifier",
+    "UnseenGroupWarning",
+]

@@ -1,0 +1,248 @@
+"""Just Train Twice (JTT): upweight the rows a first model gets wrong."""
+
+from numbers import Integral, Real
+
+import numpy as np
+import pandas as pd
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    MetaEstimatorMixin,
+    _fit_context,
+    clone,
+)
+from sklearn.model_selection import cross_val_predict
+from sklearn.utils._param_validation import HasMethods, Interval
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from healthbalance._sensitive import encode_groups
+from healthbalance.training._groups import fit_group_labels
+from healthbalance.training._meta import (
+    check_binary_or_more,
+    check_sample_weight_support,
+    make_cv,
+)
+from healthbalance.utils._prior import class_priors, correct_priors
+
+__all__ = ["JTTClassifier"]
+
+
+def _estimator_has(attr):
+    def check(self):
+        getattr(self.estimator, attr)
+        return True
+
+    return check
+
+
+class JTTClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
+    """Just Train Twice: refit with the misclassified rows upweighted.
+
+    A first-stage model is cross-validated; the rows it misclassifies out of fold
+    (the error set, rich in the worst-off groups even when groups are unknown) get
+    weight ``upweight`` and every other row weight 1 when ``estimator`` is fitted a
+    second time (Liu et al. 2021). Out-of-fold predictions are used so that a model
+    able to memorise its training rows still finds an error set.
+
+    Parameters
+    ----------
+    estimator : classifier
+        Second-stage model; its ``fit`` must accept ``sample_weight``. Cloned.
+    upweight : float, default=20
+        Weight of the rows in the error set (the others weigh 1).
+    first_stage : classifier or None, default=None
+        Model whose out-of-fold errors define the error set; ``estimator`` if None.
+        Cloned.
+    cv : int, cross-validation generator or iterable, default=5
+        Folds of the first stage. An int gives shuffled stratified folds seeded
+        by ``random_state``.
+    prior_correction : bool, default=True
+        Upweighting the error set changes the class prior the second stage sees.
+        If True ``predict_proba`` (and ``predict``, its arg-max) multiplies the
+        probabilities by the ratio of observed to weighted class priors, so the
+        model stays calibrated in the large; the error set still reshapes the
+        decision boundary.
+    n_jobs : int or None, default=None
+        Jobs for the independent first-stage fits (``cross_val_predict``); the
+        result does not depend on it.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the folds of an int ``cv``.
+    sensitive_columns : str, list of str or None, default=None
+        Columns of a DataFrame ``X`` holding the groups, instead of
+        ``sensitive_features``. JTT does not need groups to train; they are used
+        to describe the error set (``error_set_rate_``).
+
+    Attributes
+    ----------
+    estimator_ : classifier
+        The second-stage model fitted on all rows.
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    error_set_ : ndarray of shape (n_samples,), dtype=bool
+        Whether each training row was misclassified out of fold.
+    sample_weight_ : ndarray of shape (n_samples,)
+        Weights of the second stage.
+    groups_ : ndarray of shape (n_groups,)
+        Group labels.
+    error_set_rate_ : pandas.Series
+        Share of each group's rows in the error set, indexed by group.
+    class_prior_before_ : ndarray of shape (n_classes,)
+        Observed class prior of the training rows.
+    class_prior_after_ : ndarray of shape (n_classes,)
+        Class prior under the training weights; ``predict_proba`` maps it back to
+        ``class_prior_before_`` (equal to it without correction).
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+
+    See Also
+    --------
+    GroupDROClassifier : Reweighting driven by group losses when groups are known.
+
+    References
+    ----------
+    .. [1] E. Z. Liu, B. Haghgoo, A. S. Chen, A. Raghunathan, P. W. Koh,
+       S. Sagawa, P. Liang, C. Finn. "Just Train Twice: Improving Group Robustness
+       without Training Group Information". ICML 2021.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from healthbalance.training import JTTClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(60, 2))
+    >>> y = (X[:, 0] + rng.normal(size=60) > 0).astype(int)
+    >>> groups = np.where(X[:, 1] > 0, "a", "b")
+    >>> jtt = JTTClassifier(LogisticRegression(), cv=3, random_state=0)
+    >>> jtt.fit(X, y, sensitive_features=groups).predict(X[:3]).shape
+    (3,)
+    >>> set(jtt.sample_weight_) <= {1.0, 20.0}
+    True
+    """
+
+    _parameter_constraints: dict = {
+        "estimator": [HasMethods(["fit", "predict"])],
+        "upweight": [Interval(Real, 0, None, closed="neither")],
+        "first_stage": [HasMethods(["fit", "predict"]), None],
+        "cv": ["cv_object"],
+        "prior_correction": ["boolean"],
+        "n_jobs": [Integral, None],
+        "random_state": ["random_state"],
+        "sensitive_columns": [str, list, None],
+    }
+
+    def __init__(
+        self,
+        estimator,
+        *,
+        upweight=20,
+        first_stage=None,
+        cv=5,
+        prior_correction=True,
+        n_jobs=None,
+        random_state=None,
+        sensitive_columns=None,
+    ):
+        self.estimator = estimator
+        self.upweight = upweight
+        self.first_stage = first_stage
+        self.cv = cv
+        self.prior_correction = prior_correction
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.sensitive_columns = sensitive_columns
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, *, sensitive_features=None):
+        """Find the error set out of fold and fit the upweighted second stage.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,)
+            Targets.
+        sensitive_features : array-like of shape (n_samples,) or \
+                (n_samples, n_attributes), default=None
+            Groups, used to describe the error set.
+
+        Returns
+        -------
+        self : JTTClassifier
+            The fitted estimator.
+        """
+        labels = fit_group_labels(self, X, sensitive_features)
+        check_sample_weight_support(self.estimator, type(self).__name__)
+        _, y = validate_data(
+            self, X, y, accept_sparse=True, dtype=None, ensure_all_finite=False
+        )
+        check_classification_targets(y)
+        self.classes_, y_codes = np.unique(y, return_inverse=True)
+        check_binary_or_more(self.classes_, type(self).__name__)
+        first = clone(self.estimator if self.first_stage is None else self.first_stage)
+        cv = make_cv(self.cv, y, self.random_state)
+        oof = cross_val_predict(first, X, y, cv=cv, n_jobs=self.n_jobs)
+        self.error_set_ = np.asarray(oof) != y
+        self.sample_weight_ = np.where(self.error_set_, float(self.upweight), 1.0)
+        self.estimator_ = clone(self.estimator).fit(
+            X, y, sample_weight=self.sample_weight_
+        )
+        self._describe_error_set(labels)
+        n_classes = self.classes_.size
+        self.class_prior_before_ = class_priors(y_codes, 1, n_classes)[0]
+        self.class_prior_after_ = self.class_prior_before_
+        if self.prior_correction:
+            self.class_prior_after_ = class_priors(
+                y_codes, 1, n_classes, sample_weight=self.sample_weight_
+            )[0]
+        return self
+
+    def _describe_error_set(self, labels):
+        codes, self.groups_ = encode_groups(labels)
+        rate = np.bincount(codes, weights=self.error_set_) / np.bincount(codes)
+        self.error_set_rate_ = pd.Series(rate, index=self.groups_, name="error_set")
+
+    def predict(self, X):
+        """Predict classes: the arg-max of ``predict_proba`` when available.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Predicted classes.
+        """
+        check_is_fitted(self)
+        if hasattr(self.estimator_, "predict_proba"):
+            return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        return self.estimator_.predict(X)
+
+    @available_if(_estimator_has("predict_proba"))
+    def predict_proba(self, X):
+        """Return prior-corrected class probabilities of the second stage.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities of ``classes_``.
+        """
+        check_is_fitted(self)
+        proba = self.estimator_.predict_proba(X)
+        return correct_priors(proba, self.class_prior_before_, self.class_prior_after_)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        inner = clone(self.estimator).__sklearn_tags__()
+        tags.input_tags.allow_nan = inner.input_tags.allow_nan
+        tags.input_tags.sparse = inner.input_tags.sparse
+        return tags

@@ -1,0 +1,314 @@
+"""Per-group decision thresholds chosen on held-out predictions."""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+import pandas as pd
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    MetaEstimatorMixin,
+    _fit_context,
+    clone,
+)
+from sklearn.frozen import FrozenEstimator
+from sklearn.metrics import roc_curve
+from sklearn.model_selection import cross_val_predict
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets, type_of_target
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from healthbalance.training._groups import (
+    check_groups_have_both_classes,
+    fit_group_labels,
+)
+from healthbalance.training._meta import make_cv
+
+__all__ = ["GroupThresholdClassifier", "UnseenGroupWarning"]
+
+
+class UnseenGroupWarning(UserWarning):
+    """Warn that a group seen at predict time had no threshold fitted."""
+
+
+def choose_threshold(y01, scores, objective, target):
+    """Return the threshold of one group; a row is positive when its score >= it.
+
+    Parameters
+    ----------
+    y01 : ndarray of shape (n_samples,)
+        Targets in {0, 1}, both present.
+    scores : ndarray of shape (n_samples,)
+        Held-out scores of the positive class.
+    objective : {"sensitivity", "specificity", "equal_fnr"}
+        ``"sensitivity"``: the highest threshold with sensitivity >= target (best
+        specificity); ``"specificity"``: the lowest threshold with specificity >=
+        target (best sensitivity); ``"equal_fnr"``: sensitivity closest to target,
+        so that every group's false-negative rate is close to ``1 - target``.
+    target : float
+        Target rate in [0, 1].
+
+    Returns
+    -------
+    threshold : float
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from healthbalance.training._thresholds import choose_threshold
+    >>> y = np.array([0, 0, 1, 1, 1, 1])
+    >>> s = np.array([0.1, 0.6, 0.2, 0.7, 0.8, 0.9])
+    >>> float(choose_threshold(y, s, "sensitivity", 0.75))
+    0.7
+    """
+    fpr, tpr, thresholds = roc_curve(y01, scores, drop_intermediate=False)
+    thresholds = np.minimum(thresholds, np.nextafter(np.inf, 0))
+    if objective == "sensitivity":
+        index = np.flatnonzero(tpr >= target - 1e-12)[0]
+    elif objective == "specificity":
+        index = np.flatnonzero(1.0 - fpr >= target - 1e-12)[-1]
+    else:
+        index = np.argmin(np.abs(tpr - target))
+    return float(thresholds[index])
+
+
+class GroupThresholdClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
+    """Binary classifier with one decision threshold per group.
+
+    Scores of the positive class are obtained on held-out rows (out-of-fold
+    predictions with ``cv`` folds, or the rows passed to ``fit`` for a
+    ``"prefit"`` estimator, which is wrapped in
+    :class:`~sklearn.frozen.FrozenEstimator` and never refitted). For each group
+    the threshold meeting ``objective`` at ``target`` is chosen, e.g. every group
+    reaches a sensitivity of at least 80% at its best specificity (an operating
+    point per group, Pfohl et al. 2022). ``predict`` needs the groups; a group not
+    seen in ``fit`` gets the global threshold (chosen on all rows) with an
+    :class:`UnseenGroupWarning` naming it. ``predict_proba`` is the estimator's,
+    unchanged: the thresholds move decisions, not probabilities.
+
+    Parameters
+    ----------
+    estimator : classifier
+        Binary classifier with ``predict_proba`` or ``decision_function``.
+        Cloned, unless ``cv="prefit"``.
+    objective : {"sensitivity", "specificity", "equal_fnr"}, default="sensitivity"
+        ``"sensitivity"``: each group's sensitivity >= ``target`` at the best
+        specificity; ``"specificity"``: each group's specificity >= ``target`` at
+        the best sensitivity; ``"equal_fnr"``: each group's sensitivity as close
+        as possible to ``target`` (equal false-negative rates ``1 - target``).
+    target : float, default=0.8
+        Target rate.
+    cv : int, cross-validation generator, iterable or "prefit", default=5
+        Folds for the held-out scores; ``"prefit"`` if ``estimator`` is fitted
+        and the rows passed to ``fit`` are held out from its training.
+    n_jobs : int or None, default=None
+        Jobs for the independent fold fits; the result does not depend on it.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the folds of an int ``cv``.
+    sensitive_columns : str, list of str or None, default=None
+        Columns of a DataFrame ``X`` holding the groups, instead of
+        ``sensitive_features``.
+
+    Attributes
+    ----------
+    estimator_ : classifier
+        The model fitted on all rows (a ``FrozenEstimator`` for ``"prefit"``).
+    classes_ : ndarray of shape (2,)
+        Class labels; the second is the positive class.
+    groups_ : ndarray of shape (n_groups,)
+        Group labels.
+    thresholds_ : pandas.Series
+        Threshold of each group, indexed by group.
+    threshold_ : float
+        Global threshold, used for unseen groups.
+    n_features_in_ : int
+        Number of features seen in ``fit``.
+
+    See Also
+    --------
+    sklearn.model_selection.TunedThresholdClassifierCV : One threshold for all.
+
+    References
+    ----------
+    .. [1] S. R. Pfohl, H. Zhang, Y. Xu, A. Foryciarz, M. Ghassemi, N. H. Shah.
+       "A comparison of approaches to improve worst-case predictive model
+       performance over patient subpopulations". Scientific Reports 12, 2022.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from healthbalance.training import GroupThresholdClassifier
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(200, 2))
+    >>> y = (X[:, 0] + rng.normal(size=200) > 0).astype(int)
+    >>> groups = np.where(X[:, 1] > 0, "a", "b")
+    >>> model = GroupThresholdClassifier(LogisticRegression(), target=0.9, cv=3)
+    >>> model = model.fit(X, y, sensitive_features=groups)
+    >>> model.thresholds_.index.tolist()
+    ['a', 'b']
+    >>> model.predict(X[:2], sensitive_features=groups[:2]).shape
+    (2,)
+    """
+
+    _parameter_constraints: dict = {
+        "estimator": [
+            HasMethods(["fit", "predict_proba"]),
+            HasMethods(["fit", "decision_function"]),
+        ],
+        "objective": [StrOptions({"sensitivity", "specificity", "equal_fnr"})],
+        "target": [Interval(Real, 0, 1, closed="both")],
+        "cv": ["cv_object", StrOptions({"prefit"})],
+        "n_jobs": [Integral, None],
+        "random_state": ["random_state"],
+        "sensitive_columns": [str, list, None],
+    }
+
+    def __init__(
+        self,
+        estimator,
+        *,
+        objective="sensitivity",
+        target=0.8,
+        cv=5,
+        n_jobs=None,
+        random_state=None,
+        sensitive_columns=None,
+    ):
+        self.estimator = estimator
+        self.objective = objective
+        self.target = target
+        self.cv = cv
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.sensitive_columns = sensitive_columns
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, *, sensitive_features=None):
+        """Score held-out rows and choose the threshold of every group.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training rows, or held-out rows for ``cv="prefit"``.
+        y : array-like of shape (n_samples,)
+            Binary targets.
+        sensitive_features : array-like of shape (n_samples,) or \
+                (n_samples, n_attributes), default=None
+            Group of each row.
+
+        Returns
+        -------
+        self : GroupThresholdClassifier
+            The fitted estimator.
+        """
+        labels = fit_group_labels(self, X, sensitive_features)
+        _, y = validate_data(
+            self, X, y, accept_sparse=True, dtype=None, ensure_all_finite=False
+        )
+        y01 = self._binary_target(y)
+        codes, self.groups_ = check_groups_have_both_classes(
+            labels, y, type(self).__name__
+        )
+        scores = self._held_out_scores(X, y)
+        self.threshold_ = choose_threshold(y01, scores, self.objective, self.target)
+        values = [
+            choose_threshold(y01[m], scores[m], self.objective, self.target)
+            for m in (codes == g for g in range(self.groups_.size))
+        ]
+        self.thresholds_ = pd.Series(values, index=self.groups_, name="threshold")
+        return self
+
+    def _binary_target(self, y):
+        check_classification_targets(y)
+        self.classes_ = np.unique(y)
+        if type_of_target(y) != "binary" or self.classes_.size != 2:
+            raise ValueError(
+                "Only binary classification is supported. The type of the target "
+                f"is {type_of_target(y)} with {self.classes_.size} class(es): "
+                "GroupThresholdClassifier needs one class of each kind (1 class "
+                "cannot be thresholded)."
+            )
+        return (y == self.classes_[1]).astype(int)
+
+    def _held_out_scores(self, X, y):
+        method = "predict_proba"
+        if not hasattr(self.estimator, "predict_proba"):
+            method = "decision_function"
+        if self.cv == "prefit":
+            self.estimator_ = FrozenEstimator(self.estimator)
+            return self._positive_scores(getattr(self.estimator_, method)(X))
+        cv = make_cv(self.cv, y, self.random_state)
+        scores = cross_val_predict(
+            clone(self.estimator), X, y, cv=cv, n_jobs=self.n_jobs, method=method
+        )
+        self.estimator_ = clone(self.estimator).fit(X, y)
+        return self._positive_scores(scores)
+
+    @staticmethod
+    def _positive_scores(scores):
+        scores = np.asarray(scores)
+        return scores[:, 1] if scores.ndim == 2 else scores
+
+    def _scores(self, X):
+        if hasattr(self.estimator_, "predict_proba"):
+            return self._positive_scores(self.estimator_.predict_proba(X))
+        return self._positive_scores(self.estimator_.decision_function(X))
+
+    def predict(self, X, *, sensitive_features=None):
+        """Predict with the threshold of each row's group.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data.
+        sensitive_features : array-like of shape (n_samples,) or \
+                (n_samples, n_attributes), default=None
+            Group of each row (or set ``sensitive_columns``).
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Predicted classes.
+        """
+        check_is_fitted(self)
+        labels = fit_group_labels(self, X, sensitive_features)
+        thresholds = self._row_thresholds(labels)
+        return self.classes_[(self._scores(X) >= thresholds).astype(int)]
+
+    def _row_thresholds(self, labels):
+        known = pd.Series(labels).map(self.thresholds_)
+        unseen = sorted(set(pd.Series(labels)[known.isna()]))
+        if unseen:
+            warnings.warn(
+                f"GroupThresholdClassifier has no threshold for groups {unseen!r} "
+                f"(not seen in fit): using the global threshold {self.threshold_:.4g}.",
+                UnseenGroupWarning,
+                stacklevel=3,
+            )
+        return known.fillna(self.threshold_).to_numpy(dtype=float)
+
+    def predict_proba(self, X):
+        """Return the probabilities of the wrapped estimator, unchanged.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, 2)
+            Probabilities of ``classes_``.
+        """
+        check_is_fitted(self)
+        return self.estimator_.predict_proba(X)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        inner = clone(self.estimator).__sklearn_tags__()
+        tags.input_tags.allow_nan = inner.input_tags.allow_nan
+        tags.input_tags.sparse = inner.input_tags.sparse
+        return tags
