@@ -39,7 +39,9 @@ class NoSensitiveFeaturesWarning(UserWarning):
     """Warn that no groups were given, so all rows form a single group."""
 
 
-def check_sensitive_features(sensitive_features, n_samples, *, name="sensitive_features"):
+def check_sensitive_features(
+    sensitive_features, n_samples, *, name="sensitive_features"
+):
     """Validate sensitive features and return them as a DataFrame of string labels.
 
     Parameters
@@ -79,12 +81,18 @@ def _as_frame(sensitive_features, name):
     if isinstance(sensitive_features, pd.DataFrame):
         return sensitive_features.copy()
     if isinstance(sensitive_features, pd.Series):
-        return sensitive_features.to_frame(sensitive_features.name or "sensitive_feature")
+        return sensitive_features.to_frame(
+            sensitive_features.name or "sensitive_feature"
+        )
     if isinstance(sensitive_features, dict):
-        return pd.DataFrame({str(k): np.asarray(v) for k, v in sensitive_features.items()})
+        return pd.DataFrame(
+            {str(k): np.asarray(v) for k, v in sensitive_features.items()}
+        )
     if hasattr(sensitive_features, "to_pandas"):  # polars and pyarrow
         return _as_frame(sensitive_features.to_pandas(), name)
-    if isinstance(sensitive_features, str) or not hasattr(sensitive_features, "__len__"):
+    if isinstance(sensitive_features, str) or not hasattr(
+        sensitive_features, "__len__"
+    ):
         raise TypeError(
             f"{name} must be array-like with one row per sample, got "
             f"{type(sensitive_features).__name__}."
@@ -158,7 +166,9 @@ def encode_groups(labels):
     return codes.astype(np.intp, copy=False), groups
 
 
-def resolve_sensitive_features(X, sensitive_features=None, sensitive_columns=None, *, caller):
+def resolve_sensitive_features(
+    X, sensitive_features=None, sensitive_columns=None, *, caller
+):
     """Return the groups of the rows of ``X`` from either source, or a single group.
 
     Parameters
@@ -199,7 +209,9 @@ def resolve_sensitive_features(X, sensitive_features=None, sensitive_columns=Non
         )
     if sensitive_columns is not None:
         return check_sensitive_features(
-            _columns_of(X, sensitive_columns, caller), n_samples, name="sensitive_columns"
+            _columns_of(X, sensitive_columns, caller),
+            n_samples,
+            name="sensitive_columns",
         )
     if sensitive_features is not None:
         return check_sensitive_features(sensitive_features, n_samples)
@@ -214,7 +226,9 @@ def resolve_sensitive_features(X, sensitive_features=None, sensitive_columns=Non
 
 
 def _columns_of(X, sensitive_columns, caller):
-    names = [sensitive_columns] if isinstance(sensitive_columns, str) else sensitive_columns
+    names = (
+        [sensitive_columns] if isinstance(sensitive_columns, str) else sensitive_columns
+    )
     names = list(names)
     if not hasattr(X, "columns"):
         raise ValueError(

@@ -1,3 +1,6 @@
 """Per-group evaluation metrics and reports."""
 
-__all__ = []
+from healthbalance.metrics._group_report import SmallGroupWarning, group_report
+from healthbalance.metrics._report import GroupReport
+
+__all__ = ["GroupReport", "SmallGroupWarning", "group_report"]

@@ -1,0 +1,154 @@
+"""Point estimates and paired stratified-bootstrap replicates of metrics per group.
+
+One set of resample counts per replicate is drawn for all groups, metrics and models
+(strata: intersection of all attributes x outcome), so that differences between
+groups and between models are paired.
+"""
+
+import numpy as np
+
+from healthbalance.metrics._metric_functions import METRICS, CountBatch, SortedGroup
+from healthbalance.utils._bootstrap import StrataLayout, bootstrap_chunks
+
+__all__ = ["Evaluation", "evaluate"]
+
+
+class Evaluation:
+    """Metric values of several models on the reported groups.
+
+    Attributes
+    ----------
+    point : ndarray of shape (n_models, n_groups, n_metrics)
+        Point estimates.
+    replicates : ndarray of shape (n_bootstrap, n_models, n_groups, n_metrics)
+        Bootstrap replicates (NaN where undefined).
+    reasons : ndarray of shape (n_models, n_groups, n_metrics), dtype=object
+        Why a point estimate is NaN ("" when defined).
+    n_events : ndarray of shape (n_groups,)
+        Number of events of each group.
+    """
+
+    def __init__(self, point, replicates, reasons, n_events):
+        self.n_events = n_events
+        self.point = point
+        self.replicates = replicates
+        self.reasons = reasons
+
+
+class _Setup:
+    """Data of one evaluation arranged in stratum order, sorted once per group."""
+
+    def __init__(self, y, scores, groups, metrics, params):
+        self.order = np.lexsort((scores[0], groups.strata))
+        self.layout = StrataLayout(groups.strata[self.order])
+        inverse = np.empty_like(self.order)
+        inverse[self.order] = np.arange(self.order.size)
+        self.y = y[self.order]
+        self.scores = [s[self.order] for s in scores]
+        self.positions = [np.sort(inverse[rows]) for rows in groups.rows]
+        self.sorted = [
+            [SortedGroup(p, self.y, s, params) for p in self.positions]
+            for s in self.scores
+        ]
+        self.metrics = metrics
+        self.params = params
+
+    def values(self, counts):
+        """Metric values of shape (n_replicates, n_models, n_groups, n_metrics)."""
+        k = 1 if counts is None else counts.shape[0]
+        shape = (k, len(self.sorted), len(self.positions), len(self.metrics))
+        out = np.empty(shape)
+        for m, model_groups in enumerate(self.sorted):
+            for j, group in enumerate(model_groups):
+                batch = CountBatch(group, counts)
+                for i, metric in enumerate(self.metrics.values()):
+                    out[:, m, j, i] = self._metric(metric, batch, m, j, counts)
+        return out
+
+    def _metric(self, metric, batch, m, j, counts):
+        if isinstance(metric, str):
+            return METRICS[metric].function(batch)
+        rows = self.positions[j]
+        if counts is None:
+            return [_call(metric, self.y[rows], self.scores[m][rows])]
+        values = []
+        for replicate in counts[:, rows].astype(np.int64):
+            drawn = np.repeat(rows, replicate)
+            values.append(_call(metric, self.y[drawn], self.scores[m][drawn]))
+        return values
+
+
+def _call(metric, y, score):
+    try:
+        return float(metric(y, score))
+    except ValueError:
+        return np.nan
+
+
+def evaluate(y, scores, groups, metrics, params, *, n_bootstrap, random_state, n_jobs):
+    """Evaluate ``metrics`` of every model on every reported group.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_samples,)
+        0/1 outcome.
+    scores : list of ndarray of shape (n_samples,)
+        Scores of each model.
+    groups : ReportedGroups
+        Groups and strata.
+    metrics : dict
+        Reported name -> built-in metric name or callable.
+    params : MetricParams
+        Threshold and operating points.
+    n_bootstrap : int
+        Number of replicates (0 for point estimates only).
+    random_state : int, RandomState instance or None
+        Seed of the replicates.
+    n_jobs : int or None
+        Threads for the replicates; results do not depend on it.
+
+    Returns
+    -------
+    evaluation : Evaluation
+    """
+    setup = _Setup(y, scores, groups, metrics, params)
+    point = setup.values(None)[0]
+    if n_bootstrap:
+        replicates = bootstrap_chunks(
+            lambda rng, k: setup.values(setup.layout.draw_counts(rng, k)),
+            y.size,
+            n_bootstrap,
+            random_state=random_state,
+            n_jobs=n_jobs,
+        )
+    else:
+        replicates = np.empty((0, *point.shape))
+    reasons = _reasons(setup, point)
+    n_events = np.array([int(y[rows].sum()) for rows in groups.rows])
+    return Evaluation(point, replicates, reasons, n_events)
+
+
+def _reasons(setup, point):
+    reasons = np.full(point.shape, "", dtype=object)
+    for m, model_groups in enumerate(setup.sorted):
+        for j, group in enumerate(model_groups):
+            for i, (name, metric) in enumerate(setup.metrics.items()):
+                if np.isnan(point[m, j, i]):
+                    reasons[m, j, i] = _why_undefined(name, metric, group, setup.params)
+    return reasons
+
+
+def _why_undefined(name, metric, group, params):
+    n_pos, n_neg = group.p_pos.size, group.p_neg.size
+    needs = METRICS[metric].needs if isinstance(metric, str) else "any"
+    if n_pos == 0 and needs in ("both", "events"):
+        return f"{name} undefined: no events in the group"
+    if n_neg == 0 and needs in ("both", "non_events"):
+        return f"{name} undefined: no non-events in the group"
+    if metric == "ppv":
+        return f"ppv undefined: no predicted positives at threshold {params.threshold}"
+    if metric == "npv":
+        return f"npv undefined: no predicted negatives at threshold {params.threshold}"
+    if metric in ("calibration_intercept", "calibration_slope"):
+        return f"{name} undefined: the logistic fit did not converge (separated data)"
+    return f"{name} undefined for this group"

@@ -1,0 +1,431 @@
+"""Every named metric as a function of a batch of resample counts.
+
+A group's rows are sorted by score once (:class:`SortedGroup`). A
+:class:`CountBatch` holds, for a batch of bootstrap replicates, how often each of those
+rows was drawn (all ones for the point estimate). Every metric is a function
+``metric(batch) -> ndarray of shape (n_replicates,)`` computed with cumulative sums
+and dot products over the sorted rows, so that evaluating a replicate never re-sorts
+or copies patient rows. With unit counts each metric equals the scikit-learn function
+on the group's rows:
+
+- ``roc_auc``: :func:`sklearn.metrics.roc_auc_score` (ties count one half);
+- ``average_precision``: :func:`sklearn.metrics.average_precision_score`;
+- ``brier_score``: :func:`sklearn.metrics.brier_score_loss`;
+- ``log_loss``: :func:`sklearn.metrics.log_loss` (probabilities clipped to
+  ``[eps, 1 - eps]``, ``eps`` the float64 machine epsilon);
+- ``ece``: expected calibration error over ``n_bins`` (default 10) equal-width bins of
+  [0, 1], binned like :func:`sklearn.calibration.calibration_curve` with
+  ``strategy="uniform"``: ``sum_b n_b / n * |mean(y)_b - mean(p)_b|``;
+- ``calibration_intercept``: intercept ``a`` of the logistic model
+  ``logit P(y=1) = a + logit(p)`` (``logit(p)`` an offset, slope fixed at 1);
+  0 when calibrated in the large, positive when the model under-predicts risk;
+- ``calibration_slope``: coefficient ``b`` of ``logit(p)`` in the logistic regression
+  ``logit P(y=1) = a + b logit(p)``; 1 when calibrated, below 1 when predictions are
+  too extreme. Probabilities are clipped to ``[1e-15, 1 - 1e-15]`` before the logit;
+- ``sensitivity``, ``specificity``, ``ppv``, ``npv``, ``f1``, ``fnr``, ``fpr``: at
+  ``threshold`` (a sample is predicted positive when ``y_score >= threshold``);
+- ``net_benefit``: decision-curve net benefit ``TP/n - FP/n * t / (1 - t)`` at
+  ``t = threshold``;
+- ``sensitivity_at_specificity``: the highest sensitivity among the ROC points whose
+  specificity is at least ``target_specificity`` (``specificity_at_sensitivity``
+  likewise), as read from :func:`sklearn.metrics.roc_curve` with
+  ``drop_intermediate=False``;
+- ``n``, ``n_events``, ``prevalence``: sizes (fixed by the stratified bootstrap).
+"""
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+from scipy.special import expit
+
+__all__ = ["METRICS", "CountBatch", "MetricParams", "MetricSpec", "SortedGroup"]
+
+_LOGIT_EPS = 1e-15
+_NEWTON_TOL = 1e-10
+_NEWTON_MAX_ITER = 100
+
+
+@dataclass(frozen=True)
+class MetricParams:
+    """Options shared by the metrics of one report."""
+
+    threshold: float = 0.5
+    target_specificity: float = 0.9
+    target_sensitivity: float = 0.9
+    n_bins: int = 10
+
+
+def _index(positions):
+    """A slice when ``positions`` is a contiguous run (a cheap view), else the array."""
+    if positions.size and positions[-1] - positions[0] + 1 == positions.size:
+        if np.all(np.diff(positions) == 1):
+            return slice(int(positions[0]), int(positions[-1]) + 1)
+    return positions
+
+
+class SortedGroup:
+    """One group's rows split by outcome and sorted by score, with lookup tables.
+
+    Parameters
+    ----------
+    positions : ndarray of int
+        Columns of the resample-count matrix that hold the group's rows.
+    y : ndarray of shape (n_columns,)
+        0/1 outcome of every column.
+    scores : ndarray of shape (n_columns,)
+        Score of every column.
+    params : MetricParams
+        Threshold and operating points.
+    """
+
+    def __init__(self, positions, y, scores, params):
+        positions = np.asarray(positions)
+        pos = positions[y[positions] == 1]
+        neg = positions[y[positions] == 0]
+        pos = pos[np.argsort(scores[pos], kind="stable")]
+        neg = neg[np.argsort(scores[neg], kind="stable")]
+        self.pos_positions, self.neg_positions = pos, neg
+        self.pos_index, self.neg_index = _index(pos), _index(neg)
+        self.p_pos, self.p_neg = scores[pos], scores[neg]
+        self.params = params
+
+    @cached_property
+    def neg_below_pos(self):
+        """Negatives strictly below, and at or below, each positive."""
+        return (
+            np.searchsorted(self.p_neg, self.p_pos, side="left"),
+            np.searchsorted(self.p_neg, self.p_pos, side="right"),
+        )
+
+    @cached_property
+    def first_tie(self):
+        """Index of the first row tied with each row (positives, negatives)."""
+        return (
+            np.searchsorted(self.p_pos, self.p_pos, side="left"),
+            np.searchsorted(self.p_neg, self.p_neg, side="left"),
+        )
+
+    @cached_property
+    def pos_right_of_neg(self):
+        """Positives at or below each negative."""
+        return np.searchsorted(self.p_pos, self.p_neg, side="right")
+
+    @cached_property
+    def threshold_index(self):
+        """First positive and first negative predicted positive at the threshold."""
+        t = self.params.threshold
+        return (
+            int(np.searchsorted(self.p_pos, t, side="left")),
+            int(np.searchsorted(self.p_neg, t, side="left")),
+        )
+
+    @cached_property
+    def bin_bounds(self):
+        """Bin boundaries in the sorted positives and negatives (calibration_curve)."""
+        inner = np.linspace(0.0, 1.0, self.params.n_bins + 1)[1:-1]
+        pos = np.searchsorted(self.p_pos, inner, side="right")
+        neg = np.searchsorted(self.p_neg, inner, side="right")
+        return (
+            np.concatenate([[0], pos, [self.p_pos.size]]),
+            np.concatenate([[0], neg, [self.p_neg.size]]),
+        )
+
+    @cached_property
+    def logits(self):
+        """``logit(p)`` of positives and negatives, clipped away from 0 and 1."""
+        clip = (_LOGIT_EPS, 1 - _LOGIT_EPS)
+        pos, neg = np.clip(self.p_pos, *clip), np.clip(self.p_neg, *clip)
+        return np.log(pos) - np.log1p(-pos), np.log(neg) - np.log1p(-neg)
+
+
+class CountBatch:
+    """Resample counts of one group for a batch of replicates.
+
+    Parameters
+    ----------
+    group : SortedGroup
+        The group.
+    counts : ndarray of shape (n_replicates, n_columns) or None
+        Resample counts of all columns; ``None`` means one replicate of unit counts
+        (the point estimate).
+    """
+
+    def __init__(self, group, counts=None):
+        self.group = group
+        if counts is None:
+            self.cpos = np.ones((1, group.p_pos.size))
+            self.cneg = np.ones((1, group.p_neg.size))
+        else:
+            self.cpos = counts[:, group.pos_index]
+            self.cneg = counts[:, group.neg_index]
+
+    @cached_property
+    def n_pos(self):
+        return self.cpos.sum(axis=1)
+
+    @cached_property
+    def n_neg(self):
+        return self.cneg.sum(axis=1)
+
+    @cached_property
+    def n(self):
+        return self.n_pos + self.n_neg
+
+    @cached_property
+    def cum_pos(self):
+        return _cumsum0(self.cpos)
+
+    @cached_property
+    def cum_neg(self):
+        return _cumsum0(self.cneg)
+
+    @cached_property
+    def confusion(self):
+        """``(tp, fp, fn, tn)`` at the threshold."""
+        kp, kn = self.group.threshold_index
+        tp = self.n_pos - self.cum_pos[:, kp]
+        fp = self.n_neg - self.cum_neg[:, kn]
+        return tp, fp, self.n_pos - tp, self.n_neg - fp
+
+
+def _cumsum0(counts):
+    out = np.zeros((counts.shape[0], counts.shape[1] + 1))
+    np.cumsum(counts, axis=1, out=out[:, 1:])
+    return out
+
+
+def _divide(numerator, denominator):
+    numerator, denominator = np.broadcast_arrays(numerator, denominator)
+    out = np.full(numerator.shape, np.nan)
+    np.divide(numerator, denominator, out=out, where=denominator > 0)
+    return out
+
+
+def roc_auc(b):
+    lo, hi = b.group.neg_below_pos
+    below = b.cum_neg[:, lo] + b.cum_neg[:, hi]
+    return _divide(0.5 * np.einsum("ij,ij->i", b.cpos, below), b.n_pos * b.n_neg)
+
+
+def average_precision(b):
+    lo, _ = b.group.neg_below_pos
+    first_pos, _ = b.group.first_tie
+    tp = b.n_pos[:, None] - b.cum_pos[:, first_pos]
+    fp = b.n_neg[:, None] - b.cum_neg[:, lo]
+    precision = np.nan_to_num(_divide(tp, tp + fp))
+    return _divide(np.einsum("ij,ij->i", b.cpos, precision), b.n_pos)
+
+
+def brier_score(b):
+    g = b.group
+    loss = b.cpos @ (1 - g.p_pos) ** 2 + b.cneg @ g.p_neg**2
+    return _divide(loss, b.n)
+
+
+def log_loss(b):
+    g, eps = b.group, np.finfo(np.float64).eps
+    pos = -np.log(np.clip(g.p_pos, eps, 1 - eps))
+    neg = -np.log(np.clip(1 - g.p_neg, eps, 1 - eps))
+    return _divide(b.cpos @ pos + b.cneg @ neg, b.n)
+
+
+def ece(b):
+    g = b.group
+    pos_bounds, neg_bounds = g.bin_bounds
+    gap = np.zeros(b.cpos.shape[0])
+    for k in range(g.params.n_bins):
+        p0, p1, n0, n1 = (
+            pos_bounds[k],
+            pos_bounds[k + 1],
+            neg_bounds[k],
+            neg_bounds[k + 1],
+        )
+        residual = b.cpos[:, p0:p1] @ (1 - g.p_pos[p0:p1])
+        residual -= b.cneg[:, n0:n1] @ g.p_neg[n0:n1]
+        gap += np.abs(residual)
+    return _divide(gap, b.n)
+
+
+def _sums(b, values_pos, values_neg):
+    return np.einsum("ij,ij->i", b.cpos, values_pos) + np.einsum(
+        "ij,ij->i", b.cneg, values_neg
+    )
+
+
+def calibration_intercept(b):
+    x_pos, x_neg = b.group.logits
+    a = np.zeros(b.cpos.shape[0])
+    for _ in range(_NEWTON_MAX_ITER):
+        mu_pos, mu_neg = expit(a[:, None] + x_pos), expit(a[:, None] + x_neg)
+        grad = b.n_pos - _sums(b, mu_pos, mu_neg)
+        hess = _sums(b, mu_pos * (1 - mu_pos), mu_neg * (1 - mu_neg))
+        step = _divide(grad, hess)
+        a = a + step
+        if not np.any(np.abs(step) > _NEWTON_TOL):
+            break
+    return _converged(a, step, b)
+
+
+def calibration_slope(b):
+    x_pos, x_neg = b.group.logits
+    a, s = np.zeros(b.cpos.shape[0]), np.ones(b.cpos.shape[0])
+    for _ in range(_NEWTON_MAX_ITER):
+        mu_pos = expit(a[:, None] + s[:, None] * x_pos)
+        mu_neg = expit(a[:, None] + s[:, None] * x_neg)
+        r_pos, r_neg = 1 - mu_pos, -mu_neg
+        w_pos, w_neg = mu_pos * (1 - mu_pos), mu_neg * (1 - mu_neg)
+        g_a, g_s = _sums(b, r_pos, r_neg), _sums(b, r_pos * x_pos, r_neg * x_neg)
+        h_aa, h_as = _sums(b, w_pos, w_neg), _sums(b, w_pos * x_pos, w_neg * x_neg)
+        h_ss = _sums(b, w_pos * x_pos**2, w_neg * x_neg**2)
+        det = h_aa * h_ss - h_as**2
+        step_a = _divide(h_ss * g_a - h_as * g_s, det)
+        step = _divide(h_aa * g_s - h_as * g_a, det)
+        a, s = a + step_a, s + step
+        if not np.any(np.abs(step) > _NEWTON_TOL):
+            break
+    return _converged(s, step, b)
+
+
+def _converged(value, last_step, b):
+    ok = (np.abs(last_step) <= 1e-6) & (b.n_pos > 0) & (b.n_neg > 0)
+    return np.where(ok & np.isfinite(value), value, np.nan)
+
+
+def sensitivity(b):
+    tp, _, _, _ = b.confusion
+    return _divide(tp, b.n_pos)
+
+
+def specificity(b):
+    _, _, _, tn = b.confusion
+    return _divide(tn, b.n_neg)
+
+
+def ppv(b):
+    tp, fp, _, _ = b.confusion
+    return _divide(tp, tp + fp)
+
+
+def npv(b):
+    _, _, fn, tn = b.confusion
+    return _divide(tn, tn + fn)
+
+
+def f1(b):
+    tp, fp, fn, _ = b.confusion
+    return _divide(2 * tp, 2 * tp + fp + fn)
+
+
+def fnr(b):
+    _, _, fn, _ = b.confusion
+    return _divide(fn, b.n_pos)
+
+
+def fpr(b):
+    _, fp, _, _ = b.confusion
+    return _divide(fp, b.n_neg)
+
+
+def net_benefit(b):
+    tp, fp, _, _ = b.confusion
+    t = b.group.params.threshold
+    return _divide(tp - fp * (t / (1 - t)), b.n)
+
+
+def sensitivity_at_specificity(b):
+    g = b.group
+    if not (g.p_pos.size and g.p_neg.size):
+        return np.full(b.cpos.shape[0], np.nan)
+    _, first_neg = g.first_tie
+    at_or_above = b.n_neg[:, None] - b.cum_neg[:, first_neg]
+    too_low = (1 - _divide(at_or_above, b.n_neg[:, None])) < g.params.target_specificity
+    n_too_low = too_low.sum(axis=1)
+    # positives above the highest negative that still gives too low a specificity
+    cut = g.pos_right_of_neg[np.maximum(n_too_low - 1, 0)]
+    below = np.where(n_too_low > 0, _take(b.cum_pos, cut), 0.0)
+    return _both_classes(_divide(b.n_pos - below, b.n_pos), b)
+
+
+def specificity_at_sensitivity(b):
+    g = b.group
+    if not (g.p_pos.size and g.p_neg.size):
+        return np.full(b.cpos.shape[0], np.nan)
+    first_pos, _ = g.first_tie
+    lo, _ = g.neg_below_pos
+    at_or_above = b.n_pos[:, None] - b.cum_pos[:, first_pos]
+    feasible = _divide(at_or_above, b.n_pos[:, None]) >= g.params.target_sensitivity
+    # the highest threshold (a positive's score) that keeps sensitivity on target
+    last = np.maximum(feasible.sum(axis=1) - 1, 0)
+    return _both_classes(_divide(_take(b.cum_neg, lo[last]), b.n_neg), b)
+
+
+def _take(cumulative, columns):
+    return cumulative[np.arange(cumulative.shape[0]), columns]
+
+
+def _both_classes(values, b):
+    return np.where((b.n_pos > 0) & (b.n_neg > 0), values, np.nan)
+
+
+def n(b):
+    return b.n
+
+
+def n_events(b):
+    return b.n_pos
+
+
+def prevalence(b):
+    return _divide(b.n_pos, b.n)
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """How a metric is computed and read.
+
+    Attributes
+    ----------
+    function : callable
+        ``function(batch) -> ndarray of shape (n_replicates,)``.
+    needs : {"any", "both", "events", "non_events"}
+        The outcome classes a group needs for the metric to be defined.
+    probability : bool
+        Whether the metric reads the scores as probabilities in [0, 1].
+    best : {"max", "min"} or float
+        Direction of better values, or the ideal value (calibration).
+    interval : bool
+        Whether a bootstrap interval is meaningful (sizes are fixed by design).
+    """
+
+    function: object
+    needs: str = "both"
+    probability: bool = False
+    best: object = "max"
+    interval: bool = True
+
+
+METRICS = {
+    "n": MetricSpec(n, "any", best="max", interval=False),
+    "n_events": MetricSpec(n_events, "any", best="max", interval=False),
+    "prevalence": MetricSpec(prevalence, "any", best="max", interval=False),
+    "roc_auc": MetricSpec(roc_auc),
+    "average_precision": MetricSpec(average_precision, "events"),
+    "brier_score": MetricSpec(brier_score, "any", True, "min"),
+    "log_loss": MetricSpec(log_loss, "any", True, "min"),
+    "ece": MetricSpec(ece, "any", True, "min"),
+    "calibration_intercept": MetricSpec(
+        calibration_intercept, probability=True, best=0.0
+    ),
+    "calibration_slope": MetricSpec(calibration_slope, probability=True, best=1.0),
+    "sensitivity": MetricSpec(sensitivity, "events"),
+    "specificity": MetricSpec(specificity, "non_events"),
+    "ppv": MetricSpec(ppv, "any"),
+    "npv": MetricSpec(npv, "any"),
+    "f1": MetricSpec(f1, "any"),
+    "fnr": MetricSpec(fnr, "events", best="min"),
+    "fpr": MetricSpec(fpr, "non_events", best="min"),
+    "net_benefit": MetricSpec(net_benefit, "any", True),
+    "sensitivity_at_specificity": MetricSpec(sensitivity_at_specificity),
+    "specificity_at_sensitivity": MetricSpec(specificity_at_sensitivity),
+}
