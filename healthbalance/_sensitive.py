@@ -134,10 +134,10 @@ def group_labels(frame):
     >>> group_labels(pd.DataFrame({"race": ["A", "B"], "sex": ["F", "M"]})).tolist()
     ['A & F', 'B & M']
     """
-    columns = [frame[c].to_numpy(dtype=object) for c in frame.columns]
-    if len(columns) == 1:
-        return columns[0].copy()
-    return np.array([INTERSECTION_SEP.join(row) for row in zip(*columns)], dtype=object)
+    first, *rest = (frame[c].astype(object) for c in frame.columns)
+    if rest:
+        first = first.str.cat(rest, sep=INTERSECTION_SEP)
+    return first.to_numpy(dtype=object, copy=True)
 
 
 def encode_groups(labels):
@@ -198,7 +198,8 @@ def resolve_sensitive_features(
     >>> import pandas as pd
     >>> from healthbalance._sensitive import resolve_sensitive_features
     >>> X = pd.DataFrame({"age": [70, 54], "sex": ["F", "M"]})
-    >>> resolve_sensitive_features(X, sensitive_columns="sex", caller="demo")["sex"].tolist()
+    >>> frame = resolve_sensitive_features(X, sensitive_columns="sex", caller="demo")
+    >>> frame["sex"].tolist()
     ['F', 'M']
     """
     n_samples = _num_samples(X)
@@ -239,8 +240,8 @@ def _columns_of(X, sensitive_columns, caller):
     missing = [c for c in names if c not in list(X.columns)]
     if missing:
         raise ValueError(
-            f"{caller}: sensitive_columns {missing!r} are not columns of X (its columns "
-            f"are {list(X.columns)!r})."
+            f"{caller}: sensitive_columns {missing!r} are not columns of X (its "
+            f"columns are {list(X.columns)!r})."
         )
     selected = X[names]
     return selected.to_pandas() if hasattr(selected, "to_pandas") else selected

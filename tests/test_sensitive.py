@@ -33,7 +33,9 @@ def test_missing_values_are_their_own_group():
 
 
 def test_dataframe_keeps_attribute_names_and_intersections():
-    sf = pd.DataFrame({"race": ["A", "B", "A"], "sex": ["F", "M", "M"]}, index=[5, 6, 7])
+    sf = pd.DataFrame(
+        {"race": ["A", "B", "A"], "sex": ["F", "M", "M"]}, index=[5, 6, 7]
+    )
     frame = check_sensitive_features(sf, 3)
     assert list(frame.columns) == ["race", "sex"]
     assert frame.index.tolist() == [0, 1, 2]
