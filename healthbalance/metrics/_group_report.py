@@ -242,10 +242,12 @@ def group_flags(n, n_events, min_group_size, min_events):
 
 
 def long_frame(groups, metrics, evaluation, m, confidence_level, min_size, min_events):
-    """The tidy long frame of model ``m`` of an evaluation."""
+    """Build the tidy long frame of model ``m`` of an evaluation."""
     low, high = percentile_interval(evaluation.replicates[:, m], confidence_level)
     records, unreliable = [], []
-    for j, (attribute, group) in enumerate(zip(groups.attribute, groups.group)):
+    for j, (attribute, group) in enumerate(
+        zip(groups.attribute, groups.group, strict=True)
+    ):
         n, events = groups.rows[j].size, int(evaluation.n_events[j])
         reliable, reason = group_flags(n, events, min_size, min_events)
         if not reliable:
@@ -289,7 +291,9 @@ def calibration_bins(y, score, groups, n_bins):
     inner = np.linspace(0.0, 1.0, n_bins + 1)[1:-1]
     bins = np.searchsorted(inner, np.clip(score, 0, 1), side="left")
     frames = []
-    for attribute, group, rows in zip(groups.attribute, groups.group, groups.rows):
+    for attribute, group, rows in zip(
+        groups.attribute, groups.group, groups.rows, strict=True
+    ):
         count = np.bincount(bins[rows], minlength=n_bins)
         with np.errstate(divide="ignore", invalid="ignore"):
             predicted = np.bincount(bins[rows], score[rows], n_bins) / count

@@ -37,13 +37,13 @@ class ReportedGroups:
         """Add one group per label of an attribute given per-row codes."""
         order = np.argsort(codes, kind="stable")
         bounds = np.cumsum(np.bincount(codes, minlength=len(labels)))
-        for label, rows in zip(labels, np.split(order, bounds[:-1])):
+        for label, rows in zip(labels, np.split(order, bounds[:-1]), strict=True):
             self.attribute.append(attribute)
             self.group.append(str(label))
             self.rows.append(np.sort(rows))
 
     def index(self, attribute=None):
-        """Positions of the reported groups of ``attribute`` (all but overall if None)."""
+        """Return the positions of the groups of ``attribute`` (all but overall)."""
         return [
             i
             for i, a in enumerate(self.attribute)

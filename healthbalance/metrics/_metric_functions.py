@@ -57,7 +57,7 @@ class MetricParams:
 
 
 def _index(positions):
-    """A slice when ``positions`` is a contiguous run (a cheap view), else the array."""
+    """Return a slice if ``positions`` is a contiguous run (a view), else the array."""
     if positions.size and positions[-1] - positions[0] + 1 == positions.size:
         if np.all(np.diff(positions) == 1):
             return slice(int(positions[0]), int(positions[-1]) + 1)

@@ -68,7 +68,7 @@ def forest_plot(frame, metric, *, ax=None):
         )
     labels = [
         g if a == "overall" else f"{a}: {g}"
-        for a, g in zip(frame["attribute"], frame["group"])
+        for a, g in zip(frame["attribute"], frame["group"], strict=True)
     ]
     ax.set_yticks(y, labels)
     ax.set_xlabel(metric)

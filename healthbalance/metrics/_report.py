@@ -93,7 +93,7 @@ class GroupReport:
         self.metrics = list(dict.fromkeys(frame["metric"]))
         self.n_bootstrap = replicates.shape[0]
         keys = frame.drop_duplicates(["attribute", "group"])
-        self._keys = list(zip(keys["attribute"], keys["group"]))
+        self._keys = list(zip(keys["attribute"], keys["group"], strict=True))
 
     def to_frame(self, suppress_below=None):
         """Return the report as a tidy long DataFrame, one row per group and metric.
@@ -209,8 +209,9 @@ class GroupReport:
         rows = self._rows(metric, attribute)
         if reference != "best" and reference not in set(rows["group"]):
             raise ValueError(
-                f"reference={reference!r} is not a group of {attribute or 'any attribute'}"
-                f"; use 'best' or one of {sorted(set(rows['group']))}."
+                f"reference={reference!r} is not a group of "
+                f"{attribute or 'any attribute'}; use 'best' or one of "
+                f"{sorted(set(rows['group']))}."
             )
         parts = [
             self._disparity_of(metric, i, rows[rows["attribute"] == a], reference)
@@ -269,7 +270,11 @@ class GroupReport:
         cells = [
             _cell(e, lo, hi, r)
             for e, lo, hi, r in zip(
-                frame["estimate"], frame["ci_low"], frame["ci_high"], frame["reliable"]
+                frame["estimate"],
+                frame["ci_low"],
+                frame["ci_high"],
+                frame["reliable"],
+                strict=True,
             )
         ]
         table = frame.assign(value=cells).pivot_table(

@@ -130,9 +130,9 @@ def check_scores(y_score, n_samples, *, name="y_score", probabilities=()):
         )
     if probabilities and (scores.min() < 0 or scores.max() > 1):
         raise ValueError(
-            f"{name} has values in [{scores.min():g}, {scores.max():g}] but the metrics "
-            f"{list(probabilities)} need probabilities in [0, 1]: pass predict_proba "
-            "output, or request only ranking metrics such as 'roc_auc'."
+            f"{name} has values in [{scores.min():g}, {scores.max():g}] but the "
+            f"metrics {list(probabilities)} need probabilities in [0, 1]: pass "
+            "predict_proba output, or request only ranking metrics such as 'roc_auc'."
         )
     return scores
 

@@ -77,7 +77,7 @@ class StrataLayout:
             as in the data and holds rows drawn with replacement from stratum ``k``.
         """
         positions = np.empty((n_replicates, self.n_samples), dtype=np.int64)
-        for start, size in zip(self.starts, self.sizes):
+        for start, size in zip(self.starts, self.sizes, strict=True):
             block = rng.integers(start, start + size, size=(n_replicates, size))
             positions[:, start : start + size] = block
         return positions
@@ -173,7 +173,8 @@ def bootstrap_chunks(function, n_samples, n_bootstrap, *, random_state, n_jobs=N
     sizes = chunk_sizes(n_samples, n_bootstrap)
     seeds = _chunk_seeds(random_state, len(sizes))
     tasks = (
-        delayed(function)(np.random.default_rng(s), k) for s, k in zip(seeds, sizes)
+        delayed(function)(np.random.default_rng(s), k)
+        for s, k in zip(seeds, sizes, strict=True)
     )
     results = Parallel(n_jobs=n_jobs, prefer="threads")(tasks)
     return np.concatenate(results, axis=0)
@@ -210,7 +211,7 @@ def stratified_bootstrap_indices(strata, n_bootstrap, *, random_state=None):
     order = np.argsort(strata, kind="stable")
     layout = StrataLayout(strata[order])
     sizes = chunk_sizes(layout.n_samples, n_bootstrap)
-    for seed, size in zip(_chunk_seeds(random_state, len(sizes)), sizes):
+    for seed, size in zip(_chunk_seeds(random_state, len(sizes)), sizes, strict=True):
         positions = layout.draw_positions(np.random.default_rng(seed), size)
         yield from order[positions]
 
