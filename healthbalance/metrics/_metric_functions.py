@@ -284,7 +284,17 @@ def calibration_slope(b):
         a, s = a + step_a, s + step
         if not np.any(np.abs(step) > _NEWTON_TOL):
             break
-    return _converged(s, step, b)
+    return np.where(_overlap(b), _converged(s, step, b), np.nan)
+
+
+def _overlap(b):
+    """Whether some negative scores above some positive (else the slope is infinite)."""
+    if not (b.cpos.shape[1] and b.cneg.shape[1]):
+        return np.zeros(b.cpos.shape[0], dtype=bool)
+    x_pos, x_neg = b.group.logits
+    lowest_pos = x_pos[np.argmax(b.cpos > 0, axis=1)]
+    highest_neg = x_neg[b.cneg.shape[1] - 1 - np.argmax(b.cneg[:, ::-1] > 0, axis=1)]
+    return highest_neg > lowest_pos
 
 
 def _converged(value, last_step, b):

@@ -180,7 +180,9 @@ def bootstrap_chunks(function, n_samples, n_bootstrap, *, random_state, n_jobs=N
     return np.concatenate(results, axis=0)
 
 
-def stratified_bootstrap_indices(strata, n_bootstrap, *, random_state=None):
+def stratified_bootstrap_indices(
+    strata, n_bootstrap, *, sort_by=None, random_state=None
+):
     """Yield the row indices of each stratified bootstrap replicate.
 
     This is the naive form of the replicates used by the metrics (same seeds, same
@@ -192,6 +194,11 @@ def stratified_bootstrap_indices(strata, n_bootstrap, *, random_state=None):
         Stratum code of each row (any order).
     n_bootstrap : int
         Number of replicates.
+    sort_by : array-like of shape (n_samples,) or None, default=None
+        Order of the rows within a stratum (stable); the data order if None.
+        :func:`~healthbalance.metrics.group_report` orders them by score (the first
+        model's for :func:`~healthbalance.metrics.compare_models`), so passing the
+        same scores here reproduces its replicates.
     random_state : int, RandomState instance or None, default=None
         Seed of the replicates.
 
@@ -208,7 +215,10 @@ def stratified_bootstrap_indices(strata, n_bootstrap, *, random_state=None):
     2
     """
     strata = np.asarray(strata)
-    order = np.argsort(strata, kind="stable")
+    if sort_by is None:
+        order = np.argsort(strata, kind="stable")
+    else:
+        order = np.lexsort((np.asarray(sort_by), strata))
     layout = StrataLayout(strata[order])
     sizes = chunk_sizes(layout.n_samples, n_bootstrap)
     for seed, size in zip(_chunk_seeds(random_state, len(sizes)), sizes, strict=True):
