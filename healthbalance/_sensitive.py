@@ -162,8 +162,16 @@ def encode_groups(labels):
     >>> codes.tolist(), groups.tolist()
     ([1, 0, 1], ['a', 'b'])
     """
-    groups, codes = np.unique(np.asarray(labels, dtype=object), return_inverse=True)
-    return codes.astype(np.intp, copy=False), groups
+    # hash-based factorize, then sort the few uniques: np.unique would sort all rows
+    codes, uniques = pd.factorize(
+        np.asarray(labels, dtype=object), use_na_sentinel=False
+    )
+    order = np.argsort(np.asarray(uniques, dtype=object), kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(order.size)
+    return rank[codes].astype(np.intp, copy=False), np.asarray(uniques, dtype=object)[
+        order
+    ]
 
 
 def resolve_sensitive_features(

@@ -92,18 +92,23 @@ class SortedGroup:
 
     @cached_property
     def neg_below_pos(self):
-        """Negatives strictly below, and at or below, each positive."""
-        return (
-            np.searchsorted(self.p_neg, self.p_pos, side="left"),
-            np.searchsorted(self.p_neg, self.p_pos, side="right"),
-        )
+        """Negatives strictly below, and at or below, each positive.
+
+        The second array *is* the first when no negative ties with a positive.
+        """
+        below = np.searchsorted(self.p_neg, self.p_pos, side="left")
+        at_or_below = np.searchsorted(self.p_neg, self.p_pos, side="right")
+        return below, below if np.array_equal(below, at_or_below) else at_or_below
 
     @cached_property
     def first_tie(self):
-        """Index of the first row tied with each row (positives, negatives)."""
-        return (
-            np.searchsorted(self.p_pos, self.p_pos, side="left"),
-            np.searchsorted(self.p_neg, self.p_neg, side="left"),
+        """Index of the first row tied with each row (positives, negatives).
+
+        ``None`` stands for "no ties": each row is its own first tie.
+        """
+        return tuple(
+            None if np.all(np.diff(p) > 0) else np.searchsorted(p, p, side="left")
+            for p in (self.p_pos, self.p_neg)
         )
 
     @cached_property
@@ -157,16 +162,16 @@ class CountBatch:
             self.cpos = np.ones((1, group.p_pos.size))
             self.cneg = np.ones((1, group.p_neg.size))
         else:
-            self.cpos = counts[:, group.pos_index]
-            self.cneg = counts[:, group.neg_index]
+            self.cpos = _columns(counts, group.pos_index)
+            self.cneg = _columns(counts, group.neg_index)
 
     @cached_property
     def n_pos(self):
-        return self.cpos.sum(axis=1)
+        return self.cum_pos[:, -1]
 
     @cached_property
     def n_neg(self):
-        return self.cneg.sum(axis=1)
+        return self.cum_neg[:, -1]
 
     @cached_property
     def n(self):
@@ -181,12 +186,38 @@ class CountBatch:
         return _cumsum0(self.cneg)
 
     @cached_property
+    def neg_below_pos(self):
+        """Counted negatives strictly below, and at or below, each positive."""
+        lo, hi = self.group.neg_below_pos
+        below = np.take(self.cum_neg, lo, axis=1)
+        return below, below if hi is lo else np.take(self.cum_neg, hi, axis=1)
+
+    def pos_from_first_tie(self):
+        """Return the counted positives at or above each positive's score."""
+        first, _ = self.group.first_tie
+        below = self.cum_pos[:, :-1] if first is None else self.cum_pos[:, first]
+        return self.n_pos[:, None] - below
+
+    def neg_from_first_tie(self):
+        """Return the counted negatives at or above each negative's score."""
+        _, first = self.group.first_tie
+        below = self.cum_neg[:, :-1] if first is None else self.cum_neg[:, first]
+        return self.n_neg[:, None] - below
+
+    @cached_property
     def confusion(self):
         """``(tp, fp, fn, tn)`` at the threshold."""
         kp, kn = self.group.threshold_index
         tp = self.n_pos - self.cum_pos[:, kp]
         fp = self.n_neg - self.cum_neg[:, kn]
         return tp, fp, self.n_pos - tp, self.n_neg - fp
+
+
+def _columns(counts, index):
+    """Return the float64 counts of some columns (np.take beats fancy indexing)."""
+    if isinstance(index, slice):
+        return counts[:, index].astype(np.float64)
+    return np.take(counts, index, axis=1).astype(np.float64, copy=False)
 
 
 def _cumsum0(counts):
@@ -203,17 +234,19 @@ def _divide(numerator, denominator):
 
 
 def roc_auc(b):
-    lo, hi = b.group.neg_below_pos
-    below = b.cum_neg[:, lo] + b.cum_neg[:, hi]
-    return _divide(0.5 * np.einsum("ij,ij->i", b.cpos, below), b.n_pos * b.n_neg)
+    below, at_or_below = b.neg_below_pos
+    if below is at_or_below:
+        wins = np.einsum("ij,ij->i", b.cpos, below)
+    else:
+        wins = 0.5 * np.einsum("ij,ij->i", b.cpos, below + at_or_below)
+    return _divide(wins, b.n_pos * b.n_neg)
 
 
 def average_precision(b):
-    lo, _ = b.group.neg_below_pos
-    first_pos, _ = b.group.first_tie
-    tp = b.n_pos[:, None] - b.cum_pos[:, first_pos]
-    fp = b.n_neg[:, None] - b.cum_neg[:, lo]
-    precision = np.nan_to_num(_divide(tp, tp + fp))
+    tp = b.pos_from_first_tie()
+    fp = b.n_neg[:, None] - b.neg_below_pos[0]
+    # tp + fp > 0 wherever the positive is counted, so 0 elsewhere is harmless
+    precision = np.divide(tp, tp + fp, out=np.zeros_like(tp), where=tp > 0)
     return _divide(np.einsum("ij,ij->i", b.cpos, precision), b.n_pos)
 
 
@@ -347,8 +380,7 @@ def sensitivity_at_specificity(b):
     g = b.group
     if not (g.p_pos.size and g.p_neg.size):
         return np.full(b.cpos.shape[0], np.nan)
-    _, first_neg = g.first_tie
-    at_or_above = b.n_neg[:, None] - b.cum_neg[:, first_neg]
+    at_or_above = b.neg_from_first_tie()
     too_low = (1 - _divide(at_or_above, b.n_neg[:, None])) < g.params.target_specificity
     n_too_low = too_low.sum(axis=1)
     # positives above the highest negative that still gives too low a specificity
@@ -361,9 +393,8 @@ def specificity_at_sensitivity(b):
     g = b.group
     if not (g.p_pos.size and g.p_neg.size):
         return np.full(b.cpos.shape[0], np.nan)
-    first_pos, _ = g.first_tie
     lo, _ = g.neg_below_pos
-    at_or_above = b.n_pos[:, None] - b.cum_pos[:, first_pos]
+    at_or_above = b.pos_from_first_tie()
     feasible = _divide(at_or_above, b.n_pos[:, None]) >= g.params.target_sensitivity
     # the highest threshold (a positive's score) that keeps sensitivity on target
     last = np.maximum(feasible.sum(axis=1) - 1, 0)

@@ -24,6 +24,7 @@ __all__ = [
 # About 2 million resample counts per chunk bounds the memory of one chunk (~16 MB for
 # the counts) while keeping numpy calls large enough to be efficient.
 _CHUNK_ELEMENTS = 2**21
+_UINT16_MAX = np.iinfo(np.uint16).max
 
 
 class StrataLayout:
@@ -77,10 +78,15 @@ class StrataLayout:
             as in the data and holds rows drawn with replacement from stratum ``k``.
         """
         positions = np.empty((n_replicates, self.n_samples), dtype=np.int64)
-        for start, size in zip(self.starts, self.sizes, strict=True):
-            block = rng.integers(start, start + size, size=(n_replicates, size))
-            positions[:, start : start + size] = block
+        for start, size, block in self._blocks(rng, n_replicates):
+            positions[:, start : start + size] = block + start
         return positions
+
+    def _blocks(self, rng, n_replicates):
+        """Yield (start, size, draws within the stratum) for every stratum."""
+        for start, size in zip(self.starts, self.sizes, strict=True):
+            draws = rng.integers(0, size, size=(n_replicates, size), dtype=np.int32)
+            yield start, size, draws
 
     def draw_counts(self, rng, n_replicates):
         """Draw resample counts for ``n_replicates`` replicates.
@@ -94,14 +100,22 @@ class StrataLayout:
 
         Returns
         -------
-        counts : ndarray of shape (n_replicates, n_samples), dtype=float64
+        counts : ndarray of shape (n_replicates, n_samples), dtype=uint16 or float64
             How often each row was drawn, equal to the counts of the positions of
-            :meth:`draw_positions` with the same generator state.
+            :meth:`draw_positions` with the same generator state. Small integers
+            (uint16) keep the memory traffic low; float64 in the (astronomically
+            unlikely) case of a row drawn more than 65,535 times.
         """
-        positions = self.draw_positions(rng, n_replicates)
-        positions += (np.arange(n_replicates, dtype=np.int64) * self.n_samples)[:, None]
-        flat = np.bincount(positions.ravel(), minlength=n_replicates * self.n_samples)
-        return flat.reshape(n_replicates, self.n_samples).astype(np.float64)
+        counts = np.empty((n_replicates, self.n_samples), dtype=np.uint16)
+        for start, size, block in self._blocks(rng, n_replicates):
+            # one bincount per stratum keeps the counted range small (cache friendly)
+            block = block + (np.arange(n_replicates) * size)[:, None]
+            flat = np.bincount(block.ravel(), minlength=n_replicates * size)
+            if counts.dtype == np.uint16 and size > _UINT16_MAX:
+                if flat.max() > _UINT16_MAX:
+                    counts = counts.astype(np.float64)
+            counts[:, start : start + size] = flat.reshape(n_replicates, size)
+        return counts
 
 
 def chunk_sizes(n_samples, n_bootstrap):
