@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 
+from healthbalance.metrics._count_batch import MetricParams
 from healthbalance.metrics._engine import evaluate
 from healthbalance.metrics._group_report import (
     _warn_unreliable,
@@ -10,7 +11,6 @@ from healthbalance.metrics._group_report import (
     group_flags,
     prepare,
 )
-from healthbalance.metrics._metric_functions import MetricParams
 from healthbalance.utils._bootstrap import percentile_interval
 
 __all__ = ["compare_models"]
@@ -151,7 +151,7 @@ def compare_models(
         n_jobs=n_jobs,
     )
     differences = evaluation.replicates[:, 1:] - evaluation.replicates[:, :1]
-    low, high = percentile_interval(differences, confidence_level)
+    interval = percentile_interval(differences, confidence_level)
     records, unreliable = [], []
     for j, (attribute, group) in enumerate(
         zip(groups.attribute, groups.group, strict=True)
@@ -160,27 +160,21 @@ def compare_models(
         reliable, reason = group_flags(n, events, min_group_size, min_events)
         if not reliable:
             unreliable.append(f"{attribute}={group!r} ({reason})")
-        for i, metric in enumerate(metrics):
-            ref = evaluation.point[0, j, i]
-            for m, model in enumerate(names[1:]):
-                est = evaluation.point[m + 1, j, i]
-                records.append(
-                    (
-                        attribute,
-                        group,
-                        metric,
-                        model,
-                        reference,
-                        est,
-                        ref,
-                        est - ref,
-                        low[m, j, i],
-                        high[m, j, i],
-                        n,
-                        events,
-                        reliable,
-                    )
-                )
+        keys = (attribute, group, n, events, reliable)
+        records += _records(keys, j, list(metrics), names, evaluation, interval)
     _warn_unreliable(unreliable)
     frame = pd.DataFrame.from_records(records, columns=COLUMNS)
     return frame.astype({"n": "Int64", "n_events": "Int64", "reliable": np.bool_})
+
+
+def _records(keys, j, metrics, names, evaluation, interval):
+    """Rows of group ``j``: every metric of every model against the reference."""
+    attribute, group, n, events, reliable = keys
+    (low, high), point = interval, evaluation.point
+    return [
+        (attribute, group, metric, model, names[0], point[m + 1, j, i],
+         point[0, j, i], point[m + 1, j, i] - point[0, j, i], low[m, j, i],
+         high[m, j, i], n, events, reliable)
+        for i, metric in enumerate(metrics)
+        for m, model in enumerate(names[1:])
+    ]  # fmt: skip

@@ -7,7 +7,8 @@ groups and between models are paired.
 
 import numpy as np
 
-from healthbalance.metrics._metric_functions import METRICS, CountBatch, SortedGroup
+from healthbalance.metrics._count_batch import CountBatch, SortedGroup
+from healthbalance.metrics._metric_functions import METRICS
 from healthbalance.utils._bootstrap import StrataLayout, bootstrap_chunks
 
 __all__ = ["Evaluation", "evaluate"]

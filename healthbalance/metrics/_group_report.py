@@ -7,9 +7,10 @@ import numpy as np
 import pandas as pd
 
 from healthbalance._sensitive import resolve_sensitive_features
+from healthbalance.metrics._count_batch import MetricParams
 from healthbalance.metrics._engine import evaluate
 from healthbalance.metrics._groups import build_groups
-from healthbalance.metrics._metric_functions import METRICS, MetricParams
+from healthbalance.metrics._metric_functions import METRICS
 from healthbalance.metrics._report import COLUMNS, GroupReport
 from healthbalance.metrics._validation import (
     check_confidence_level,

@@ -9,9 +9,10 @@ from sklearn.utils.metadata_routing import MetadataRequest
 from sklearn.utils.validation import _check_response_method
 
 from healthbalance._sensitive import resolve_sensitive_features
+from healthbalance.metrics._count_batch import MetricParams
 from healthbalance.metrics._engine import evaluate
 from healthbalance.metrics._groups import OVERALL, build_groups
-from healthbalance.metrics._metric_functions import METRICS, MetricParams
+from healthbalance.metrics._metric_functions import METRICS
 from healthbalance.metrics._report import _badness, metric_best
 from healthbalance.metrics._validation import check_scores, check_target
 

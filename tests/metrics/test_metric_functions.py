@@ -7,12 +7,8 @@ from sklearn import metrics as skm
 from sklearn.calibration import calibration_curve
 from sklearn.linear_model import LogisticRegression
 
-from healthbalance.metrics._metric_functions import (
-    METRICS,
-    CountBatch,
-    MetricParams,
-    SortedGroup,
-)
+from healthbalance.metrics._count_batch import CountBatch, MetricParams, SortedGroup
+from healthbalance.metrics._metric_functions import METRICS
 from tests.metrics._data import make_scores
 
 T = 0.4
