@@ -186,6 +186,56 @@ class CountBatch:
         fp = self.n_neg - self.cum_neg[:, kn]
         return tp, fp, self.n_pos - tp, self.n_neg - fp
 
+    @cached_property
+    def auc_wins(self):
+        """Counted (positive, negative) pairs ranked right, ties counting one half."""
+        below, at_or_below = self.neg_below_pos
+        if below is at_or_below:
+            return np.einsum("ij,ij->i", self.cpos, below)
+        return 0.5 * np.einsum("ij,ij->i", self.cpos, below + at_or_below)
+
+    @cached_property
+    def precision_sum(self):
+        """Sum over counted positives of the precision at their score (AP x n_pos)."""
+        return _precision_sum(
+            self.cpos,
+            self.pos_from_first_tie(),
+            self.n_neg[:, None] - self.neg_below_pos[0],
+        )
+
+    @cached_property
+    def squared_error_sum(self):
+        """Counted sum of ``(y - p)^2``."""
+        g = self.group
+        return self.cpos @ (1 - g.p_pos) ** 2 + self.cneg @ g.p_neg**2
+
+    @cached_property
+    def log_loss_sum(self):
+        """Counted sum of the log loss (scikit-learn's clipping)."""
+        g, eps = self.group, np.finfo(np.float64).eps
+        pos = -np.log(np.clip(g.p_pos, eps, 1 - eps))
+        neg = -np.log(np.clip(1 - g.p_neg, eps, 1 - eps))
+        return self.cpos @ pos + self.cneg @ neg
+
+    @cached_property
+    def bin_residuals(self):
+        """Counted sum of ``y - p`` per calibration bin, (n_replicates, n_bins)."""
+        g = self.group
+        pos_bounds, neg_bounds = g.bin_bounds
+        out = np.zeros((self.cpos.shape[0], g.params.n_bins))
+        for k in range(g.params.n_bins):
+            p0, p1 = pos_bounds[k], pos_bounds[k + 1]
+            n0, n1 = neg_bounds[k], neg_bounds[k + 1]
+            out[:, k] = self.cpos[:, p0:p1] @ (1 - g.p_pos[p0:p1])
+            out[:, k] -= self.cneg[:, n0:n1] @ g.p_neg[n0:n1]
+        return out
+
+
+def _precision_sum(cpos, tp, fp):
+    # tp + fp > 0 wherever the positive is counted, so 0 elsewhere is harmless
+    precision = np.divide(tp, tp + fp, out=np.zeros_like(tp), where=tp > 0)
+    return np.einsum("ij,ij->i", cpos, precision)
+
 
 def _columns0(counts, index):
     """Return float64 counts of some columns after a zero column.

@@ -8,6 +8,7 @@ groups and between models are paired.
 import numpy as np
 
 from healthbalance.metrics._count_batch import CountBatch, SortedGroup
+from healthbalance.metrics._merged_batch import MAX_PARTS, MergedBatch, MergedGroup
 from healthbalance.metrics._metric_functions import METRICS
 from healthbalance.utils._bootstrap import StrataLayout, bootstrap_chunks
 
@@ -51,24 +52,63 @@ class _Setup:
             [SortedGroup(p, self.y, s, params) for p in self.positions]
             for s in self.scores
         ]
+        self._plan_parts(groups.strata[self.order] // 2, params)
         self.metrics = metrics
         self.params = params
+
+    def _plan_parts(self, cells, params):
+        """Split every group into cells (intersection groups, sorted once)."""
+        bounds = np.flatnonzero(np.diff(cells)) + 1
+        cell_positions = np.split(np.arange(cells.size), bounds)
+        cell_codes = cells[np.r_[0, bounds]] if cells.size else cells
+        self.cells = [
+            [SortedGroup(p, self.y, s, params) for p in cell_positions]
+            for s in self.scores
+        ]
+        self.parts = [
+            np.searchsorted(cell_codes, np.unique(cells[p])) for p in self.positions
+        ]
+        self.merged = [
+            [
+                MergedGroup([cells_m[c] for c in parts], whole)
+                if 1 < parts.size <= MAX_PARTS
+                else None
+                for parts, whole in zip(self.parts, sorted_m, strict=True)
+            ]
+            for cells_m, sorted_m in zip(self.cells, self.sorted, strict=True)
+        ]
 
     def values(self, counts):
         """Metric values of shape (n_replicates, n_models, n_groups, n_metrics)."""
         k = 1 if counts is None else counts.shape[0]
         shape = (k, len(self.sorted), len(self.positions), len(self.metrics))
         out = np.empty(shape)
-        for m, model_groups in enumerate(self.sorted):
-            for j, group in enumerate(model_groups):
-                batch = CountBatch(group, counts)
+        for m in range(len(self.sorted)):
+            cell_batches = {}
+            for j in range(len(self.positions)):
+                batch = self._batch(m, j, counts, cell_batches)
                 for i, metric in enumerate(self.metrics.values()):
                     out[:, m, j, i] = self._metric(metric, batch, m, j, counts)
         return out
 
+    def _batch(self, m, j, counts, cell_batches):
+        """Return group j's batch: its cell's, merged from its cells, or its own."""
+        parts = self.parts[j]
+        if parts.size > 1 and self.merged[m][j] is None:
+            return CountBatch(self.sorted[m][j], counts)
+        for c in parts:
+            if c not in cell_batches:
+                cell_batches[c] = CountBatch(self.cells[m][c], counts)
+        if parts.size == 1:
+            return cell_batches[parts[0]]
+        return MergedBatch(self.merged[m][j], [cell_batches[c] for c in parts])
+
     def _metric(self, metric, batch, m, j, counts):
         if isinstance(metric, str):
-            return METRICS[metric].function(batch)
+            spec = METRICS[metric]
+            if isinstance(batch, MergedBatch) and not spec.mergeable:
+                batch = batch.whole(counts)
+            return spec.function(batch)
         rows = self.positions[j]
         if counts is None:
             return [_call(metric, self.y[rows], self.scores[m][rows])]

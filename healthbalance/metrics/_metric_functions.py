@@ -56,50 +56,23 @@ def _divide(numerator, denominator):
 
 
 def roc_auc(b):
-    below, at_or_below = b.neg_below_pos
-    if below is at_or_below:
-        wins = np.einsum("ij,ij->i", b.cpos, below)
-    else:
-        wins = 0.5 * np.einsum("ij,ij->i", b.cpos, below + at_or_below)
-    return _divide(wins, b.n_pos * b.n_neg)
+    return _divide(b.auc_wins, b.n_pos * b.n_neg)
 
 
 def average_precision(b):
-    tp = b.pos_from_first_tie()
-    fp = b.n_neg[:, None] - b.neg_below_pos[0]
-    # tp + fp > 0 wherever the positive is counted, so 0 elsewhere is harmless
-    precision = np.divide(tp, tp + fp, out=np.zeros_like(tp), where=tp > 0)
-    return _divide(np.einsum("ij,ij->i", b.cpos, precision), b.n_pos)
+    return _divide(b.precision_sum, b.n_pos)
 
 
 def brier_score(b):
-    g = b.group
-    loss = b.cpos @ (1 - g.p_pos) ** 2 + b.cneg @ g.p_neg**2
-    return _divide(loss, b.n)
+    return _divide(b.squared_error_sum, b.n)
 
 
 def log_loss(b):
-    g, eps = b.group, np.finfo(np.float64).eps
-    pos = -np.log(np.clip(g.p_pos, eps, 1 - eps))
-    neg = -np.log(np.clip(1 - g.p_neg, eps, 1 - eps))
-    return _divide(b.cpos @ pos + b.cneg @ neg, b.n)
+    return _divide(b.log_loss_sum, b.n)
 
 
 def ece(b):
-    g = b.group
-    pos_bounds, neg_bounds = g.bin_bounds
-    gap = np.zeros(b.cpos.shape[0])
-    for k in range(g.params.n_bins):
-        p0, p1, n0, n1 = (
-            pos_bounds[k],
-            pos_bounds[k + 1],
-            neg_bounds[k],
-            neg_bounds[k + 1],
-        )
-        residual = b.cpos[:, p0:p1] @ (1 - g.p_pos[p0:p1])
-        residual -= b.cneg[:, n0:n1] @ g.p_neg[n0:n1]
-        gap += np.abs(residual)
-    return _divide(gap, b.n)
+    return _divide(np.abs(b.bin_residuals).sum(axis=1), b.n)
 
 
 def _sums(b, values_pos, values_neg):
@@ -259,6 +232,9 @@ class MetricSpec:
         Direction of better values, or the ideal value (calibration).
     interval : bool
         Whether a bootstrap interval is meaningful (sizes are fixed by design).
+    mergeable : bool
+        Whether the metric of a union of groups can be computed from the groups'
+        batches (see :mod:`healthbalance.metrics._merged_batch`).
     """
 
     function: object
@@ -266,6 +242,7 @@ class MetricSpec:
     probability: bool = False
     best: object = "max"
     interval: bool = True
+    mergeable: bool = True
 
 
 METRICS = {
@@ -278,9 +255,11 @@ METRICS = {
     "log_loss": MetricSpec(log_loss, "any", True, "min"),
     "ece": MetricSpec(ece, "any", True, "min"),
     "calibration_intercept": MetricSpec(
-        calibration_intercept, probability=True, best=0.0
+        calibration_intercept, probability=True, best=0.0, mergeable=False
     ),
-    "calibration_slope": MetricSpec(calibration_slope, probability=True, best=1.0),
+    "calibration_slope": MetricSpec(
+        calibration_slope, probability=True, best=1.0, mergeable=False
+    ),
     "sensitivity": MetricSpec(sensitivity, "events"),
     "specificity": MetricSpec(specificity, "non_events"),
     "ppv": MetricSpec(ppv, "any"),
@@ -289,6 +268,10 @@ METRICS = {
     "fnr": MetricSpec(fnr, "events", best="min"),
     "fpr": MetricSpec(fpr, "non_events", best="min"),
     "net_benefit": MetricSpec(net_benefit, "any", True),
-    "sensitivity_at_specificity": MetricSpec(sensitivity_at_specificity),
-    "specificity_at_sensitivity": MetricSpec(specificity_at_sensitivity),
+    "sensitivity_at_specificity": MetricSpec(
+        sensitivity_at_specificity, mergeable=False
+    ),
+    "specificity_at_sensitivity": MetricSpec(
+        specificity_at_sensitivity, mergeable=False
+    ),
 }
