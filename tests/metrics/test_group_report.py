@@ -370,3 +370,23 @@ def test_relabelling_groups_relabels_the_report(seed, names):
     c = _report(y, p, "g_" + sf.race, **kwargs).to_frame()
     d = _report(y, p, sf.race, **kwargs).to_frame()
     np.testing.assert_array_equal(c.ci_low, d.ci_low)
+
+
+def test_many_groups_use_the_gathered_path_and_still_equal_naive_bootstrap():
+    # overall spans more strata than the merged path handles (MAX_PARTS)
+    rng = np.random.default_rng(8)
+    y = rng.binomial(1, 0.4, 400)
+    p = np.round(np.clip(rng.beta(2, 4, 400) + 0.2 * y, 0, 1), 2)
+    sf = pd.DataFrame({"site": rng.choice([f"s{k:02d}" for k in range(20)], 400)})
+    metrics = {"roc_auc": SKLEARN["roc_auc"], "brier_score": SKLEARN["brier_score"]}
+    frame = _report(y, p, sf, metrics=list(metrics), n_bootstrap=15, random_state=2)
+    frame = frame.to_frame()
+    naive = _naive_replicates(y, p, sf, 15, metrics, random_state=2)
+    values = np.array(naive[("overall", "overall", "roc_auc")])
+    low, high = percentile_interval(values, 0.95)
+    assert _estimate(frame, "overall", "overall", "roc_auc", "ci_low") == pytest.approx(
+        low, abs=1e-10
+    )
+    assert _estimate(
+        frame, "overall", "overall", "roc_auc", "ci_high"
+    ) == pytest.approx(high, abs=1e-10)
