@@ -52,6 +52,11 @@ class _GroupScorer(_BaseScorer):
         return requests
 
     def _score(self, method_caller, estimator, X, y_true, **kwargs):
+        if kwargs.get("sample_weight") is not None:
+            raise TypeError(
+                "make_group_scorer does not support sample_weight: weight the groups "
+                "through the estimator instead."
+            )
         sensitive_features = kwargs.get("sensitive_features")
         frame = resolve_sensitive_features(
             X,
