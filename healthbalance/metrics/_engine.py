@@ -101,13 +101,14 @@ class _Setup:
                 cell_batches[c] = CountBatch(self.cells[m][c], counts)
         if parts.size == 1:
             return cell_batches[parts[0]]
-        return MergedBatch(self.merged[m][j], [cell_batches[c] for c in parts])
+        parts = [cell_batches[c] for c in parts]
+        return MergedBatch(self.merged[m][j], parts, counts)
 
     def _metric(self, metric, batch, m, j, counts):
         if isinstance(metric, str):
             spec = METRICS[metric]
             if isinstance(batch, MergedBatch) and not spec.mergeable:
-                batch = batch.whole(counts)
+                batch = batch.whole
             return spec.function(batch)
         rows = self.positions[j]
         if counts is None:

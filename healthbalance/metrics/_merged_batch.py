@@ -60,11 +60,14 @@ class MergedBatch:
         The merged group.
     batches : list of CountBatch
         The batches of the parts, in the order of ``group.parts``.
+    counts : ndarray of shape (n_replicates, n_columns) or None
+        The resample counts (``None`` for unit counts), for :attr:`whole`.
     """
 
-    def __init__(self, group, batches):
+    def __init__(self, group, batches, counts):
         self.group = group
         self.batches = batches
+        self._counts = counts
 
     def _sum(self, name):
         return sum(getattr(b, name) for b in self.batches)
@@ -139,6 +142,7 @@ class MergedBatch:
             total = total + _precision_sum(batch.cpos, tp, fp)
         return total
 
-    def whole(self, counts):
-        """Return a plain batch of the whole group (for the other metrics)."""
-        return CountBatch(self.group.whole, counts)
+    @cached_property
+    def whole(self):
+        """A plain batch of the whole group (for the metrics that need its order)."""
+        return CountBatch(self.group.whole, self._counts)
