@@ -170,7 +170,9 @@ def encode_groups(labels):
     ([1, 0, 1], ['a', 'b'])
     """
     # Hash-based factorize, then sort the few groups: as np.unique, much faster.
-    codes, uniques = pd.factorize(np.asarray(labels, dtype=object))
+    codes, uniques = pd.factorize(
+        np.asarray(labels, dtype=object), use_na_sentinel=False
+    )
     order = np.argsort(np.asarray(uniques, dtype=object), kind="stable")
     rank = np.empty_like(order)
     rank[order] = np.arange(order.size)

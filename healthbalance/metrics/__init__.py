@@ -1,3 +1,32 @@
-"""Per-group evaluation metrics and reports."""
+"""Per-group evaluation: every metric per group and intersection, with honest CIs.
 
-__all__ = []
+- :func:`group_report` -> :class:`GroupReport`: metrics per group with stratified
+  bootstrap intervals, disparities with paired intervals, worst group, plots.
+- :func:`compare_models`: paired bootstrap differences between models, per group.
+- :func:`representation_report`: group shares against a reference population and
+  the patients needed for a target precision.
+- :func:`make_group_scorer`: group-aware ``scoring=`` for model selection. Groups
+  reach it through metadata routing::
+
+      import sklearn
+      sklearn.set_config(enable_metadata_routing=True)
+      search = GridSearchCV(model, grid, scoring=make_group_scorer("roc_auc"))
+      search.fit(X, y, sensitive_features=race)
+
+  or, without routing, from columns of ``X`` (``sensitive_columns="race"``).
+"""
+
+from healthbalance.metrics._compare import compare_models
+from healthbalance.metrics._group_report import SmallGroupWarning, group_report
+from healthbalance.metrics._report import GroupReport
+from healthbalance.metrics._representation import representation_report
+from healthbalance.metrics._scorer import make_group_scorer
+
+__all__ = [
+    "GroupReport",
+    "SmallGroupWarning",
+    "compare_models",
+    "group_report",
+    "make_group_scorer",
+    "representation_report",
+]

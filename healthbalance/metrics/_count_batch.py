@@ -1,0 +1,252 @@
+"""A group's rows sorted once, and the resample counts of a batch of replicates.
+
+:class:`SortedGroup` splits a group's rows by outcome and sorts each part by score,
+with lookup tables (ties, threshold, calibration bins) computed once.
+:class:`CountBatch` holds how often each of those rows was drawn in a batch of
+bootstrap replicates (all ones for the point estimate) and the cumulative sums the
+metrics of :mod:`healthbalance.metrics._metric_functions` are built from.
+"""
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+__all__ = ["CountBatch", "MetricParams", "SortedGroup"]
+
+_LOGIT_EPS = 1e-15
+
+
+@dataclass(frozen=True)
+class MetricParams:
+    """Options shared by the metrics of one report."""
+
+    threshold: float = 0.5
+    target_specificity: float = 0.9
+    target_sensitivity: float = 0.9
+    n_bins: int = 10
+
+
+def _index(positions):
+    """Return a slice if ``positions`` is a contiguous run (a view), else the array."""
+    if positions.size and positions[-1] - positions[0] + 1 == positions.size:
+        if np.all(np.diff(positions) == 1):
+            return slice(int(positions[0]), int(positions[-1]) + 1)
+    return positions
+
+
+class SortedGroup:
+    """One group's rows split by outcome and sorted by score, with lookup tables.
+
+    Parameters
+    ----------
+    positions : ndarray of int
+        Columns of the resample-count matrix that hold the group's rows.
+    y : ndarray of shape (n_columns,)
+        0/1 outcome of every column.
+    scores : ndarray of shape (n_columns,)
+        Score of every column.
+    params : MetricParams
+        Threshold and operating points.
+    """
+
+    def __init__(self, positions, y, scores, params):
+        positions = np.asarray(positions)
+        pos = positions[y[positions] == 1]
+        neg = positions[y[positions] == 0]
+        pos = pos[np.argsort(scores[pos], kind="stable")]
+        neg = neg[np.argsort(scores[neg], kind="stable")]
+        self.pos_positions, self.neg_positions = pos, neg
+        self.pos_index, self.neg_index = _index(pos), _index(neg)
+        self.p_pos, self.p_neg = scores[pos], scores[neg]
+        self.params = params
+
+    @cached_property
+    def neg_below_pos(self):
+        """Negatives strictly below, and at or below, each positive.
+
+        The second array *is* the first when no negative ties with a positive.
+        """
+        below = np.searchsorted(self.p_neg, self.p_pos, side="left")
+        at_or_below = np.searchsorted(self.p_neg, self.p_pos, side="right")
+        return below, below if np.array_equal(below, at_or_below) else at_or_below
+
+    @cached_property
+    def first_tie(self):
+        """Index of the first row tied with each row (positives, negatives).
+
+        ``None`` stands for "no ties": each row is its own first tie.
+        """
+        return tuple(
+            None if np.all(np.diff(p) > 0) else np.searchsorted(p, p, side="left")
+            for p in (self.p_pos, self.p_neg)
+        )
+
+    @cached_property
+    def pos_right_of_neg(self):
+        """Positives at or below each negative."""
+        return np.searchsorted(self.p_pos, self.p_neg, side="right")
+
+    @cached_property
+    def threshold_index(self):
+        """First positive and first negative predicted positive at the threshold."""
+        t = self.params.threshold
+        return (
+            int(np.searchsorted(self.p_pos, t, side="left")),
+            int(np.searchsorted(self.p_neg, t, side="left")),
+        )
+
+    @cached_property
+    def bin_bounds(self):
+        """Bin boundaries in the sorted positives and negatives (calibration_curve)."""
+        inner = np.linspace(0.0, 1.0, self.params.n_bins + 1)[1:-1]
+        pos = np.searchsorted(self.p_pos, inner, side="right")
+        neg = np.searchsorted(self.p_neg, inner, side="right")
+        return (
+            np.concatenate([[0], pos, [self.p_pos.size]]),
+            np.concatenate([[0], neg, [self.p_neg.size]]),
+        )
+
+    @cached_property
+    def logits(self):
+        """``logit(p)`` of positives and negatives, clipped away from 0 and 1."""
+        clip = (_LOGIT_EPS, 1 - _LOGIT_EPS)
+        pos, neg = np.clip(self.p_pos, *clip), np.clip(self.p_neg, *clip)
+        return np.log(pos) - np.log1p(-pos), np.log(neg) - np.log1p(-neg)
+
+
+class CountBatch:
+    """Resample counts of one group for a batch of replicates.
+
+    Parameters
+    ----------
+    group : SortedGroup
+        The group.
+    counts : ndarray of shape (n_replicates, n_columns) or None
+        Resample counts of all columns; ``None`` means one replicate of unit counts
+        (the point estimate).
+    """
+
+    def __init__(self, group, counts=None):
+        self.group = group
+        # counts with a leading zero column, so that their cumsum starts at 0
+        if counts is None:
+            self._pos0 = np.ones((1, group.p_pos.size + 1))
+            self._neg0 = np.ones((1, group.p_neg.size + 1))
+            self._pos0[:, 0] = self._neg0[:, 0] = 0
+        else:
+            self._pos0 = _columns0(counts, group.pos_index)
+            self._neg0 = _columns0(counts, group.neg_index)
+        self.cpos, self.cneg = self._pos0[:, 1:], self._neg0[:, 1:]
+
+    @cached_property
+    def n_pos(self):
+        return self.cum_pos[:, -1]
+
+    @cached_property
+    def n_neg(self):
+        return self.cum_neg[:, -1]
+
+    @cached_property
+    def n(self):
+        return self.n_pos + self.n_neg
+
+    @cached_property
+    def cum_pos(self):
+        return np.cumsum(self._pos0, axis=1)
+
+    @cached_property
+    def cum_neg(self):
+        return np.cumsum(self._neg0, axis=1)
+
+    @cached_property
+    def neg_below_pos(self):
+        """Counted negatives strictly below, and at or below, each positive."""
+        lo, hi = self.group.neg_below_pos
+        below = np.take(self.cum_neg, lo, axis=1)
+        return below, below if hi is lo else np.take(self.cum_neg, hi, axis=1)
+
+    def pos_from_first_tie(self):
+        """Return the counted positives at or above each positive's score."""
+        first, _ = self.group.first_tie
+        below = self.cum_pos[:, :-1] if first is None else self.cum_pos[:, first]
+        return self.n_pos[:, None] - below
+
+    def neg_from_first_tie(self):
+        """Return the counted negatives at or above each negative's score."""
+        _, first = self.group.first_tie
+        below = self.cum_neg[:, :-1] if first is None else self.cum_neg[:, first]
+        return self.n_neg[:, None] - below
+
+    @cached_property
+    def confusion(self):
+        """``(tp, fp, fn, tn)`` at the threshold."""
+        kp, kn = self.group.threshold_index
+        tp = self.n_pos - self.cum_pos[:, kp]
+        fp = self.n_neg - self.cum_neg[:, kn]
+        return tp, fp, self.n_pos - tp, self.n_neg - fp
+
+    @cached_property
+    def auc_wins(self):
+        """Counted (positive, negative) pairs ranked right, ties counting one half."""
+        below, at_or_below = self.neg_below_pos
+        if below is at_or_below:
+            return np.einsum("ij,ij->i", self.cpos, below)
+        return 0.5 * np.einsum("ij,ij->i", self.cpos, below + at_or_below)
+
+    @cached_property
+    def precision_sum(self):
+        """Sum over counted positives of the precision at their score (AP x n_pos)."""
+        return _precision_sum(
+            self.cpos,
+            self.pos_from_first_tie(),
+            self.n_neg[:, None] - self.neg_below_pos[0],
+        )
+
+    @cached_property
+    def squared_error_sum(self):
+        """Counted sum of ``(y - p)^2``."""
+        g = self.group
+        return self.cpos @ (1 - g.p_pos) ** 2 + self.cneg @ g.p_neg**2
+
+    @cached_property
+    def log_loss_sum(self):
+        """Counted sum of the log loss (scikit-learn's clipping)."""
+        g, eps = self.group, np.finfo(np.float64).eps
+        pos = -np.log(np.clip(g.p_pos, eps, 1 - eps))
+        neg = -np.log(np.clip(1 - g.p_neg, eps, 1 - eps))
+        return self.cpos @ pos + self.cneg @ neg
+
+    @cached_property
+    def bin_residuals(self):
+        """Counted sum of ``y - p`` per calibration bin, (n_replicates, n_bins)."""
+        g = self.group
+        pos_bounds, neg_bounds = g.bin_bounds
+        out = np.zeros((self.cpos.shape[0], g.params.n_bins))
+        for k in range(g.params.n_bins):
+            p0, p1 = pos_bounds[k], pos_bounds[k + 1]
+            n0, n1 = neg_bounds[k], neg_bounds[k + 1]
+            out[:, k] = self.cpos[:, p0:p1] @ (1 - g.p_pos[p0:p1])
+            out[:, k] -= self.cneg[:, n0:n1] @ g.p_neg[n0:n1]
+        return out
+
+
+def _precision_sum(cpos, tp, fp):
+    # tp + fp > 0 wherever the positive is counted, so 0 elsewhere is harmless
+    precision = np.divide(tp, tp + fp, out=np.zeros_like(tp), where=tp > 0)
+    return np.einsum("ij,ij->i", cpos, precision)
+
+
+def _columns0(counts, index):
+    """Return float64 counts of some columns after a zero column.
+
+    A slice is a cheap view; an index array is gathered with ``np.take``, which is
+    several times faster than fancy indexing on small integer counts.
+    """
+    selected = (
+        counts[:, index] if isinstance(index, slice) else np.take(counts, index, 1)
+    )
+    out = np.empty((counts.shape[0], selected.shape[1] + 1))
+    out[:, 0] = 0
+    out[:, 1:] = selected
+    return out

@@ -1,0 +1,196 @@
+"""Point estimates and paired stratified-bootstrap replicates of metrics per group.
+
+One set of resample counts per replicate is drawn for all groups, metrics and models
+(strata: intersection of all attributes x outcome), so that differences between
+groups and between models are paired.
+"""
+
+import numpy as np
+
+from healthbalance.metrics._count_batch import CountBatch, SortedGroup
+from healthbalance.metrics._merged_batch import MAX_PARTS, MergedBatch, MergedGroup
+from healthbalance.metrics._metric_functions import METRICS
+from healthbalance.utils._bootstrap import StrataLayout, bootstrap_chunks
+
+__all__ = ["Evaluation", "evaluate"]
+
+
+class Evaluation:
+    """Metric values of several models on the reported groups.
+
+    Attributes
+    ----------
+    point : ndarray of shape (n_models, n_groups, n_metrics)
+        Point estimates.
+    replicates : ndarray of shape (n_bootstrap, n_models, n_groups, n_metrics)
+        Bootstrap replicates (NaN where undefined).
+    reasons : ndarray of shape (n_models, n_groups, n_metrics), dtype=object
+        Why a point estimate is NaN ("" when defined).
+    n_events : ndarray of shape (n_groups,)
+        Number of events of each group.
+    """
+
+    def __init__(self, point, replicates, reasons, n_events):
+        self.n_events = n_events
+        self.point = point
+        self.replicates = replicates
+        self.reasons = reasons
+
+
+class _Setup:
+    """Data of one evaluation arranged in stratum order, sorted once per group."""
+
+    def __init__(self, y, scores, groups, metrics, params):
+        self.order = np.lexsort((scores[0], groups.strata))
+        self.layout = StrataLayout(groups.strata[self.order])
+        inverse = np.empty_like(self.order)
+        inverse[self.order] = np.arange(self.order.size)
+        self.y = y[self.order]
+        self.scores = [s[self.order] for s in scores]
+        self.positions = [np.sort(inverse[rows]) for rows in groups.rows]
+        self.sorted = [
+            [SortedGroup(p, self.y, s, params) for p in self.positions]
+            for s in self.scores
+        ]
+        self._plan_parts(groups.strata[self.order] // 2, params)
+        self.metrics = metrics
+        self.params = params
+
+    def _plan_parts(self, cells, params):
+        """Split every group into cells (intersection groups, sorted once)."""
+        bounds = np.flatnonzero(np.diff(cells)) + 1
+        cell_positions = np.split(np.arange(cells.size), bounds)
+        cell_codes = cells[np.r_[0, bounds]] if cells.size else cells
+        self.cells = [
+            [SortedGroup(p, self.y, s, params) for p in cell_positions]
+            for s in self.scores
+        ]
+        self.parts = [
+            np.searchsorted(cell_codes, np.unique(cells[p])) for p in self.positions
+        ]
+        self.merged = [
+            [
+                MergedGroup([cells_m[c] for c in parts], whole)
+                if 1 < parts.size <= MAX_PARTS
+                else None
+                for parts, whole in zip(self.parts, sorted_m, strict=True)
+            ]
+            for cells_m, sorted_m in zip(self.cells, self.sorted, strict=True)
+        ]
+
+    def values(self, counts):
+        """Metric values of shape (n_replicates, n_models, n_groups, n_metrics)."""
+        k = 1 if counts is None else counts.shape[0]
+        shape = (k, len(self.sorted), len(self.positions), len(self.metrics))
+        out = np.empty(shape)
+        for m in range(len(self.sorted)):
+            cell_batches = {}
+            for j in range(len(self.positions)):
+                batch = self._batch(m, j, counts, cell_batches)
+                for i, metric in enumerate(self.metrics.values()):
+                    out[:, m, j, i] = self._metric(metric, batch, m, j, counts)
+        return out
+
+    def _batch(self, m, j, counts, cell_batches):
+        """Return group j's batch: its cell's, merged from its cells, or its own."""
+        parts = self.parts[j]
+        if parts.size > 1 and self.merged[m][j] is None:
+            return CountBatch(self.sorted[m][j], counts)
+        for c in parts:
+            if c not in cell_batches:
+                cell_batches[c] = CountBatch(self.cells[m][c], counts)
+        if parts.size == 1:
+            return cell_batches[parts[0]]
+        parts = [cell_batches[c] for c in parts]
+        return MergedBatch(self.merged[m][j], parts, counts)
+
+    def _metric(self, metric, batch, m, j, counts):
+        if isinstance(metric, str):
+            spec = METRICS[metric]
+            if isinstance(batch, MergedBatch) and not spec.mergeable:
+                batch = batch.whole
+            return spec.function(batch)
+        rows = self.positions[j]
+        if counts is None:
+            return [_call(metric, self.y[rows], self.scores[m][rows])]
+        values = []
+        for replicate in counts[:, rows].astype(np.int64):
+            drawn = np.repeat(rows, replicate)
+            values.append(_call(metric, self.y[drawn], self.scores[m][drawn]))
+        return values
+
+
+def _call(metric, y, score):
+    try:
+        return float(metric(y, score))
+    except ValueError:
+        return np.nan
+
+
+def evaluate(y, scores, groups, metrics, params, *, n_bootstrap, random_state, n_jobs):
+    """Evaluate ``metrics`` of every model on every reported group.
+
+    Parameters
+    ----------
+    y : ndarray of shape (n_samples,)
+        0/1 outcome.
+    scores : list of ndarray of shape (n_samples,)
+        Scores of each model.
+    groups : ReportedGroups
+        Groups and strata.
+    metrics : dict
+        Reported name -> built-in metric name or callable.
+    params : MetricParams
+        Threshold and operating points.
+    n_bootstrap : int
+        Number of replicates (0 for point estimates only).
+    random_state : int, RandomState instance or None
+        Seed of the replicates.
+    n_jobs : int or None
+        Threads for the replicates; results do not depend on it.
+
+    Returns
+    -------
+    evaluation : Evaluation
+    """
+    setup = _Setup(y, scores, groups, metrics, params)
+    point = setup.values(None)[0]
+    if n_bootstrap:
+        replicates = bootstrap_chunks(
+            lambda rng, k: setup.values(setup.layout.draw_counts(rng, k)),
+            y.size,
+            n_bootstrap,
+            random_state=random_state,
+            n_jobs=n_jobs,
+        )
+    else:
+        replicates = np.empty((0, *point.shape))
+    reasons = _reasons(setup, point)
+    n_events = np.array([int(y[rows].sum()) for rows in groups.rows])
+    return Evaluation(point, replicates, reasons, n_events)
+
+
+def _reasons(setup, point):
+    reasons = np.full(point.shape, "", dtype=object)
+    for m, model_groups in enumerate(setup.sorted):
+        for j, group in enumerate(model_groups):
+            for i, (name, metric) in enumerate(setup.metrics.items()):
+                if np.isnan(point[m, j, i]):
+                    reasons[m, j, i] = _why_undefined(name, metric, group, setup.params)
+    return reasons
+
+
+def _why_undefined(name, metric, group, params):
+    n_pos, n_neg = group.p_pos.size, group.p_neg.size
+    needs = METRICS[metric].needs if isinstance(metric, str) else "any"
+    if n_pos == 0 and needs in ("both", "events"):
+        return f"{name} undefined: no events in the group"
+    if n_neg == 0 and needs in ("both", "non_events"):
+        return f"{name} undefined: no non-events in the group"
+    if metric == "ppv":
+        return f"ppv undefined: no predicted positives at threshold {params.threshold}"
+    if metric == "npv":
+        return f"npv undefined: no predicted negatives at threshold {params.threshold}"
+    if metric in ("calibration_intercept", "calibration_slope"):
+        return f"{name} undefined: the logistic fit did not converge (separated data)"
+    return f"{name} undefined for this group"

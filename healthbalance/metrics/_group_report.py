@@ -1,0 +1,314 @@
+"""``group_report``: every metric per group and intersection, with bootstrap CIs."""
+
+import numbers
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from healthbalance._sensitive import resolve_sensitive_features
+from healthbalance.metrics._count_batch import MetricParams
+from healthbalance.metrics._engine import evaluate
+from healthbalance.metrics._groups import build_groups
+from healthbalance.metrics._metric_functions import METRICS
+from healthbalance.metrics._report import COLUMNS, GroupReport
+from healthbalance.metrics._validation import (
+    check_confidence_level,
+    check_metrics,
+    check_scores,
+    check_target,
+)
+from healthbalance.utils._bootstrap import percentile_interval
+
+__all__ = ["SmallGroupWarning", "group_report"]
+
+
+class SmallGroupWarning(UserWarning):
+    """Warn that some groups are too small or have too few events to be reliable."""
+
+
+def group_report(
+    y_true,
+    y_score,
+    *,
+    sensitive_features,
+    metrics=None,
+    threshold=0.5,
+    target_specificity=0.9,
+    target_sensitivity=0.9,
+    n_bins=10,
+    n_bootstrap=1000,
+    confidence_level=0.95,
+    intersections=True,
+    min_group_size=30,
+    min_events=10,
+    pos_label=None,
+    random_state=None,
+    n_jobs=None,
+):
+    """Evaluate a model's predictions per group, with stratified bootstrap CIs.
+
+    Every metric is reported for all patients (``overall``), for the groups of each
+    sensitive attribute and, with several attributes, for their intersections.
+    Intervals are percentile intervals of a bootstrap stratified by group and outcome
+    (the strata are the intersection of all attributes x outcome, so every group keeps
+    its size and number of events in every replicate); one set of replicates is
+    shared by all groups and metrics, so differences between groups are paired
+    (:meth:`GroupReport.disparity`). Point estimates equal the scikit-learn functions
+    on each group's rows.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        Binary outcome.
+    y_score : array-like of shape (n_samples,)
+        Predicted probability of the positive class (any real score is accepted
+        when only ranking and threshold metrics are requested).
+    sensitive_features : array-like of shape (n_samples,) or (n_samples, n_attributes)
+        Group membership: a 1-D array or Series for one attribute, a DataFrame for
+        several. Missing values form their own group ``"(missing)"``. ``None`` treats
+        all rows as one group (with a warning).
+    metrics : str, callable, list or dict, default=None
+        Metric names (see the Notes), callables ``f(y_true, y_score) -> float`` named
+        by their ``__name__``, or a dict ``{name: name_or_callable}``. All built-in
+        metrics if None. A callable returning an error (ValueError) gives NaN.
+    threshold : float, default=0.5
+        Probability at or above which a patient is predicted positive, for the
+        threshold metrics and ``net_benefit``; in (0, 1).
+    target_specificity : float, default=0.9
+        Operating point of ``sensitivity_at_specificity``.
+    target_sensitivity : float, default=0.9
+        Operating point of ``specificity_at_sensitivity``.
+    n_bins : int, default=10
+        Number of equal-width bins of ``ece`` and of the calibration curves.
+    n_bootstrap : int, default=1000
+        Number of bootstrap replicates; 0 for point estimates only.
+    confidence_level : float, default=0.95
+        Coverage of the percentile intervals.
+    intersections : bool, default=True
+        With several attributes, also report their intersections (attribute name
+        ``"race_ethnicity & sex"``).
+    min_group_size : int, default=30
+        Groups with fewer patients are flagged ``reliable=False``.
+    min_events : int, default=10
+        Groups with fewer events (or fewer non-events) are flagged too.
+    pos_label : int, float, bool or str, default=None
+        Label of the event; needed for string labels.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the bootstrap.
+    n_jobs : int or None, default=None
+        Threads evaluating the replicates; the result does not depend on it.
+
+    Returns
+    -------
+    report : GroupReport
+        Use :meth:`GroupReport.to_frame` for the tidy long table.
+
+    Warns
+    -----
+    SmallGroupWarning
+        Naming the groups that are flagged unreliable.
+
+    See Also
+    --------
+    compare_models : Paired comparison of several models per group.
+    representation_report : Group shares against a reference population.
+
+    Notes
+    -----
+    Built-in metrics: ``n``, ``n_events``, ``prevalence``, ``roc_auc``,
+    ``average_precision``, ``brier_score``, ``log_loss``, ``ece``,
+    ``calibration_intercept``, ``calibration_slope``, ``sensitivity``,
+    ``specificity``, ``ppv``, ``npv``, ``f1``, ``fnr``, ``fpr``, ``net_benefit``,
+    ``sensitivity_at_specificity`` and ``specificity_at_sensitivity``; their exact
+    definitions are in :mod:`healthbalance.metrics._metric_functions`. The sizes and
+    prevalence are fixed by the stratified design and get no interval.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from healthbalance.metrics import group_report
+    >>> rng = np.random.default_rng(0)
+    >>> y = rng.integers(0, 2, 300)
+    >>> p = np.clip(0.3 + 0.4 * y + rng.normal(0, 0.2, 300), 0, 1)
+    >>> race = rng.choice(["A", "B", "C"], 300)
+    >>> report = group_report(y, p, sensitive_features=race,
+    ...                       metrics=["roc_auc", "sensitivity"], n_bootstrap=100,
+    ...                       random_state=0)
+    >>> frame = report.to_frame()
+    >>> frame.columns.tolist()
+    ['attribute', 'group', 'metric', 'estimate', 'ci_low', 'ci_high', 'n', \
+'n_events', 'reliable', 'reason']
+    >>> bool((frame["ci_low"] <= frame["estimate"]).all())
+    True
+    """
+    params = MetricParams(threshold, target_specificity, target_sensitivity, n_bins)
+    data = prepare(
+        y_true,
+        {"y_score": y_score},
+        sensitive_features,
+        metrics,
+        params,
+        intersections=intersections,
+        pos_label=pos_label,
+        caller="group_report",
+    )
+    check_bootstrap(n_bootstrap, confidence_level)
+    y, scores, groups, metrics = data
+    evaluation = evaluate(
+        y,
+        scores,
+        groups,
+        metrics,
+        params,
+        n_bootstrap=n_bootstrap,
+        random_state=random_state,
+        n_jobs=n_jobs,
+    )
+    frame = long_frame(
+        groups, metrics, evaluation, 0, confidence_level, min_group_size, min_events
+    )
+    calibration = calibration_bins(y, scores[0], groups, n_bins)
+    replicates = evaluation.replicates[:, 0]
+    return GroupReport(frame, replicates, calibration, confidence_level)
+
+
+def prepare(
+    y_true,
+    scores,
+    sensitive_features,
+    metrics,
+    params,
+    *,
+    intersections,
+    pos_label,
+    caller,
+):
+    """Validate inputs shared by the evaluation functions.
+
+    Returns
+    -------
+    y, scores, groups, metrics
+        0/1 outcome, list of score arrays, :class:`ReportedGroups`, checked metrics.
+    """
+    y = check_target(y_true, pos_label=pos_label)
+    metrics = check_metrics(metrics)
+    _check_params(params, metrics)
+    probability = [
+        n for n, m in metrics.items() if m in METRICS and METRICS[m].probability
+    ]
+    arrays = [
+        check_scores(s, y.size, name=name, probabilities=probability)
+        for name, s in scores.items()
+    ]
+    frame = resolve_sensitive_features(y, sensitive_features, caller=caller)
+    groups = build_groups(frame, y, intersections=intersections)
+    return y, arrays, groups, metrics
+
+
+def _check_params(params, metrics):
+    t = params.threshold
+    if not isinstance(t, numbers.Real) or not 0 < t < 1:
+        raise ValueError(
+            f"threshold must be a probability in (0, 1), got {t!r}; e.g. 0.5."
+        )
+    for name in ("target_specificity", "target_sensitivity"):
+        value = getattr(params, name)
+        if not isinstance(value, numbers.Real) or not 0 < value <= 1:
+            raise ValueError(f"{name} must be in (0, 1], got {value!r}; e.g. 0.9.")
+    if not isinstance(params.n_bins, numbers.Integral) or params.n_bins < 1:
+        raise ValueError(f"n_bins must be a positive integer, got {params.n_bins!r}.")
+
+
+def check_bootstrap(n_bootstrap, confidence_level):
+    """Raise unless the bootstrap options are valid."""
+    if not isinstance(n_bootstrap, numbers.Integral) or n_bootstrap < 0:
+        raise ValueError(
+            f"n_bootstrap must be a non-negative integer, got {n_bootstrap!r}; "
+            "e.g. 1000 (0 for point estimates only)."
+        )
+    check_confidence_level(confidence_level)
+
+
+def group_flags(n, n_events, min_group_size, min_events):
+    """Return (reliable, reason) of a group from its size and number of events."""
+    reasons = []
+    if n_events == 0 or n_events == n:
+        reasons.append("only one outcome class")
+    if n < min_group_size:
+        reasons.append(f"n={n} < min_group_size={min_group_size}")
+    if min(n_events, n - n_events) < min_events:
+        reasons.append(f"events or non-events < min_events={min_events}")
+    return not reasons, "; ".join(reasons)
+
+
+def long_frame(groups, metrics, evaluation, m, confidence_level, min_size, min_events):
+    """Build the tidy long frame of model ``m`` of an evaluation."""
+    low, high = percentile_interval(evaluation.replicates[:, m], confidence_level)
+    records, unreliable = [], []
+    for j, (attribute, group) in enumerate(
+        zip(groups.attribute, groups.group, strict=True)
+    ):
+        n, events = groups.rows[j].size, int(evaluation.n_events[j])
+        reliable, reason = group_flags(n, events, min_size, min_events)
+        if not reliable:
+            unreliable.append(f"{attribute}={group!r} ({reason})")
+        for i, name in enumerate(metrics):
+            metric = metrics[name]
+            interval = not (metric in METRICS and not METRICS[metric].interval)
+            why = "; ".join(r for r in (reason, evaluation.reasons[m, j, i]) if r)
+            records.append(
+                (
+                    attribute,
+                    group,
+                    name,
+                    evaluation.point[m, j, i],
+                    low[j, i] if interval else np.nan,
+                    high[j, i] if interval else np.nan,
+                    n,
+                    events,
+                    reliable,
+                    why,
+                )
+            )
+    _warn_unreliable(unreliable)
+    frame = pd.DataFrame.from_records(records, columns=COLUMNS)
+    return frame.astype({"n": "Int64", "n_events": "Int64", "reliable": bool})
+
+
+def _warn_unreliable(unreliable):
+    if unreliable:
+        shown = "; ".join(unreliable[:10]) + ("; ..." if len(unreliable) > 10 else "")
+        warnings.warn(
+            f"{len(unreliable)} groups are flagged reliable=False: {shown}. Their "
+            "estimates are reported but uncertain.",
+            SmallGroupWarning,
+            stacklevel=3,
+        )
+
+
+def calibration_bins(y, score, groups, n_bins):
+    """Binned observed and predicted risk per group (no row-level data)."""
+    inner = np.linspace(0.0, 1.0, n_bins + 1)[1:-1]
+    bins = np.searchsorted(inner, np.clip(score, 0, 1), side="left")
+    frames = []
+    for attribute, group, rows in zip(
+        groups.attribute, groups.group, groups.rows, strict=True
+    ):
+        count = np.bincount(bins[rows], minlength=n_bins)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            predicted = np.bincount(bins[rows], score[rows], n_bins) / count
+            observed = np.bincount(bins[rows], y[rows], n_bins) / count
+        frames.append(
+            pd.DataFrame(
+                {
+                    "attribute": attribute,
+                    "group": group,
+                    "bin": np.arange(n_bins),
+                    "n": count,
+                    "mean_predicted": predicted,
+                    "observed": observed,
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)

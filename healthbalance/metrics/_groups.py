@@ -1,0 +1,98 @@
+"""The groups a report covers: overall, each attribute's groups, their intersections."""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from healthbalance._sensitive import INTERSECTION_SEP, encode_groups, group_labels
+
+__all__ = ["OVERALL", "ReportedGroups", "build_groups"]
+
+OVERALL = "overall"
+
+
+@dataclass
+class ReportedGroups:
+    """The reported groups and the bootstrap strata of one dataset.
+
+    Attributes
+    ----------
+    attribute : list of str
+        Attribute of each reported group (``"overall"`` for all rows, the column
+        name for an attribute's groups, ``"race & sex"`` for intersections).
+    group : list of str
+        Label of each reported group.
+    rows : list of ndarray
+        Row indices of each reported group.
+    strata : ndarray of shape (n_samples,)
+        Bootstrap stratum of each row: intersection of all attributes x outcome.
+    """
+
+    attribute: list = field(default_factory=list)
+    group: list = field(default_factory=list)
+    rows: list = field(default_factory=list)
+    strata: np.ndarray = None
+
+    def add(self, attribute, codes, labels):
+        """Add one group per label of an attribute given per-row codes."""
+        order = np.argsort(codes, kind="stable")
+        bounds = np.cumsum(np.bincount(codes, minlength=len(labels)))
+        for label, rows in zip(labels, np.split(order, bounds[:-1]), strict=True):
+            self.attribute.append(attribute)
+            self.group.append(str(label))
+            self.rows.append(np.sort(rows))
+
+    def index(self, attribute=None):
+        """Return the positions of the groups of ``attribute`` (all but overall)."""
+        return [
+            i
+            for i, a in enumerate(self.attribute)
+            if (a == attribute if attribute is not None else a != OVERALL)
+        ]
+
+
+def build_groups(frame, y, *, intersections=True, overall=True):
+    """List the reported groups of a frame of sensitive features.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Output of :func:`healthbalance._sensitive.resolve_sensitive_features`.
+    y : ndarray of shape (n_samples,)
+        0/1 outcome, used for the strata.
+    intersections : bool, default=True
+        With several attributes, also report their intersections.
+    overall : bool, default=True
+        Report an ``overall`` group of all rows first.
+
+    Returns
+    -------
+    groups : ReportedGroups
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from healthbalance.metrics._groups import build_groups
+    >>> frame = pd.DataFrame({"race": ["A", "B", "A"], "sex": ["F", "F", "M"]})
+    >>> groups = build_groups(frame, np.array([0, 1, 1]))
+    >>> list(zip(groups.attribute, groups.group))[:4]
+    [('overall', 'overall'), ('race', 'A'), ('race', 'B'), ('sex', 'F')]
+    >>> groups.group[-3:]
+    ['A & F', 'A & M', 'B & F']
+    """
+    groups = ReportedGroups()
+    n_samples = frame.shape[0]
+    if overall:
+        groups.add(OVERALL, np.zeros(n_samples, dtype=np.intp), [OVERALL])
+    for column in frame.columns:
+        codes, labels = encode_groups(frame[column].to_numpy(dtype=object))
+        groups.add(str(column), codes, labels)
+    if frame.shape[1] == 1:
+        cell_codes = codes
+    else:
+        cell_codes, labels = encode_groups(group_labels(frame))
+        if intersections:
+            name = INTERSECTION_SEP.join(str(c) for c in frame.columns)
+            groups.add(name, cell_codes, labels)
+    groups.strata = cell_codes.astype(np.int64) * 2 + np.asarray(y, dtype=np.int64)
+    return groups

@@ -1,0 +1,148 @@
+"""Metrics of a group made of a few disjoint parts, computed from the parts.
+
+The overall group (and, with several attributes, each attribute's group) is a union
+of a few bootstrap strata whose rows are already sorted. Instead of gathering its
+resample counts into one merged order for every replicate, the additive statistics
+(sizes, confusion counts, Brier and log-loss sums, per-bin calibration residuals) are
+summed over the parts, and the rank statistics (AUROC, average precision) count each
+part's positives against every part's cumulative counts, through search tables
+computed once. The values are identical to those of a
+:class:`~healthbalance.metrics._count_batch.CountBatch` of the whole group.
+"""
+
+from functools import cached_property
+
+import numpy as np
+
+from healthbalance.metrics._count_batch import CountBatch, _precision_sum
+
+__all__ = ["MAX_PARTS", "MergedBatch", "MergedGroup"]
+
+# Above this many parts the cross-part tables cost more than one merged gather.
+MAX_PARTS = 16
+
+
+class MergedGroup:
+    """Search tables between the parts of a group.
+
+    Parameters
+    ----------
+    parts : list of SortedGroup
+        Disjoint parts (sorted rows) making up the group.
+    whole : SortedGroup
+        The same group sorted as a whole (for metrics that need it).
+    """
+
+    def __init__(self, parts, whole):
+        self.parts = parts
+        self.whole = whole
+        self.params = whole.params
+        # for the positives of part g, the negatives / positives of part h below them
+        self.neg_below = [[_below(h.p_neg, g.p_pos) for h in parts] for g in parts]
+        self.pos_below = [
+            [np.searchsorted(h.p_pos, g.p_pos, side="left") for h in parts]
+            for g in parts
+        ]
+
+
+def _below(sorted_scores, scores):
+    below = np.searchsorted(sorted_scores, scores, side="left")
+    at_or_below = np.searchsorted(sorted_scores, scores, side="right")
+    return below, below if np.array_equal(below, at_or_below) else at_or_below
+
+
+class MergedBatch:
+    """Resample counts of a merged group, held as the batches of its parts.
+
+    Parameters
+    ----------
+    group : MergedGroup
+        The merged group.
+    batches : list of CountBatch
+        The batches of the parts, in the order of ``group.parts``.
+    counts : ndarray of shape (n_replicates, n_columns) or None
+        The resample counts (``None`` for unit counts), for :attr:`whole`.
+    """
+
+    def __init__(self, group, batches, counts):
+        self.group = group
+        self.batches = batches
+        self._counts = counts
+
+    def _sum(self, name):
+        return sum(getattr(b, name) for b in self.batches)
+
+    @cached_property
+    def n_pos(self):
+        return self._sum("n_pos")
+
+    @cached_property
+    def n_neg(self):
+        return self._sum("n_neg")
+
+    @cached_property
+    def n(self):
+        return self.n_pos + self.n_neg
+
+    @cached_property
+    def confusion(self):
+        """``(tp, fp, fn, tn)`` at the threshold, summed over the parts."""
+        confusions = [b.confusion for b in self.batches]
+        return tuple(sum(parts) for parts in zip(*confusions, strict=True))
+
+    @cached_property
+    def squared_error_sum(self):
+        return self._sum("squared_error_sum")
+
+    @cached_property
+    def log_loss_sum(self):
+        return self._sum("log_loss_sum")
+
+    @cached_property
+    def bin_residuals(self):
+        return self._sum("bin_residuals")
+
+    @cached_property
+    def _neg_below(self):
+        """Per part: counted negatives below / at or below its positives."""
+        out = []
+        for tables in self.group.neg_below:
+            below = self._gather("cum_neg", [t[0] for t in tables])
+            exact = all(t[1] is t[0] for t in tables)
+            out.append((below, below if exact else self._gather("cum_neg", tables, 1)))
+        return out
+
+    def _gather(self, name, tables, which=None):
+        total = None
+        for batch, table in zip(self.batches, tables, strict=True):
+            index = table if which is None else table[which]
+            part = np.take(getattr(batch, name), index, axis=1)
+            total = part if total is None else np.add(total, part, out=total)
+        return total
+
+    @cached_property
+    def auc_wins(self):
+        wins = 0
+        for batch, (below, at_or_below) in zip(
+            self.batches, self._neg_below, strict=True
+        ):
+            if below is at_or_below:
+                wins = wins + np.einsum("ij,ij->i", batch.cpos, below)
+            else:
+                half = 0.5 * np.einsum("ij,ij->i", batch.cpos, below + at_or_below)
+                wins = wins + half
+        return wins
+
+    @cached_property
+    def precision_sum(self):
+        total = 0
+        for g, batch in enumerate(self.batches):
+            tp = self.n_pos[:, None] - self._gather("cum_pos", self.group.pos_below[g])
+            fp = self.n_neg[:, None] - self._neg_below[g][0]
+            total = total + _precision_sum(batch.cpos, tp, fp)
+        return total
+
+    @cached_property
+    def whole(self):
+        """A plain batch of the whole group (for the metrics that need its order)."""
+        return CountBatch(self.group.whole, self._counts)

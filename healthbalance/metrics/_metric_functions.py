@@ -1,0 +1,277 @@
+"""Every named metric as a function of a batch of resample counts.
+
+A group's rows are sorted by score once
+(:class:`~healthbalance.metrics._count_batch.SortedGroup`). A
+:class:`~healthbalance.metrics._count_batch.CountBatch` holds, for a batch of
+bootstrap replicates, how often each of those rows was drawn (all ones for the
+point estimate). Every metric is a function
+``metric(batch) -> ndarray of shape (n_replicates,)`` computed with cumulative sums
+and dot products over the sorted rows, so that evaluating a replicate never re-sorts
+or copies patient rows. With unit counts each metric equals the scikit-learn function
+on the group's rows:
+
+- ``roc_auc``: :func:`sklearn.metrics.roc_auc_score` (ties count one half);
+- ``average_precision``: :func:`sklearn.metrics.average_precision_score`;
+- ``brier_score``: :func:`sklearn.metrics.brier_score_loss`;
+- ``log_loss``: :func:`sklearn.metrics.log_loss` (probabilities clipped to
+  ``[eps, 1 - eps]``, ``eps`` the float64 machine epsilon);
+- ``ece``: expected calibration error over ``n_bins`` (default 10) equal-width bins of
+  [0, 1], binned like :func:`sklearn.calibration.calibration_curve` with
+  ``strategy="uniform"``: ``sum_b n_b / n * |mean(y)_b - mean(p)_b|``;
+- ``calibration_intercept``: intercept ``a`` of the logistic model
+  ``logit P(y=1) = a + logit(p)`` (``logit(p)`` an offset, slope fixed at 1);
+  0 when calibrated in the large, positive when the model under-predicts risk;
+- ``calibration_slope``: coefficient ``b`` of ``logit(p)`` in the logistic regression
+  ``logit P(y=1) = a + b logit(p)``; 1 when calibrated, below 1 when predictions are
+  too extreme. Probabilities are clipped to ``[1e-15, 1 - 1e-15]`` before the logit.
+  Both are fitted by Newton's method and are NaN when the maximum-likelihood estimate
+  does not exist (a single class, or outcomes separated by the score);
+- ``sensitivity``, ``specificity``, ``ppv``, ``npv``, ``f1``, ``fnr``, ``fpr``: at
+  ``threshold`` (a sample is predicted positive when ``y_score >= threshold``);
+- ``net_benefit``: decision-curve net benefit ``TP/n - FP/n * t / (1 - t)`` at
+  ``t = threshold``;
+- ``sensitivity_at_specificity``: the highest sensitivity among the ROC points whose
+  specificity is at least ``target_specificity`` (``specificity_at_sensitivity``
+  likewise), as read from :func:`sklearn.metrics.roc_curve` with
+  ``drop_intermediate=False``;
+- ``n``, ``n_events``, ``prevalence``: sizes (fixed by the stratified bootstrap).
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import expit
+
+__all__ = ["METRICS", "MetricSpec"]
+
+_NEWTON_TOL = 1e-10
+_NEWTON_MAX_ITER = 100
+
+
+def _divide(numerator, denominator):
+    numerator, denominator = np.broadcast_arrays(numerator, denominator)
+    out = np.full(numerator.shape, np.nan)
+    np.divide(numerator, denominator, out=out, where=denominator > 0)
+    return out
+
+
+def roc_auc(b):
+    return _divide(b.auc_wins, b.n_pos * b.n_neg)
+
+
+def average_precision(b):
+    return _divide(b.precision_sum, b.n_pos)
+
+
+def brier_score(b):
+    return _divide(b.squared_error_sum, b.n)
+
+
+def log_loss(b):
+    return _divide(b.log_loss_sum, b.n)
+
+
+def ece(b):
+    return _divide(np.abs(b.bin_residuals).sum(axis=1), b.n)
+
+
+def _sums(b, values_pos, values_neg):
+    return np.einsum("ij,ij->i", b.cpos, values_pos) + np.einsum(
+        "ij,ij->i", b.cneg, values_neg
+    )
+
+
+def calibration_intercept(b):
+    x_pos, x_neg = b.group.logits
+    a = np.zeros(b.cpos.shape[0])
+    for _ in range(_NEWTON_MAX_ITER):
+        mu_pos, mu_neg = expit(a[:, None] + x_pos), expit(a[:, None] + x_neg)
+        grad = b.n_pos - _sums(b, mu_pos, mu_neg)
+        hess = _sums(b, mu_pos * (1 - mu_pos), mu_neg * (1 - mu_neg))
+        step = _divide(grad, hess)
+        a = a + step
+        if not np.any(np.abs(step) > _NEWTON_TOL):
+            break
+    return _converged(a, step, b)
+
+
+def calibration_slope(b):
+    x_pos, x_neg = b.group.logits
+    a, s = np.zeros(b.cpos.shape[0]), np.ones(b.cpos.shape[0])
+    for _ in range(_NEWTON_MAX_ITER):
+        mu_pos = expit(a[:, None] + s[:, None] * x_pos)
+        mu_neg = expit(a[:, None] + s[:, None] * x_neg)
+        r_pos, r_neg = 1 - mu_pos, -mu_neg
+        w_pos, w_neg = mu_pos * (1 - mu_pos), mu_neg * (1 - mu_neg)
+        g_a, g_s = _sums(b, r_pos, r_neg), _sums(b, r_pos * x_pos, r_neg * x_neg)
+        h_aa, h_as = _sums(b, w_pos, w_neg), _sums(b, w_pos * x_pos, w_neg * x_neg)
+        h_ss = _sums(b, w_pos * x_pos**2, w_neg * x_neg**2)
+        det = h_aa * h_ss - h_as**2
+        step_a = _divide(h_ss * g_a - h_as * g_s, det)
+        step = _divide(h_aa * g_s - h_as * g_a, det)
+        a, s = a + step_a, s + step
+        if not np.any(np.abs(step) > _NEWTON_TOL):
+            break
+    return np.where(_overlap(b), _converged(s, step, b), np.nan)
+
+
+def _overlap(b):
+    """Whether some negative scores above some positive (else the slope is infinite)."""
+    if not (b.cpos.shape[1] and b.cneg.shape[1]):
+        return np.zeros(b.cpos.shape[0], dtype=bool)
+    x_pos, x_neg = b.group.logits
+    lowest_pos = x_pos[np.argmax(b.cpos > 0, axis=1)]
+    highest_neg = x_neg[b.cneg.shape[1] - 1 - np.argmax(b.cneg[:, ::-1] > 0, axis=1)]
+    return highest_neg > lowest_pos
+
+
+def _converged(value, last_step, b):
+    ok = (np.abs(last_step) <= 1e-6) & (b.n_pos > 0) & (b.n_neg > 0)
+    return np.where(ok & np.isfinite(value), value, np.nan)
+
+
+def sensitivity(b):
+    tp, _, _, _ = b.confusion
+    return _divide(tp, b.n_pos)
+
+
+def specificity(b):
+    _, _, _, tn = b.confusion
+    return _divide(tn, b.n_neg)
+
+
+def ppv(b):
+    tp, fp, _, _ = b.confusion
+    return _divide(tp, tp + fp)
+
+
+def npv(b):
+    _, _, fn, tn = b.confusion
+    return _divide(tn, tn + fn)
+
+
+def f1(b):
+    tp, fp, fn, _ = b.confusion
+    return _divide(2 * tp, 2 * tp + fp + fn)
+
+
+def fnr(b):
+    _, _, fn, _ = b.confusion
+    return _divide(fn, b.n_pos)
+
+
+def fpr(b):
+    _, fp, _, _ = b.confusion
+    return _divide(fp, b.n_neg)
+
+
+def net_benefit(b):
+    tp, fp, _, _ = b.confusion
+    t = b.group.params.threshold
+    return _divide(tp - fp * (t / (1 - t)), b.n)
+
+
+def sensitivity_at_specificity(b):
+    g = b.group
+    if not (g.p_pos.size and g.p_neg.size):
+        return np.full(b.cpos.shape[0], np.nan)
+    at_or_above = b.neg_from_first_tie()
+    too_low = (1 - _divide(at_or_above, b.n_neg[:, None])) < g.params.target_specificity
+    n_too_low = too_low.sum(axis=1)
+    # positives above the highest negative that still gives too low a specificity
+    cut = g.pos_right_of_neg[np.maximum(n_too_low - 1, 0)]
+    below = np.where(n_too_low > 0, _take(b.cum_pos, cut), 0.0)
+    return _both_classes(_divide(b.n_pos - below, b.n_pos), b)
+
+
+def specificity_at_sensitivity(b):
+    g = b.group
+    if not (g.p_pos.size and g.p_neg.size):
+        return np.full(b.cpos.shape[0], np.nan)
+    lo, _ = g.neg_below_pos
+    at_or_above = b.pos_from_first_tie()
+    feasible = _divide(at_or_above, b.n_pos[:, None]) >= g.params.target_sensitivity
+    # the highest threshold (a positive's score) that keeps sensitivity on target
+    last = np.maximum(feasible.sum(axis=1) - 1, 0)
+    return _both_classes(_divide(_take(b.cum_neg, lo[last]), b.n_neg), b)
+
+
+def _take(cumulative, columns):
+    return cumulative[np.arange(cumulative.shape[0]), columns]
+
+
+def _both_classes(values, b):
+    return np.where((b.n_pos > 0) & (b.n_neg > 0), values, np.nan)
+
+
+def n(b):
+    return b.n
+
+
+def n_events(b):
+    return b.n_pos
+
+
+def prevalence(b):
+    return _divide(b.n_pos, b.n)
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """How a metric is computed and read.
+
+    Attributes
+    ----------
+    function : callable
+        ``function(batch) -> ndarray of shape (n_replicates,)``.
+    needs : {"any", "both", "events", "non_events"}
+        The outcome classes a group needs for the metric to be defined.
+    probability : bool
+        Whether the metric reads the scores as probabilities in [0, 1].
+    best : {"max", "min"} or float
+        Direction of better values, or the ideal value (calibration).
+    interval : bool
+        Whether a bootstrap interval is meaningful (sizes are fixed by design).
+    mergeable : bool
+        Whether the metric of a union of groups can be computed from the groups'
+        batches (see :mod:`healthbalance.metrics._merged_batch`).
+    """
+
+    function: object
+    needs: str = "both"
+    probability: bool = False
+    best: object = "max"
+    interval: bool = True
+    mergeable: bool = True
+
+
+METRICS = {
+    "n": MetricSpec(n, "any", best="max", interval=False),
+    "n_events": MetricSpec(n_events, "any", best="max", interval=False),
+    "prevalence": MetricSpec(prevalence, "any", best="max", interval=False),
+    "roc_auc": MetricSpec(roc_auc),
+    "average_precision": MetricSpec(average_precision, "events"),
+    "brier_score": MetricSpec(brier_score, "any", True, "min"),
+    "log_loss": MetricSpec(log_loss, "any", True, "min"),
+    "ece": MetricSpec(ece, "any", True, "min"),
+    "calibration_intercept": MetricSpec(
+        calibration_intercept, probability=True, best=0.0, mergeable=False
+    ),
+    "calibration_slope": MetricSpec(
+        calibration_slope, probability=True, best=1.0, mergeable=False
+    ),
+    "sensitivity": MetricSpec(sensitivity, "events"),
+    "specificity": MetricSpec(specificity, "non_events"),
+    "ppv": MetricSpec(ppv, "any"),
+    "npv": MetricSpec(npv, "any"),
+    "f1": MetricSpec(f1, "any"),
+    "fnr": MetricSpec(fnr, "events", best="min"),
+    "fpr": MetricSpec(fpr, "non_events", best="min"),
+    "net_benefit": MetricSpec(net_benefit, "any", True),
+    "sensitivity_at_specificity": MetricSpec(
+        sensitivity_at_specificity, mergeable=False
+    ),
+    "specificity_at_sensitivity": MetricSpec(
+        specificity_at_sensitivity, mergeable=False
+    ),
+}

@@ -1,0 +1,386 @@
+"""The results object of :func:`healthbalance.metrics.group_report`."""
+
+import numpy as np
+import pandas as pd
+
+from healthbalance.metrics._groups import OVERALL
+from healthbalance.metrics._metric_functions import METRICS
+from healthbalance.utils._bootstrap import percentile_interval
+
+__all__ = ["GroupReport", "metric_best"]
+
+COLUMNS = [
+    "attribute",
+    "group",
+    "metric",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "n",
+    "n_events",
+    "reliable",
+    "reason",
+]
+
+
+def metric_best(metric):
+    """``"max"``, ``"min"`` or the ideal value of a metric (``"max"`` for callables)."""
+    return METRICS[metric].best if metric in METRICS else "max"
+
+
+def _badness(values, best):
+    """Larger is worse, whatever the direction of the metric."""
+    if best == "max":
+        return -values
+    if best == "min":
+        return values
+    return np.abs(values - best)
+
+
+class GroupReport:
+    """Per-group metrics with stratified bootstrap confidence intervals.
+
+    Built by :func:`group_report`; not meant to be created directly. Nothing in a
+    report is row-level: it holds group-level estimates, bootstrap replicates of the
+    estimates and binned calibration summaries.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The tidy long frame (see :meth:`to_frame`).
+    replicates : ndarray of shape (n_bootstrap, n_groups, n_metrics)
+        Bootstrap replicates, in the order of the (attribute, group) pairs and
+        metrics of ``frame``.
+    calibration : pandas.DataFrame
+        Binned reliability data per group (see :meth:`plot_calibration`).
+    confidence_level : float
+        Coverage of the intervals.
+
+    Attributes
+    ----------
+    metrics : list of str
+        Reported metric names.
+    confidence_level : float
+        Coverage of the intervals.
+    n_bootstrap : int
+        Number of bootstrap replicates.
+
+    See Also
+    --------
+    group_report : Build a report.
+    compare_models : Paired differences between models.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from healthbalance.metrics import group_report
+    >>> rng = np.random.default_rng(0)
+    >>> y = rng.integers(0, 2, 200)
+    >>> p = np.clip(0.3 + 0.4 * y + rng.normal(0, 0.2, 200), 0, 1)
+    >>> sex = rng.choice(["F", "M"], 200)
+    >>> report = group_report(y, p, sensitive_features=sex, metrics=["roc_auc"],
+    ...                       n_bootstrap=50, random_state=0)
+    >>> report.to_frame()[["attribute", "group", "metric"]].values.tolist()
+    [['overall', 'overall', 'roc_auc'], ['sensitive_feature', 'F', 'roc_auc'], \
+['sensitive_feature', 'M', 'roc_auc']]
+    """
+
+    def __init__(self, frame, replicates, calibration, confidence_level):
+        self._frame = frame
+        self._replicates = replicates
+        self._calibration = calibration
+        self.confidence_level = confidence_level
+        self.metrics = list(dict.fromkeys(frame["metric"]))
+        self.n_bootstrap = replicates.shape[0]
+        keys = frame.drop_duplicates(["attribute", "group"])
+        self._keys = list(zip(keys["attribute"], keys["group"], strict=True))
+
+    def to_frame(self, suppress_below=None):
+        """Return the report as a tidy long DataFrame, one row per group and metric.
+
+        Parameters
+        ----------
+        suppress_below : int or None, default=None
+            Small-cell suppression for reports that leave the secure environment:
+            ``n`` is masked when below it; ``n_events`` when the events or the
+            non-events are below it (either reveals the other through ``n``); and
+            every estimate and interval of a group with fewer patients, events or
+            non-events than that is masked (rates such as sensitivity are computed
+            from the events alone). Masked values are missing (``NaN`` / ``<NA>``).
+            Complementary suppression (differences with the overall row) is left to
+            the user.
+
+        Returns
+        -------
+        frame : pandas.DataFrame
+            Columns ``attribute``, ``group``, ``metric``, ``estimate``, ``ci_low``,
+            ``ci_high``, ``n``, ``n_events`` (nullable integers), ``reliable`` and
+            ``reason`` (why a group is unreliable or a value undefined, "" if
+            neither). The overall rows have ``attribute == group == "overall"``.
+        """
+        frame = self._frame.copy()
+        if suppress_below is None:
+            return frame
+        if not isinstance(suppress_below, int | np.integer) or suppress_below < 1:
+            raise ValueError(
+                f"suppress_below must be a positive integer, got {suppress_below!r}; "
+                "e.g. 11 for the usual small-cell rule."
+            )
+        n, events = frame["n"], frame["n_events"]
+        small = (n < suppress_below) | (events < suppress_below)
+        small |= (n - events) < suppress_below
+        frame.loc[small, ["estimate", "ci_low", "ci_high"]] = np.nan
+        frame.loc[small, "n_events"] = pd.NA
+        frame.loc[n < suppress_below, "n"] = pd.NA
+        return frame
+
+    def _metric_index(self, metric):
+        if metric not in self.metrics:
+            raise ValueError(
+                f"metric {metric!r} is not in this report; it has {self.metrics}."
+            )
+        return self.metrics.index(metric)
+
+    def _rows(self, metric, attribute):
+        frame = self._frame[self._frame["metric"] == metric].reset_index(drop=True)
+        if attribute is not None:
+            if attribute not in set(frame["attribute"]):
+                raise ValueError(
+                    f"attribute {attribute!r} is not in this report; it has "
+                    f"{sorted(set(frame['attribute']))}."
+                )
+            return frame[frame["attribute"] == attribute]
+        return frame[frame["attribute"] != OVERALL]
+
+    def worst_group(self, metric, attribute=None):
+        """Return, per attribute, the row of the group with the worst estimate.
+
+        Worst means lowest for metrics where higher is better, highest for losses and
+        error rates, and farthest from the ideal value for calibration intercept (0)
+        and slope (1). Reliable groups are preferred: an unreliable group is only
+        returned when no group of the attribute is reliable.
+
+        Parameters
+        ----------
+        metric : str
+            A metric of the report.
+        attribute : str or None, default=None
+            Restrict to one attribute (or intersection); all but overall if None.
+
+        Returns
+        -------
+        frame : pandas.DataFrame
+            Rows of :meth:`to_frame`, one per attribute.
+        """
+        self._metric_index(metric)
+        rows = self._rows(metric, attribute)
+        badness = _badness(rows["estimate"].to_numpy(), metric_best(metric))
+        rows = rows.assign(_bad=badness, _unrel=~rows["reliable"].to_numpy(bool))
+        rows = rows.dropna(subset=["_bad"])
+        worst = rows.sort_values(["_unrel", "_bad"], ascending=[True, False])
+        worst = worst.drop_duplicates("attribute").drop(columns=["_bad", "_unrel"])
+        return worst.sort_index().reset_index(drop=True)
+
+    def disparity(self, metric, reference="best", attribute=None):
+        """Difference and ratio of each group to a reference group, with paired CIs.
+
+        Parameters
+        ----------
+        metric : str
+            A metric of the report.
+        reference : "best" or str, default="best"
+            The reference group: the best reliable group of each attribute (highest,
+            lowest or closest to ideal, see :meth:`worst_group`), or a group label.
+        attribute : str or None, default=None
+            Restrict to one attribute; all but overall if None.
+
+        Returns
+        -------
+        frame : pandas.DataFrame
+            Columns ``attribute``, ``group``, ``reference``, ``metric``,
+            ``estimate``, ``reference_estimate``, ``difference`` (group minus
+            reference), ``difference_ci_low``, ``difference_ci_high``, ``ratio``
+            (group over reference), ``ratio_ci_low``, ``ratio_ci_high`` and
+            ``reliable``. The intervals are percentile intervals of the differences
+            and ratios computed within each bootstrap replicate (the replicates are
+            shared by all groups, so the comparison is paired).
+        """
+        i = self._metric_index(metric)
+        rows = self._rows(metric, attribute)
+        if reference != "best" and reference not in set(rows["group"]):
+            raise ValueError(
+                f"reference={reference!r} is not a group of "
+                f"{attribute or 'any attribute'}; use 'best' or one of "
+                f"{sorted(set(rows['group']))}."
+            )
+        parts = [
+            self._disparity_of(metric, i, rows[rows["attribute"] == a], reference)
+            for a in dict.fromkeys(rows["attribute"])
+        ]
+        parts = [p for p in parts if p is not None]
+        return pd.concat(parts, ignore_index=True) if parts else _empty_disparity()
+
+    def _disparity_of(self, metric, i, rows, reference):
+        ref = self._reference_row(metric, rows, reference)
+        if ref is None:
+            return None
+        j_ref = self._keys.index((ref["attribute"], ref["group"]))
+        rep_ref = self._replicates[:, j_ref, i]
+        records = []
+        for _, row in rows.iterrows():
+            rep = self._replicates[
+                :, self._keys.index((row["attribute"], row["group"])), i
+            ]
+            diff_ci = percentile_interval(rep - rep_ref, self.confidence_level)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ratio = rep / rep_ref
+            ratio = np.where(np.isfinite(ratio), ratio, np.nan)
+            ratio_ci = percentile_interval(ratio, self.confidence_level)
+            est, ref_est = row["estimate"], ref["estimate"]
+            records.append(
+                {
+                    "attribute": row["attribute"],
+                    "group": row["group"],
+                    "reference": ref["group"],
+                    "metric": metric,
+                    "estimate": est,
+                    "reference_estimate": ref_est,
+                    "difference": est - ref_est,
+                    "difference_ci_low": float(diff_ci[0]),
+                    "difference_ci_high": float(diff_ci[1]),
+                    "ratio": est / ref_est if ref_est else np.nan,
+                    "ratio_ci_low": float(ratio_ci[0]),
+                    "ratio_ci_high": float(ratio_ci[1]),
+                    "reliable": bool(row["reliable"]),
+                }
+            )
+        return pd.DataFrame.from_records(records)
+
+    def _reference_row(self, metric, rows, reference):
+        if reference != "best":
+            match = rows[rows["group"] == reference]
+            return None if match.empty else match.iloc[0]
+        bad = _badness(rows["estimate"].to_numpy(), metric_best(metric))
+        ranked = rows.assign(_bad=bad, _unrel=~rows["reliable"].to_numpy(bool))
+        ranked = ranked.dropna(subset=["_bad"]).sort_values(["_unrel", "_bad"])
+        return None if ranked.empty else ranked.iloc[0]
+
+    def _repr_html_(self):
+        frame = self._frame
+        cells = [
+            _cell(e, lo, hi, r)
+            for e, lo, hi, r in zip(
+                frame["estimate"],
+                frame["ci_low"],
+                frame["ci_high"],
+                frame["reliable"],
+                strict=True,
+            )
+        ]
+        table = frame.assign(value=cells).pivot_table(
+            index=["attribute", "group"],
+            columns="metric",
+            values="value",
+            aggfunc="first",
+            sort=False,
+        )
+        table = table[self.metrics]
+        title = (
+            f"<p><b>GroupReport</b>: {len(self._keys)} groups, {self.n_bootstrap} "
+            f"stratified bootstrap replicates, {self.confidence_level:.0%} percentile "
+            "intervals; * marks unreliable groups (see to_frame()['reason']).</p>"
+        )
+        return title + table.to_html(escape=True)
+
+    def __repr__(self):
+        return (
+            f"GroupReport({len(self._keys)} groups, metrics={self.metrics}, "
+            f"n_bootstrap={self.n_bootstrap})"
+        )
+
+    def plot(self, metric, *, attribute=None, ax=None):
+        """Forest plot of a metric's per-group estimates with their intervals.
+
+        Parameters
+        ----------
+        metric : str
+            A metric of the report.
+        attribute : str or None, default=None
+            Restrict to one attribute; every group (and overall) if None.
+        ax : matplotlib Axes or None, default=None
+            Where to draw; a new figure if None.
+
+        Returns
+        -------
+        ax : matplotlib Axes
+
+        Raises
+        ------
+        ImportError
+            If matplotlib is not installed.
+        """
+        from healthbalance.metrics._plot import forest_plot
+
+        self._metric_index(metric)
+        frame = self._frame[self._frame["metric"] == metric]
+        if attribute is not None:
+            frame = self._rows(metric, attribute)
+        return forest_plot(frame, metric, ax=ax)
+
+    def plot_calibration(self, *, attribute=None, ax=None):
+        """Per-group reliability curves (observed vs mean predicted risk per bin).
+
+        Parameters
+        ----------
+        attribute : str or None, default=None
+            The attribute whose groups are drawn; the first attribute if None.
+        ax : matplotlib Axes or None, default=None
+            Where to draw; a new figure if None.
+
+        Returns
+        -------
+        ax : matplotlib Axes
+
+        Raises
+        ------
+        ImportError
+            If matplotlib is not installed.
+        """
+        from healthbalance.metrics._plot import calibration_plot
+
+        data = self._calibration
+        attributes = [a for a in dict.fromkeys(data["attribute"]) if a != OVERALL]
+        attribute = attribute if attribute is not None else attributes[0]
+        if attribute not in set(data["attribute"]):
+            raise ValueError(
+                f"attribute {attribute!r} is not in this report; it has {attributes}."
+            )
+        return calibration_plot(data[data["attribute"] == attribute], ax=ax)
+
+
+def _cell(estimate, low, high, reliable):
+    mark = "" if reliable else "*"
+    if np.isnan(estimate):
+        return "NaN" + mark
+    if np.isnan(low):
+        return f"{estimate:.3g}{mark}"
+    return f"{estimate:.3f} [{low:.3f}, {high:.3f}]{mark}"
+
+
+def _empty_disparity():
+    columns = [
+        "attribute",
+        "group",
+        "reference",
+        "metric",
+        "estimate",
+        "reference_estimate",
+        "difference",
+        "difference_ci_low",
+        "difference_ci_high",
+        "ratio",
+        "ratio_ci_low",
+        "ratio_ci_high",
+        "reliable",
+    ]
+    return pd.DataFrame(columns=columns)

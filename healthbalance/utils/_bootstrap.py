@@ -1,0 +1,280 @@
+"""Stratified bootstrap kernels shared by the evaluation tools.
+
+The bootstrap resamples rows *within strata* (for the metrics: every cell of group x
+outcome), so every replicate has the same number of rows in each stratum as the data.
+A replicate is represented by its resample counts (how often each row was drawn), never
+by an ``n_samples x n_bootstrap`` matrix: replicates are drawn in chunks whose size
+depends only on the data size, each chunk with its own generator spawned from one
+:class:`numpy.random.SeedSequence`. The replicates are therefore identical whatever
+``n_jobs`` is.
+"""
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.utils import check_random_state
+
+__all__ = [
+    "StrataLayout",
+    "bootstrap_chunks",
+    "chunk_sizes",
+    "percentile_interval",
+    "stratified_bootstrap_indices",
+]
+
+# About 2 million resample counts per chunk bounds the memory of one chunk (~16 MB for
+# the counts) while keeping numpy calls large enough to be efficient.
+_CHUNK_ELEMENTS = 2**21
+_UINT16_MAX = np.iinfo(np.uint16).max
+
+
+class StrataLayout:
+    """Rows ordered so that every stratum is a contiguous block.
+
+    Parameters
+    ----------
+    strata : array-like of shape (n_samples,)
+        Integer stratum code of each row, *already sorted* (non-decreasing).
+
+    Attributes
+    ----------
+    starts : ndarray of shape (n_strata,)
+        Position of the first row of each non-empty stratum.
+    sizes : ndarray of shape (n_strata,)
+        Number of rows of each non-empty stratum.
+    n_samples : int
+        Total number of rows.
+
+    Examples
+    --------
+    >>> from healthbalance.utils._bootstrap import StrataLayout
+    >>> layout = StrataLayout([0, 0, 1, 3])
+    >>> layout.starts.tolist(), layout.sizes.tolist()
+    ([0, 2, 3], [2, 1, 1])
+    """
+
+    def __init__(self, strata):
+        strata = np.asarray(strata)
+        if strata.size and np.any(np.diff(strata) < 0):
+            raise ValueError("strata must be sorted: order the rows by stratum first.")
+        _, starts, sizes = np.unique(strata, return_index=True, return_counts=True)
+        self.starts = starts.astype(np.int64)
+        self.sizes = sizes.astype(np.int64)
+        self.n_samples = int(strata.size)
+
+    def draw_positions(self, rng, n_replicates):
+        """Draw resampled row positions for ``n_replicates`` replicates.
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            Source of randomness.
+        n_replicates : int
+            Number of replicates to draw.
+
+        Returns
+        -------
+        positions : ndarray of shape (n_replicates, n_samples), dtype=int64
+            For each replicate, the drawn rows: stratum ``k`` occupies the same columns
+            as in the data and holds rows drawn with replacement from stratum ``k``.
+        """
+        positions = np.empty((n_replicates, self.n_samples), dtype=np.int64)
+        for start, size, block in self._blocks(rng, n_replicates):
+            positions[:, start : start + size] = block + start
+        return positions
+
+    def _blocks(self, rng, n_replicates):
+        """Yield (start, size, draws within the stratum) for every stratum."""
+        for start, size in zip(self.starts, self.sizes, strict=True):
+            draws = rng.integers(0, size, size=(n_replicates, size), dtype=np.int32)
+            yield start, size, draws
+
+    def draw_counts(self, rng, n_replicates):
+        """Draw resample counts for ``n_replicates`` replicates.
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            Source of randomness.
+        n_replicates : int
+            Number of replicates to draw.
+
+        Returns
+        -------
+        counts : ndarray of shape (n_replicates, n_samples), dtype=uint16 or float64
+            How often each row was drawn, equal to the counts of the positions of
+            :meth:`draw_positions` with the same generator state. Small integers
+            (uint16) keep the memory traffic low; float64 in the (astronomically
+            unlikely) case of a row drawn more than 65,535 times.
+        """
+        counts = np.empty((n_replicates, self.n_samples), dtype=np.uint16)
+        for start, size, block in self._blocks(rng, n_replicates):
+            # one bincount per stratum keeps the counted range small (cache friendly)
+            block = block + (np.arange(n_replicates) * size)[:, None]
+            flat = np.bincount(block.ravel(), minlength=n_replicates * size)
+            if counts.dtype == np.uint16 and size > _UINT16_MAX:
+                if flat.max() > _UINT16_MAX:
+                    counts = counts.astype(np.float64)
+            counts[:, start : start + size] = flat.reshape(n_replicates, size)
+        return counts
+
+
+def chunk_sizes(n_samples, n_bootstrap):
+    """Split ``n_bootstrap`` replicates into chunks bounded in memory.
+
+    The split depends only on ``n_samples`` and ``n_bootstrap`` (never on ``n_jobs``),
+    so that the random streams, one per chunk, are reproducible.
+
+    Parameters
+    ----------
+    n_samples : int
+        Number of rows resampled per replicate.
+    n_bootstrap : int
+        Number of replicates.
+
+    Returns
+    -------
+    sizes : list of int
+        Number of replicates of each chunk; they sum to ``n_bootstrap``.
+
+    Examples
+    --------
+    >>> from healthbalance.utils._bootstrap import chunk_sizes
+    >>> chunk_sizes(1_000_000, 5)
+    [2, 2, 1]
+    """
+    per_chunk = int(
+        np.clip(_CHUNK_ELEMENTS // max(n_samples, 1), 1, max(n_bootstrap, 1))
+    )
+    full, rest = divmod(n_bootstrap, per_chunk)
+    return [per_chunk] * full + ([rest] if rest else [])
+
+
+def _chunk_seeds(random_state, n_chunks):
+    entropy = check_random_state(random_state).randint(np.iinfo(np.int32).max)
+    return np.random.SeedSequence(entropy).spawn(n_chunks)
+
+
+def bootstrap_chunks(function, n_samples, n_bootstrap, *, random_state, n_jobs=None):
+    """Run ``function(rng, n_replicates)`` on every chunk of replicates.
+
+    Parameters
+    ----------
+    function : callable
+        Called as ``function(rng, n_replicates)`` with a fresh generator per chunk;
+        returns an array whose first axis has ``n_replicates`` entries.
+    n_samples : int
+        Number of rows per replicate (sets the chunk size).
+    n_bootstrap : int
+        Total number of replicates.
+    random_state : int, RandomState instance or None
+        Seed of the replicates.
+    n_jobs : int or None, default=None
+        Number of threads (the kernels release the GIL); the result does not
+        depend on it.
+
+    Returns
+    -------
+    result : ndarray
+        The chunk results concatenated along the first axis.
+
+    Examples
+    --------
+    >>> from healthbalance.utils._bootstrap import bootstrap_chunks
+    >>> out = bootstrap_chunks(lambda rng, k: rng.random(k), 10, 4, random_state=0)
+    >>> out.shape
+    (4,)
+    """
+    sizes = chunk_sizes(n_samples, n_bootstrap)
+    seeds = _chunk_seeds(random_state, len(sizes))
+    tasks = (
+        delayed(function)(np.random.default_rng(s), k)
+        for s, k in zip(seeds, sizes, strict=True)
+    )
+    results = Parallel(n_jobs=n_jobs, prefer="threads")(tasks)
+    return np.concatenate(results, axis=0)
+
+
+def stratified_bootstrap_indices(
+    strata, n_bootstrap, *, sort_by=None, random_state=None
+):
+    """Yield the row indices of each stratified bootstrap replicate.
+
+    This is the naive form of the replicates used by the metrics (same seeds, same
+    chunks, same draws), meant for checking and for user-defined statistics.
+
+    Parameters
+    ----------
+    strata : array-like of shape (n_samples,)
+        Stratum code of each row (any order).
+    n_bootstrap : int
+        Number of replicates.
+    sort_by : array-like of shape (n_samples,) or None, default=None
+        Order of the rows within a stratum (stable); the data order if None.
+        :func:`~healthbalance.metrics.group_report` orders them by score (the first
+        model's for :func:`~healthbalance.metrics.compare_models`), so passing the
+        same scores here reproduces its replicates.
+    random_state : int, RandomState instance or None, default=None
+        Seed of the replicates.
+
+    Yields
+    ------
+    indices : ndarray of shape (n_samples,)
+        Indices of the rows of one replicate, drawn with replacement within strata.
+
+    Examples
+    --------
+    >>> from healthbalance.utils._bootstrap import stratified_bootstrap_indices
+    >>> idx = next(stratified_bootstrap_indices([0, 0, 1], 1, random_state=0))
+    >>> int(idx[-1])  # the only row of stratum 1
+    2
+    """
+    strata = np.asarray(strata)
+    if sort_by is None:
+        order = np.argsort(strata, kind="stable")
+    else:
+        order = np.lexsort((np.asarray(sort_by), strata))
+    layout = StrataLayout(strata[order])
+    sizes = chunk_sizes(layout.n_samples, n_bootstrap)
+    for seed, size in zip(_chunk_seeds(random_state, len(sizes)), sizes, strict=True):
+        positions = layout.draw_positions(np.random.default_rng(seed), size)
+        yield from order[positions]
+
+
+def percentile_interval(replicates, confidence_level, axis=0):
+    """Percentile bootstrap interval, ignoring replicates where a value is undefined.
+
+    Parameters
+    ----------
+    replicates : ndarray
+        Bootstrap replicates along ``axis``; NaN marks an undefined replicate.
+    confidence_level : float
+        Coverage of the interval, in (0, 1).
+    axis : int, default=0
+        Axis of the replicates.
+
+    Returns
+    -------
+    low, high : ndarray
+        The ``(1 - confidence_level) / 2`` and ``(1 + confidence_level) / 2``
+        quantiles (numpy's default linear interpolation); NaN where every replicate
+        is NaN or there are no replicates.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from healthbalance.utils._bootstrap import percentile_interval
+    >>> low, high = percentile_interval(np.arange(101.0), 0.9)
+    >>> float(low), float(high)
+    (5.0, 95.0)
+    """
+    replicates = np.asarray(replicates, dtype=float)
+    alpha = (1 - confidence_level) / 2
+    shape = np.delete(replicates.shape, axis)
+    if replicates.shape[axis] == 0:
+        return np.full(shape, np.nan), np.full(shape, np.nan)
+    all_nan = np.isnan(replicates).all(axis=axis, keepdims=True)
+    defined = ~np.squeeze(all_nan, axis=axis)
+    # all-NaN slices get a placeholder so that nanquantile does not warn
+    filled = np.where(all_nan, 0.0, replicates)
+    low, high = np.nanquantile(filled, [alpha, 1 - alpha], axis=axis)
+    return np.where(defined, low, np.nan), np.where(defined, high, np.nan)

@@ -1,0 +1,14 @@
+import numpy as np
+import pandas as pd
+
+
+def make_scores(n, seed=0, ties=False):
+    """Binary outcome, probabilities that depend on it, two attributes."""
+    rng = np.random.default_rng(seed)
+    race = rng.choice(["Black", "White", "Asian"], n, p=[0.3, 0.5, 0.2])
+    sex = rng.choice(["F", "M"], n)
+    y = rng.binomial(1, np.where(race == "Black", 0.35, 0.25))
+    p = np.clip(rng.beta(2, 5, n) + 0.25 * y, 0, 1)
+    if ties:
+        p = np.round(p, 1)
+    return y, p, pd.DataFrame({"race": race, "sex": sex})

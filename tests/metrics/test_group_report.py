@@ -1,0 +1,392 @@
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from fairlearn.metrics import MetricFrame
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn import metrics as skm
+
+from healthbalance import NoSensitiveFeaturesWarning
+from healthbalance._sensitive import encode_groups, group_labels
+from healthbalance.metrics import GroupReport, SmallGroupWarning, group_report
+from healthbalance.utils import percentile_interval, stratified_bootstrap_indices
+from tests.metrics._data import make_scores
+
+SKLEARN = {
+    "roc_auc": skm.roc_auc_score,
+    "average_precision": skm.average_precision_score,
+    "brier_score": skm.brier_score_loss,
+    "sensitivity": lambda y, p: skm.recall_score(y, p >= 0.5),
+    "ppv": lambda y, p: skm.precision_score(y, p >= 0.5, zero_division=np.nan),
+}
+
+
+def _report(y, p, sf, **kwargs):
+    kwargs = {"n_bootstrap": 0, "random_state": 0, **kwargs}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SmallGroupWarning)
+        return group_report(y, p, sensitive_features=sf, **kwargs)
+
+
+def _estimate(frame, attribute, group, metric, column="estimate"):
+    row = frame[
+        (frame.attribute == attribute)
+        & (frame.group == group)
+        & (frame.metric == metric)
+    ]
+    assert len(row) == 1
+    return row[column].iloc[0]
+
+
+def test_frame_layout_overall_attributes_and_intersections(data):
+    y, p, sf = data
+    frame = _report(y, p, sf, metrics=["roc_auc", "n"]).to_frame()
+    assert frame.columns.tolist() == [
+        "attribute",
+        "group",
+        "metric",
+        "estimate",
+        "ci_low",
+        "ci_high",
+        "n",
+        "n_events",
+        "reliable",
+        "reason",
+    ]
+    keys = frame.drop_duplicates(["attribute", "group"])
+    assert keys.iloc[0][["attribute", "group"]].tolist() == ["overall", "overall"]
+    assert set(keys.attribute) == {"overall", "race", "sex", "race & sex"}
+    assert "Black & F" in set(keys.group)
+    assert _estimate(frame, "overall", "overall", "n") == y.size
+    assert _estimate(frame, "race & sex", "Asian & M", "n") == np.sum(
+        (sf.race == "Asian") & (sf.sex == "M")
+    )
+
+
+def test_no_intersections_when_disabled(data):
+    y, p, sf = data
+    frame = _report(y, p, sf, metrics="roc_auc", intersections=False).to_frame()
+    assert set(frame.attribute) == {"overall", "race", "sex"}
+
+
+@pytest.mark.parametrize("container", [list, np.asarray, pd.Series])
+def test_point_estimates_equal_sklearn_per_group(data, container):
+    y, p, sf = data
+    frame = _report(container(y), container(p), sf, metrics=list(SKLEARN)).to_frame()
+    labels = {"race": sf.race, "sex": sf.sex, "race & sex": group_labels(sf)}
+    for attribute, values in labels.items():
+        for group in np.unique(values):
+            rows = np.asarray(values == group)
+            for metric, function in SKLEARN.items():
+                expected = function(y[rows], p[rows])
+                assert _estimate(frame, attribute, group, metric) == pytest.approx(
+                    expected, abs=1e-10, nan_ok=True
+                )
+
+
+def test_point_estimates_equal_fairlearn_metricframe(data):
+    y, p, sf = data
+    frame = _report(y, p, sf[["race"]], metrics=list(SKLEARN)).to_frame()
+    fairlearn = MetricFrame(
+        metrics=SKLEARN, y_true=y, y_pred=p, sensitive_features=sf.race
+    )
+    for metric in SKLEARN:
+        assert _estimate(frame, "overall", "overall", metric) == pytest.approx(
+            fairlearn.overall[metric], abs=1e-10
+        )
+        for group, expected in fairlearn.by_group[metric].items():
+            assert _estimate(frame, "race", group, metric) == pytest.approx(
+                expected, abs=1e-10
+            )
+
+
+def _naive_replicates(y, p, sf, n_bootstrap, metrics, random_state):
+    """sklearn on the rows of each replicate, drawn with the same indices."""
+    cells, _ = encode_groups(group_labels(sf))
+    strata = cells * 2 + y
+    replicates = {}
+    indices = stratified_bootstrap_indices(
+        strata, n_bootstrap, sort_by=p, random_state=random_state
+    )
+    for idx in indices:
+        yb, pb = y[idx], p[idx]
+        groups = {("overall", "overall"): np.ones(y.size, bool)}
+        for column in sf.columns:
+            values = sf[column].to_numpy()[idx]
+            groups |= {(column, g): values == g for g in np.unique(values)}
+        for key, rows in groups.items():
+            for metric, function in metrics.items():
+                value = function(yb[rows], pb[rows])
+                replicates.setdefault((*key, metric), []).append(value)
+    return replicates
+
+
+def test_bootstrap_intervals_equal_naive_bootstrap_with_same_indices():
+    y, p, sf = make_scores(300, seed=3, ties=True)
+    report = group_report(
+        y,
+        p,
+        sensitive_features=sf,
+        metrics=list(SKLEARN),
+        n_bootstrap=40,
+        confidence_level=0.9,
+        random_state=7,
+        intersections=False,
+        min_group_size=1,
+        min_events=1,
+    )
+    frame = report.to_frame()
+    naive = _naive_replicates(y, p, sf, 40, SKLEARN, random_state=7)
+    for (attribute, group, metric), values in naive.items():
+        low, high = percentile_interval(np.array(values), 0.9)
+        assert _estimate(frame, attribute, group, metric, "ci_low") == pytest.approx(
+            low, abs=1e-10
+        )
+        assert _estimate(frame, attribute, group, metric, "ci_high") == pytest.approx(
+            high, abs=1e-10
+        )
+
+
+def test_disparity_intervals_are_paired_naive_differences():
+    y, p, sf = make_scores(300, seed=4)
+    sf = sf[["race"]]
+    report = _report(y, p, sf, metrics="roc_auc", n_bootstrap=30, random_state=1)
+    naive = _naive_replicates(y, p, sf, 30, {"roc_auc": SKLEARN["roc_auc"]}, 1)
+    disparity = report.disparity("roc_auc", reference="White")
+    reference = np.array(naive[("race", "White", "roc_auc")])
+    for _, row in disparity.iterrows():
+        values = np.array(naive[("race", row.group, "roc_auc")])
+        low, high = percentile_interval(values - reference, 0.95)
+        assert row.difference_ci_low == pytest.approx(low, abs=1e-10)
+        assert row.difference_ci_high == pytest.approx(high, abs=1e-10)
+        assert row.ratio == pytest.approx(row.estimate / row.reference_estimate)
+    white = disparity[disparity.group == "White"].iloc[0]
+    assert white.difference == 0 and white.difference_ci_low == 0
+
+
+def test_disparity_best_reference_and_worst_group(data):
+    y, p, sf = data
+    report = _report(y, p, sf, metrics=["roc_auc", "brier_score"], n_bootstrap=20)
+    frame = report.to_frame()
+    race = frame[(frame.attribute == "race") & (frame.metric == "brier_score")]
+    disparity = report.disparity("brier_score", attribute="race")
+    assert set(disparity.reference) == {race.loc[race.estimate.idxmin(), "group"]}
+    worst = report.worst_group("roc_auc")
+    auc = frame[(frame.attribute == "sex") & (frame.metric == "roc_auc")]
+    assert (
+        worst.set_index("attribute").loc["sex", "group"]
+        == (auc.loc[auc.estimate.idxmin(), "group"])
+    )
+    assert set(worst.attribute) == {"race", "sex", "race & sex"}
+    with pytest.raises(ValueError, match="not a group"):
+        report.disparity("roc_auc", reference="Martian")
+    with pytest.raises(ValueError, match="not in this report"):
+        report.worst_group("f1")
+
+
+def test_callable_metric_equals_builtin_including_intervals(data):
+    y, p, sf = data
+
+    def auc(y_true, y_score):
+        return skm.roc_auc_score(y_true, y_score)
+
+    frame = _report(
+        y, p, sf[["sex"]], metrics=["roc_auc", auc], n_bootstrap=15
+    ).to_frame()
+    builtin, custom = frame[frame.metric == "roc_auc"], frame[frame.metric == "auc"]
+    for column in ["estimate", "ci_low", "ci_high"]:
+        np.testing.assert_allclose(builtin[column], custom[column], atol=1e-10)
+
+
+def test_results_do_not_depend_on_n_jobs():
+    y, p, sf = make_scores(3000, seed=5)
+    kwargs = {"metrics": ["roc_auc", "ece"], "n_bootstrap": 1500, "random_state": 3}
+    one = _report(y, p, sf, n_jobs=1, **kwargs).to_frame()
+    two = _report(y, p, sf, n_jobs=2, **kwargs).to_frame()
+    pd.testing.assert_frame_equal(one, two)
+
+
+def test_missing_values_are_their_own_group(data):
+    y, p, sf = data
+    race = sf.race.astype(object).copy()
+    race.iloc[:25] = None
+    frame = _report(y, p, race, metrics="n").to_frame()
+    assert _estimate(frame, "race", "(missing)", "n") == 25
+
+
+def test_one_class_group_is_flagged_not_crashing(data):
+    y, p, sf = data
+    group = np.where(np.arange(y.size) < 40, "tiny", "big")
+    y = y.copy()
+    y[:40] = 0
+    with pytest.warns(SmallGroupWarning, match="tiny"):
+        report = group_report(
+            y,
+            p,
+            sensitive_features=group,
+            metrics=["roc_auc", "brier_score"],
+            n_bootstrap=10,
+            random_state=0,
+        )
+    frame = report.to_frame()
+    tiny = frame[frame.group == "tiny"].set_index("metric")
+    assert not tiny.reliable.any()
+    assert np.isnan(tiny.loc["roc_auc", "estimate"])
+    assert "no events" in tiny.loc["roc_auc", "reason"]
+    assert "one outcome class" in tiny.loc["brier_score", "reason"]
+    assert tiny.loc["brier_score", "estimate"] == pytest.approx(
+        skm.brier_score_loss(y[:40], p[:40])
+    )
+
+
+def test_small_group_is_flagged_with_reason(data):
+    y, p, sf = data
+    with pytest.warns(SmallGroupWarning, match="Asian"):
+        frame = group_report(
+            y,
+            p,
+            sensitive_features=sf.race,
+            metrics="roc_auc",
+            n_bootstrap=0,
+            min_group_size=100,
+        ).to_frame()
+    asian = frame[frame.group == "Asian"].iloc[0]
+    assert not asian.reliable and "min_group_size=100" in asian.reason
+
+
+def test_no_sensitive_features_is_one_group(data):
+    y, p, _ = data
+    with pytest.warns(NoSensitiveFeaturesWarning):
+        frame = group_report(
+            y, p, sensitive_features=None, metrics="n", n_bootstrap=0
+        ).to_frame()
+    assert frame.group.tolist() == ["overall", "all"]
+
+
+def test_suppress_below_masks_small_counts_and_rates():
+    y = np.r_[np.zeros(50, int), np.ones(50, int), np.zeros(8, int), np.ones(5, int)]
+    p = np.linspace(0.05, 0.95, y.size)
+    group = np.r_[np.full(100, "big"), np.full(13, "small")]
+    report = _report(y, p, group, metrics=["sensitivity", "n"], n_bootstrap=10)
+    full, masked = report.to_frame(), report.to_frame(suppress_below=11)
+    small = masked[masked.group == "small"]
+    assert small.estimate.isna().all() and small.ci_low.isna().all()
+    assert small.n_events.isna().all() and (small.n == 13).all()
+    big = masked.group == "big"
+    pd.testing.assert_frame_equal(masked[big], full[big])
+    assert full[full.group == "small"].estimate.notna().all()
+    with pytest.raises(ValueError, match="suppress_below"):
+        report.to_frame(suppress_below=0)
+
+
+@pytest.mark.parametrize(
+    ("y", "p", "kwargs", "error", "match"),
+    [
+        ([0, 1, 1], [0.1, 0.2], {}, ValueError, "y_score has 2 rows"),
+        ([0, 1], [0.1, np.nan], {}, ValueError, "NaN or infinite"),
+        ([0, 1], [0.1, np.inf], {}, ValueError, "NaN or infinite"),
+        ([0, 1], [0.1, 1.5], {}, ValueError, "need probabilities"),
+        ([0, 1, 2], [0.1, 0.2, 0.3], {}, ValueError, "must be binary"),
+        (["no", "yes"], [0.1, 0.2], {}, ValueError, "pass pos_label"),
+        (["no", "yes"], [0.1, 0.2], {"pos_label": "maybe"}, ValueError, "not one"),
+        ([], [], {}, ValueError, "empty"),
+        ([0, 1], [[0.9, 0.1], [0.2, 0.8]], {}, ValueError, r"proba\[:, 1\]"),
+        ([0, 1], [0.1, 0.2], {"metrics": "auroc"}, ValueError, "unknown metric"),
+        ([0, 1], [0.1, 0.2], {"threshold": 1.0}, ValueError, "threshold"),
+        ([0, 1], [0.1, 0.2], {"confidence_level": 95}, ValueError, "confidence_level"),
+        ([0, 1], [0.1, 0.2], {"n_bootstrap": -1}, ValueError, "n_bootstrap"),
+        ([0, 1], ["a", "b"], {}, TypeError, "numeric"),
+    ],
+)
+def test_bad_input_gives_clear_error(y, p, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        group_report(y, p, sensitive_features=["a"] * len(y), **kwargs)
+
+
+def test_sensitive_features_length_mismatch():
+    with pytest.raises(ValueError, match="sensitive_features has 3 rows"):
+        group_report([0, 1], [0.1, 0.9], sensitive_features=["a", "b", "c"])
+
+
+def test_string_labels_with_pos_label_and_scores_outside_unit_for_ranking(data):
+    y, p, sf = data
+    labels = np.where(y == 1, "died", "survived")
+    logits = np.log(p + 1e-3) * 3
+    ours = _report(labels, logits, sf.sex, metrics="roc_auc", pos_label="died")
+    ref = _report(y, p, sf.sex, metrics="roc_auc")
+    np.testing.assert_allclose(ours.to_frame().estimate, ref.to_frame().estimate)
+
+
+def test_repr_html_and_repr(data):
+    y, p, sf = data
+    report = _report(y, p, sf.race, metrics=["roc_auc", "n"], n_bootstrap=10)
+    html = report._repr_html_()
+    assert "<table" in html and "roc_auc" in html and "Black" in html
+    assert "GroupReport(" in repr(report)
+    assert isinstance(report, GroupReport)
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), permutation_seed=st.integers(0, 10_000))
+def test_row_order_does_not_change_the_report(seed, permutation_seed):
+    y, p, sf = make_scores(150, seed=seed, ties=True)
+    order = np.random.default_rng(permutation_seed).permutation(y.size)
+    kwargs = {"metrics": ["roc_auc", "brier_score", "ppv"], "n_bootstrap": 20}
+    a = _report(y, p, sf, **kwargs).to_frame()
+    b = _report(y[order], p[order], sf.iloc[order], **kwargs).to_frame()
+    pd.testing.assert_frame_equal(a, b, atol=1e-12, rtol=0)
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000))
+def test_interval_contains_estimate_for_smooth_metrics(seed):
+    y, p, sf = make_scores(240, seed=seed)
+    frame = _report(y, p, sf.sex, metrics=["brier_score", "log_loss"], n_bootstrap=100)
+    frame = frame.to_frame()
+    assert (frame.ci_low <= frame.estimate + 1e-12).all()
+    assert (frame.estimate <= frame.ci_high + 1e-12).all()
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10_000), names=st.permutations(["u", "v", "w"]))
+def test_relabelling_groups_relabels_the_report(seed, names):
+    y, p, sf = make_scores(150, seed=seed)
+    mapping = dict(zip(["Asian", "Black", "White"], names, strict=True))
+    kwargs = {"metrics": ["roc_auc", "sensitivity"], "n_bootstrap": 10}
+    a = _report(y, p, sf.race, **kwargs).to_frame()
+    b = _report(y, p, sf.race.map(mapping), **kwargs).to_frame()
+    a["group"] = a.group.map(lambda g: mapping.get(g, g))
+    key = ["attribute", "group", "metric"]
+    a, b = (
+        a.sort_values(key).reset_index(drop=True),
+        b.sort_values(key).reset_index(drop=True),
+    )
+    pd.testing.assert_frame_equal(
+        a[key + ["estimate", "n"]], b[key + ["estimate", "n"]]
+    )
+    # a relabelling that keeps the sort order keeps the bootstrap strata too
+    c = _report(y, p, "g_" + sf.race, **kwargs).to_frame()
+    d = _report(y, p, sf.race, **kwargs).to_frame()
+    np.testing.assert_array_equal(c.ci_low, d.ci_low)
+
+
+def test_many_groups_use_the_gathered_path_and_still_equal_naive_bootstrap():
+    # overall spans more strata than the merged path handles (MAX_PARTS)
+    rng = np.random.default_rng(8)
+    y = rng.binomial(1, 0.4, 400)
+    p = np.round(np.clip(rng.beta(2, 4, 400) + 0.2 * y, 0, 1), 2)
+    sf = pd.DataFrame({"site": rng.choice([f"s{k:02d}" for k in range(20)], 400)})
+    metrics = {"roc_auc": SKLEARN["roc_auc"], "brier_score": SKLEARN["brier_score"]}
+    frame = _report(y, p, sf, metrics=list(metrics), n_bootstrap=15, random_state=2)
+    frame = frame.to_frame()
+    naive = _naive_replicates(y, p, sf, 15, metrics, random_state=2)
+    values = np.array(naive[("overall", "overall", "roc_auc")])
+    low, high = percentile_interval(values, 0.95)
+    assert _estimate(frame, "overall", "overall", "roc_auc", "ci_low") == pytest.approx(
+        low, abs=1e-10
+    )
+    assert _estimate(
+        frame, "overall", "overall", "roc_auc", "ci_high"
+    ) == pytest.approx(high, abs=1e-10)

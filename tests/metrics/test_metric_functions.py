@@ -1,0 +1,124 @@
+"""Every metric kernel against scikit-learn / scipy / brute force on a group's rows."""
+
+import numpy as np
+import pytest
+from scipy.optimize import brentq
+from sklearn import metrics as skm
+from sklearn.calibration import calibration_curve
+from sklearn.linear_model import LogisticRegression
+
+from healthbalance.metrics._count_batch import CountBatch, MetricParams, SortedGroup
+from healthbalance.metrics._metric_functions import METRICS
+from tests.metrics._data import make_scores
+
+T = 0.4
+PARAMS = MetricParams(threshold=T, target_specificity=0.8, target_sensitivity=0.7)
+
+
+def _logit(p):
+    p = np.clip(p, 1e-15, 1 - 1e-15)
+    return np.log(p / (1 - p))
+
+
+def _intercept(y, p):
+    x = _logit(p)
+    return brentq(lambda a: np.sum(y - 1 / (1 + np.exp(-(a + x)))), -20, 20, xtol=1e-14)
+
+
+def _slope(y, p):
+    model = LogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000)
+    return model.fit(_logit(p)[:, None], y).coef_[0, 0]
+
+
+def _ece(y, p, n_bins=10):
+    prob_true, prob_pred = calibration_curve(y, p, n_bins=n_bins)
+    bins = np.searchsorted(np.linspace(0, 1, n_bins + 1)[1:-1], p)
+    weights = np.bincount(bins, minlength=n_bins)
+    weights = weights[weights > 0] / y.size
+    return np.sum(weights * np.abs(prob_true - prob_pred))
+
+
+def _at(y, p, target, which):
+    fpr, tpr, _ = skm.roc_curve(y, p, drop_intermediate=False)
+    if which == "sensitivity":
+        return tpr[1 - fpr >= target].max()
+    return (1 - fpr[tpr >= target]).max()
+
+
+REFERENCES = {
+    "n": lambda y, p: y.size,
+    "n_events": lambda y, p: y.sum(),
+    "prevalence": lambda y, p: y.mean(),
+    "roc_auc": skm.roc_auc_score,
+    "average_precision": skm.average_precision_score,
+    "brier_score": skm.brier_score_loss,
+    "log_loss": lambda y, p: skm.log_loss(y, p, labels=[0, 1]),
+    "ece": _ece,
+    "calibration_intercept": _intercept,
+    "calibration_slope": _slope,
+    "sensitivity": lambda y, p: skm.recall_score(y, p >= T),
+    "specificity": lambda y, p: skm.recall_score(y, p >= T, pos_label=0),
+    "ppv": lambda y, p: skm.precision_score(y, p >= T),
+    "npv": lambda y, p: skm.precision_score(y, p >= T, pos_label=0),
+    "f1": lambda y, p: skm.f1_score(y, p >= T),
+    "fnr": lambda y, p: 1 - skm.recall_score(y, p >= T),
+    "fpr": lambda y, p: 1 - skm.recall_score(y, p >= T, pos_label=0),
+    "net_benefit": lambda y, p: (
+        (np.sum((p >= T) & (y == 1)) - np.sum((p >= T) & (y == 0)) * T / (1 - T))
+        / y.size
+    ),
+    "sensitivity_at_specificity": lambda y, p: _at(y, p, 0.8, "sensitivity"),
+    "specificity_at_sensitivity": lambda y, p: _at(y, p, 0.7, "specificity"),
+}
+# iterative fits: the reference solvers stop at their own tolerance
+TOLERANCE = {"calibration_intercept": 1e-8, "calibration_slope": 1e-6}
+
+
+def test_every_metric_has_a_reference():
+    assert set(REFERENCES) == set(METRICS)
+
+
+def _group(y, p):
+    return SortedGroup(np.arange(y.size), y, p, PARAMS)
+
+
+@pytest.mark.parametrize("ties", [False, True])
+@pytest.mark.parametrize("name", sorted(METRICS))
+def test_point_estimate_equals_reference(name, ties):
+    y, p, _ = make_scores(300, seed=1, ties=ties)
+    value = METRICS[name].function(CountBatch(_group(y, p)))[0]
+    expected = REFERENCES[name](y, p)
+    assert value == pytest.approx(expected, abs=TOLERANCE.get(name, 1e-10))
+
+
+@pytest.mark.parametrize("name", sorted(METRICS))
+def test_resample_counts_equal_repeated_rows(name):
+    """A replicate given by counts equals the metric on the rows it repeats."""
+    y, p, _ = make_scores(120, seed=2, ties=True)
+    rng = np.random.default_rng(0)
+    counts = rng.multinomial(y.size, np.full(y.size, 1 / y.size), size=3).astype(float)
+    values = METRICS[name].function(CountBatch(_group(y, p), counts))
+    for value, count in zip(values, counts, strict=True):
+        rows = np.repeat(np.arange(y.size), count.astype(int))
+        expected = REFERENCES[name](y[rows], p[rows])
+        assert value == pytest.approx(expected, abs=TOLERANCE.get(name, 1e-10))
+
+
+@pytest.mark.parametrize("name", ["roc_auc", "sensitivity", "calibration_slope"])
+def test_single_class_is_nan(name):
+    y = np.zeros(20, dtype=int)
+    p = np.linspace(0.1, 0.9, 20)
+    assert np.isnan(METRICS[name].function(CountBatch(_group(y, p)))[0])
+
+
+def test_separated_outcomes_make_calibration_nan():
+    y = np.array([0, 0, 0, 1, 1, 1])
+    p = np.array([0.1, 0.2, 0.3, 0.7, 0.8, 0.9])
+    assert np.isnan(METRICS["calibration_slope"].function(CountBatch(_group(y, p)))[0])
+
+
+def test_ppv_without_predicted_positives_is_nan():
+    y, p = np.array([0, 1, 0, 1]), np.array([0.1, 0.2, 0.3, 0.1])
+    batch = CountBatch(_group(y, p))
+    assert np.isnan(METRICS["ppv"].function(batch)[0])
+    assert METRICS["sensitivity"].function(batch)[0] == 0

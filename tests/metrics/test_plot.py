@@ -1,0 +1,60 @@
+import sys
+
+import numpy as np
+import pytest
+
+from healthbalance.metrics import group_report
+from tests.metrics._data import make_scores
+
+matplotlib = pytest.importorskip("matplotlib")
+matplotlib.use("Agg")
+
+
+@pytest.fixture
+def report():
+    y, p, sf = make_scores(400, seed=0)
+    return group_report(
+        y,
+        p,
+        sensitive_features=sf,
+        metrics=["roc_auc", "n"],
+        n_bootstrap=20,
+        random_state=0,
+        min_group_size=1,
+        min_events=1,
+    )
+
+
+def test_forest_plot_has_one_row_per_group(report):
+    import matplotlib.pyplot as plt
+
+    ax = report.plot("roc_auc")
+    assert (
+        len(ax.get_yticks()) == report.to_frame().query("metric == 'roc_auc'").shape[0]
+    )
+    plt.close("all")
+    ax = report.plot("roc_auc", attribute="sex")
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["sex: F", "sex: M"]
+    plt.close("all")
+
+
+def test_calibration_plot_draws_each_group(report):
+    import matplotlib.pyplot as plt
+
+    ax = report.plot_calibration(attribute="race")
+    labels = [line.get_label() for line in ax.get_lines()]
+    assert labels == ["perfect", "Asian", "Black", "White"]
+    observed = ax.get_lines()[1].get_ydata()
+    assert np.all((0 <= observed) & (observed <= 1))
+    plt.close("all")
+    with pytest.raises(ValueError, match="attribute"):
+        report.plot_calibration(attribute="nope")
+
+
+def test_missing_matplotlib_gives_clear_import_error(report, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
+    with pytest.raises(ImportError, match=r"healthbalance\[plot\]"):
+        report.plot("roc_auc")
+    with pytest.raises(ImportError, match="requires matplotlib"):
+        report.plot_calibration()
