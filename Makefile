@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/python benchmarks/demo_baseline.py
+	$(BIN)/healthbalance benchmark --quick --out reports
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -94,7 +94,6 @@ def calibration_plot(data, *, ax=None):
     ax = _axes(ax, 10)
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfect")
     for group, rows in data.groupby("group", sort=False):
-        rows = rows[rows["n"] > 0]
         ax.plot(rows["mean_predicted"], rows["observed"], marker="o", label=group)
     ax.set_xlabel("mean predicted risk")
     ax.set_ylabel("observed event rate")

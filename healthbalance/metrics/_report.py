@@ -327,13 +327,17 @@ class GroupReport:
             frame = self._rows(metric, attribute)
         return forest_plot(frame, metric, ax=ax)
 
-    def plot_calibration(self, *, attribute=None, ax=None):
+    def plot_calibration(self, *, attribute=None, min_bin_size=11, ax=None):
         """Per-group reliability curves (observed vs mean predicted risk per bin).
 
         Parameters
         ----------
         attribute : str or None, default=None
             The attribute whose groups are drawn; the first attribute if None.
+        min_bin_size : int, default=11
+            Bins with fewer patients are not drawn: their observed rate is mostly
+            noise, and a plot leaving the secure environment should not show a
+            rate computed from so few patients (as with ``to_frame(suppress_below)``).
         ax : matplotlib Axes or None, default=None
             Where to draw; a new figure if None.
 
@@ -355,7 +359,8 @@ class GroupReport:
             raise ValueError(
                 f"attribute {attribute!r} is not in this report; it has {attributes}."
             )
-        return calibration_plot(data[data["attribute"] == attribute], ax=ax)
+        shown = data[(data["attribute"] == attribute) & (data["n"] >= min_bin_size)]
+        return calibration_plot(shown, ax=ax)
 
 
 def _cell(estimate, low, high, reliable):

@@ -58,3 +58,18 @@ def test_missing_matplotlib_gives_clear_import_error(report, monkeypatch):
         report.plot("roc_auc")
     with pytest.raises(ImportError, match="requires matplotlib"):
         report.plot_calibration()
+
+
+@pytest.mark.parametrize("min_bin_size", [1, 11, 40])
+def test_calibration_plot_hides_bins_with_few_patients(min_bin_size):
+    import matplotlib.pyplot as plt
+
+    y, p, sf = make_scores(400, seed=0)
+    report = group_report(y, p, sensitive_features=sf, n_bootstrap=0)
+    ax = report.plot_calibration(attribute="race", min_bin_size=min_bin_size)
+    race = sf["race"].to_numpy()
+    for line in ax.get_lines()[1:]:
+        rows = race == line.get_label()
+        counts = np.bincount(np.minimum((p[rows] * 10).astype(int), 9), minlength=10)
+        assert len(line.get_xdata()) == int((counts >= min_bin_size).sum())
+    plt.close("all")

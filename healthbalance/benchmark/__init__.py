@@ -1,0 +1,7 @@
+"""Compare training strategies side by side per group (``healthbalance benchmark``)."""
+
+from healthbalance.benchmark._html import write_html_report
+from healthbalance.benchmark._run import BenchmarkResults, run_benchmark
+from healthbalance.benchmark._strategies import STRATEGIES
+
+__all__ = ["STRATEGIES", "BenchmarkResults", "run_benchmark", "write_html_report"]

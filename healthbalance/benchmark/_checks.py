@@ -1,0 +1,222 @@
+"""Summary tables and plain-word checks of a benchmark run.
+
+Everything here reads the tidy frames of ``BenchmarkResults`` and returns small
+aggregated tables or sentences; the HTML report and the console print them.
+"""
+
+import numpy as np
+import pandas as pd
+
+CALIBRATION_GAP = 0.2
+CALIBRATION_TRAP = 0.5
+
+
+def _rows(frame, **equal):
+    mask = np.ones(len(frame), dtype=bool)
+    for column, value in equal.items():
+        mask &= (frame[column] == value).to_numpy()
+    return frame[mask]
+
+
+def _attribute_rows(results, metric):
+    return _rows(
+        results.metrics, metric=metric, attribute=results.settings["attribute"]
+    )
+
+
+def summary_table(results):
+    """Return a row per (model, strategy) with the headline numbers (seed means)."""
+    overall = _rows(results.metrics, attribute="overall")
+    keys = ["model", "strategy"]
+    table = overall.pivot_table(
+        index=keys, columns="metric", values="estimate", aggfunc="mean"
+    )
+    worst = _worst(results, "roc_auc")
+    table = table.join(
+        worst.groupby(keys)["estimate"].mean().rename("worst-group AUROC")
+    )
+    sensitivity = _worst(results, "sensitivity")
+    table = table.join(
+        sensitivity.groupby(keys)["estimate"].mean().rename("worst-group sensitivity")
+    )
+    table = table.join(results.fits.groupby(keys)["fit_seconds"].mean().rename("fit s"))
+    names = {
+        "roc_auc": "overall AUROC",
+        "calibration_intercept": "calibration intercept",
+        "calibration_slope": "calibration slope",
+        "sensitivity": "overall sensitivity",
+    }
+    columns = [*names, "worst-group AUROC", "worst-group sensitivity", "fit s"]
+    table = table.rename(columns=names)
+    columns = [names.get(c, c) for c in columns if names.get(c, c) in table.columns]
+    return table[columns].reset_index()
+
+
+def _worst(results, metric):
+    """Return the reliable group with the lowest value per seed, model, strategy."""
+    rows = _attribute_rows(results, metric)
+    rows = rows[rows["reliable"].astype(bool) & rows["estimate"].notna()]
+    return rows.loc[rows.groupby(["seed", "model", "strategy"])["estimate"].idxmin()]
+
+
+def delta_table(results, metric):
+    """Return the first seed's paired differences against erm, one column per group."""
+    deltas = results.deltas
+    seed = results.settings["seeds"][0]
+    attribute = results.settings["attribute"]
+    rows = deltas[
+        (deltas["seed"] == seed)
+        & (deltas["metric"] == metric)
+        & deltas["attribute"].isin([attribute, "overall"])
+        & (deltas["strategy"] != "erm")
+    ]
+    if rows.empty:
+        return pd.DataFrame()
+    text = rows.assign(
+        value=[
+            f"{d:+.3f} [{lo:+.3f}, {hi:+.3f}]"
+            for d, lo, hi in zip(
+                rows["difference"], rows["ci_low"], rows["ci_high"], strict=True
+            )
+        ]
+    )
+    table = text.pivot_table(
+        index=["model", "strategy"], columns="group", values="value", aggfunc="first"
+    )
+    return table.reset_index()
+
+
+def group_table(results, suppress_below):
+    """Return the first seed's per-group metrics of the training attribute."""
+    frame = results.metrics
+    rows = frame[
+        (frame["seed"] == results.settings["seeds"][0])
+        & frame["attribute"].isin([results.settings["attribute"], "overall"])
+        & frame["metric"].isin(["roc_auc", "calibration_intercept", "sensitivity"])
+    ]
+    rows = suppress_small_counts(rows, suppress_below).astype(
+        {"n": str, "n_events": str}
+    )
+    wide = rows.pivot_table(
+        index=["model", "strategy", "group", "n", "n_events"],
+        columns="metric",
+        values="estimate",
+        aggfunc="first",
+        dropna=False,
+    )
+    return wide.round(3).reset_index()
+
+
+def fit_table(results):
+    """Return mean fit seconds per strategy (rows) and base model (columns)."""
+    return results.fits.pivot_table(
+        index="strategy", columns="model", values="fit_seconds", aggfunc="mean"
+    ).reset_index()
+
+
+def run_checks(results, suppress_below):
+    """Return ``(sentence, ok)`` pairs: what a reader should look at first."""
+    found = [
+        *_representation(results),
+        *_small_groups(results, suppress_below),
+        *_calibration_gaps(results),
+        *_calibration_trap(results),
+        *_trades(results),
+    ]
+    return [(text, False) for text in found] or [
+        ("No problems found by the automatic checks.", True)
+    ]
+
+
+def _representation(results):
+    table = results.representation
+    if table is None or table.empty:
+        return ["No reference population was given: representation was not checked."]
+    return [
+        f"{r.group} ({r.attribute}) makes up {r.share:.1%} of the data against "
+        f"{r.reference_share:.1%} in the reference population (ratio {r.ratio:.2f})."
+        for r in table[table["ratio"] < 0.8].itertuples()
+    ]
+
+
+def _small_groups(results, suppress_below):
+    rows = _rows(results.metrics, strategy="erm", metric="roc_auc")
+    first = rows["seed"] == results.settings["seeds"][0]
+    rows = rows[first & ~rows["reliable"].astype(bool)]
+    return [
+        f"{r.group} ({r.attribute}) has too few test patients or events for reliable "
+        f"estimates (n = {f'<{suppress_below}' if r.n < suppress_below else r.n}): "
+        "treat its results as unreliable."
+        for r in rows.drop_duplicates(["attribute", "group"]).itertuples()
+    ]
+
+
+def _calibration_gaps(results):
+    rows = _attribute_rows(results, "calibration_intercept")
+    rows = rows[(rows["strategy"] == "erm") & rows["reliable"].astype(bool)]
+    found = []
+    for model, part in rows.groupby("model"):
+        means = part.groupby("group")["estimate"].mean()
+        if means.max() - means.min() > CALIBRATION_GAP:
+            found.append(
+                f"With plain training ({model}) the calibration intercept ranges from "
+                f"{means.min():+.2f} ({means.idxmin()}) to {means.max():+.2f} "
+                f"({means.idxmax()}): predicted risks are not equally trustworthy "
+                "across groups."
+            )
+    return found
+
+
+def _calibration_trap(results):
+    rows = _rows(results.metrics, attribute="overall", metric="calibration_intercept")
+    means = rows.groupby(["model", "strategy"])["estimate"].mean()
+    found = []
+    for (model, strategy), value in means.items():
+        erm = means.get((model, "erm"), 0.0)
+        if abs(value) > CALIBRATION_TRAP and abs(value) > abs(erm) + 0.2:
+            found.append(
+                f"{strategy} ({model}) moves the calibration intercept to {value:+.2f} "
+                f"(erm: {erm:+.2f}): its probabilities misstate risk. Correct the prior "
+                "(prior_correction=True) or recalibrate on validation data before "
+                "reading them as risks."
+            )
+    return found
+
+
+def _trades(results):
+    deltas = results.deltas
+    rows = deltas[
+        (deltas["metric"] == "roc_auc")
+        & (deltas["attribute"] == results.settings["attribute"])
+    ]
+    found = []
+    for (seed, model, strategy), part in rows.groupby(["seed", "model", "strategy"]):
+        better = ", ".join(part.loc[part["ci_low"] > 0, "group"])
+        worse = ", ".join(part.loc[part["ci_high"] < 0, "group"])
+        if better and worse:
+            found.append(
+                f"{strategy} ({model}, seed {seed}) raised AUROC for {better} but "
+                f"lowered it for {worse} (paired 95% intervals exclude 0)."
+            )
+    return found
+
+
+def suppress_small_counts(frame, suppress_below):
+    """Mask counts below ``suppress_below``, and what was estimated from them.
+
+    ``n`` and ``n_events`` below the limit become the string ``"<N"``; estimates and
+    intervals of rows with ``n`` below the limit become missing. Frames without an
+    ``n`` column are returned unchanged.
+    """
+    if "n" not in frame or suppress_below <= 0:
+        return frame
+    out = frame.copy()
+    small_group = pd.to_numeric(out["n"], errors="coerce") < suppress_below
+    for column in ("estimate", "ci_low", "ci_high", "difference"):
+        if column in out:
+            out.loc[small_group, column] = np.nan
+    for column in ("n", "n_events"):
+        if column in out:
+            small = pd.to_numeric(out[column], errors="coerce") < suppress_below
+            out[column] = out[column].astype(object).where(~small, f"<{suppress_below}")
+    return out

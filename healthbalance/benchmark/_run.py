@@ -1,0 +1,332 @@
+"""Run the benchmark: every (seed, base model, strategy) cell, then the reports."""
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+from tqdm.auto import tqdm
+
+from healthbalance._sensitive import check_sensitive_features
+from healthbalance.benchmark import _protocol as protocol
+from healthbalance.benchmark._models import BASE_MODELS
+from healthbalance.benchmark._strategies import STRATEGIES
+from healthbalance.metrics import (
+    SmallGroupWarning,
+    compare_models,
+    group_report,
+    representation_report,
+)
+
+SCORE_METRICS = [
+    "roc_auc",
+    "average_precision",
+    "brier_score",
+    "calibration_intercept",
+    "calibration_slope",
+    "ece",
+]
+DECISION_METRICS = ["sensitivity", "specificity", "ppv", "npv"]
+DELTA_METRICS = ["roc_auc", "average_precision", "brier_score", "calibration_intercept"]
+EMPTY_DELTAS = pd.DataFrame(
+    columns=[
+        "seed",
+        "model",
+        "strategy",
+        "attribute",
+        "group",
+        "metric",
+        "difference",
+        "ci_low",
+        "ci_high",
+        "reliable",
+    ]
+)
+
+
+@dataclass
+class BenchmarkResults:
+    """Everything a benchmark run produced, as tidy DataFrames (no row-level data).
+
+    Attributes
+    ----------
+    metrics : pandas.DataFrame
+        Per seed, base model, strategy, attribute and group: each metric's estimate
+        and bootstrap confidence interval, with ``n``, ``n_events`` and ``reliable``.
+    deltas : pandas.DataFrame
+        Paired bootstrap differences of each strategy against ``erm`` (same seed and
+        base model), per group and metric, from
+        :func:`~healthbalance.metrics.compare_models`.
+    fits : pandas.DataFrame
+        Per cell: chosen hyperparameters, fit seconds, validation worst-group AUROC and
+        the operating threshold.
+    reports : dict
+        ``(seed, model, strategy) -> GroupReport`` of the test-set scores, for plots.
+    representation : pandas.DataFrame or None
+        Each group's share of the data against the reference population, from
+        :func:`~healthbalance.metrics.representation_report`.
+    settings : dict
+        How the benchmark was run (attribute, seeds, sizes, strategies).
+    """
+
+    metrics: pd.DataFrame
+    deltas: pd.DataFrame
+    fits: pd.DataFrame
+    reports: dict
+    representation: object
+    settings: dict
+
+
+def run_benchmark(
+    X,
+    y,
+    sensitive_features,
+    *,
+    strategies=None,
+    models=BASE_MODELS,
+    seeds=(0,),
+    attribute=None,
+    quick=False,
+    n_bootstrap=500,
+    reference_proportions=None,
+    cache_dir=None,
+    n_jobs=None,
+    progress=True,
+):
+    """Compare training strategies side by side on the same splits.
+
+    For each seed the data are split into train, validation and test sets (60/20/20,
+    stratified by group and outcome). For each base model and strategy every
+    hyperparameter setting is fitted on train and the one with the best worst-group
+    validation AUROC is kept; its test-set scores are then evaluated per group with
+    bootstrap confidence intervals, and compared with plain training (``erm``) by
+    paired bootstrap differences.
+
+    Parameters
+    ----------
+    X : pandas.DataFrame of shape (n_samples, n_features)
+        Features; numeric and categorical columns are preprocessed alike for every
+        strategy (imputation, scaling, one-hot encoding fitted on train).
+    y : array-like of shape (n_samples,)
+        Binary outcome (0/1).
+    sensitive_features : pandas.DataFrame or array-like
+        Groups: every attribute is reported; ``attribute`` is the one strategies train
+        on.
+    strategies : list of str, default=None
+        Names from ``STRATEGIES``; ``None`` runs all of them. ``erm`` is always run.
+    models : sequence of str, default=("logistic", "hgb")
+        Base models.
+    seeds : sequence of int, default=(0,)
+        One split and fit per seed.
+    attribute : str, default=None
+        Sensitive attribute used for training and model selection; defaults to the
+        first column of ``sensitive_features``.
+    quick : bool, default=False
+        Try only the first hyperparameter setting of each grid.
+    n_bootstrap : int, default=500
+        Bootstrap replicates of the confidence intervals.
+    reference_proportions : dict, default=None
+        ``{attribute: {group: share}}`` of a reference population (e.g. census
+        shares), to check representation; ``None`` skips that check.
+    cache_dir : str or Path, default=None
+        Folder where finished cells are stored; a rerun skips them.
+    n_jobs : int, default=None
+        Cells fitted in parallel (joblib).
+    progress : bool, default=True
+        Show a progress bar.
+
+    Returns
+    -------
+    results : BenchmarkResults
+    """
+    y = _check_binary(y)
+    sensitive = check_sensitive_features(sensitive_features, len(y))
+    attribute = _check_attribute(attribute, sensitive)
+    names = _check_strategies(strategies)
+    cells = [
+        (seed, model, name)
+        for seed in seeds
+        for model in models
+        for name in names
+        if model in STRATEGIES[name].models
+    ]
+    fingerprint = protocol.data_fingerprint(X, y, sensitive, attribute)
+    splits = {
+        seed: protocol.prepare_seed(X, y, sensitive, attribute, seed) for seed in seeds
+    }
+    done = _run_cells(cells, splits, quick, cache_dir, fingerprint, n_jobs, progress)
+    settings = {
+        "attribute": attribute,
+        "seeds": list(seeds),
+        "models": list(models),
+        "strategies": names,
+        "quick": quick,
+        "n_samples": len(y),
+        "n_bootstrap": n_bootstrap,
+    }
+    results = _evaluate(done, splits, sensitive, settings)
+    if reference_proportions:
+        results.representation = representation_report(
+            sensitive, reference_proportions, y_true=y
+        )
+    return results
+
+
+def _check_binary(y):
+    values = np.asarray(y)
+    labels = (
+        np.unique(values[~pd.isna(values)])
+        if values.dtype == object
+        else np.unique(values)
+    )
+    if pd.isna(values).any() or not set(labels.tolist()) <= {0, 1} or len(labels) != 2:
+        raise ValueError(
+            f"the target must be binary 0/1 without missing values, got values "
+            f"{labels[:5].tolist()}: encode the outcome as 0/1."
+        )
+    return values.astype(np.int64)
+
+
+def _check_attribute(attribute, sensitive):
+    if attribute is None:
+        return sensitive.columns[0]
+    if attribute not in sensitive.columns:
+        raise ValueError(
+            f"attribute={attribute!r} is not a sensitive attribute: use one of "
+            f"{list(sensitive.columns)}."
+        )
+    return attribute
+
+
+def _check_strategies(strategies):
+    names = list(STRATEGIES) if strategies is None else list(strategies)
+    unknown = [s for s in names if s not in STRATEGIES]
+    if unknown:
+        raise ValueError(
+            f"unknown strategies {unknown}: use names from {list(STRATEGIES)}."
+        )
+    return ["erm", *[s for s in names if s != "erm"]]
+
+
+def _run_cells(cells, splits, quick, cache_dir, fingerprint, n_jobs, progress):
+    done, todo = {}, []
+    for seed, model, name in cells:
+        path = cache_dir and protocol.cell_path(
+            cache_dir, fingerprint, seed, model, name, quick
+        )
+        if path and path.exists():
+            done[seed, model, name] = protocol.load_cell(path)
+        else:
+            todo.append((seed, model, name, path))
+    if cache_dir:
+        from pathlib import Path
+
+        Path(cache_dir).mkdir(parents=True, exist_ok=True)
+    jobs = (
+        delayed(_run_one)(splits[seed], STRATEGIES[name], model, seed, quick, path)
+        for seed, model, name, path in todo
+    )
+    outputs = Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
+    bar = tqdm(outputs, total=len(todo), desc="benchmark cells", disable=not progress)
+    for (seed, model, name, _), cell in zip(todo, bar, strict=True):
+        done[seed, model, name] = cell
+    return done
+
+
+def _run_one(splits, strategy, model, seed, quick, path):
+    try:
+        cell = protocol.run_cell(splits, strategy, model, seed, quick)
+    except Exception as error:
+        raise RuntimeError(
+            f"strategy {strategy.name!r} with base model {model!r} (seed {seed}) "
+            f"failed: {error}"
+        ) from error
+    if path:
+        protocol.save_cell(path, cell)
+    return cell
+
+
+def _evaluate(done, splits, sensitive, settings):
+    metrics, deltas, fits, reports = [], [], [], {}
+    for seed in settings["seeds"]:
+        test = splits[seed]["test"]
+        groups = sensitive.iloc[test["rows"]].reset_index(drop=True)
+        for model in settings["models"]:
+            cells = {n: c for (s, m, n), c in done.items() if s == seed and m == model}
+            keys = {"seed": seed, "model": model}
+            for name, cell in cells.items():
+                report = _report(
+                    test["y"], cell["score"], groups, SCORE_METRICS, seed, settings
+                )
+                decisions = _report(
+                    test["y"],
+                    cell["decision"],
+                    groups,
+                    DECISION_METRICS,
+                    seed,
+                    settings,
+                )
+                reports[seed, model, name] = report
+                for frame in (report.to_frame(), decisions.to_frame()):
+                    metrics.append(frame.assign(**keys, strategy=name))
+                fits.append({**keys, "strategy": name, **_fit_row(cell)})
+            if len(cells) > 1:
+                scores = {name: cell["score"] for name, cell in cells.items()}
+                delta = _compare(test["y"], scores, groups, seed, settings)
+                deltas.append(
+                    delta.rename(columns={"model": "strategy"}).assign(**keys)
+                )
+    return BenchmarkResults(
+        metrics=_front(pd.concat(metrics, ignore_index=True)),
+        deltas=_front(pd.concat(deltas, ignore_index=True)) if deltas else EMPTY_DELTAS,
+        fits=pd.DataFrame(fits),
+        reports=reports,
+        representation=None,
+        settings=settings,
+    )
+
+
+def _report(y, score, groups, metrics, seed, settings):
+    with warnings.catch_warnings():
+        # Small groups are flagged in the report and listed by the checks instead.
+        warnings.simplefilter("ignore", SmallGroupWarning)
+        return group_report(
+            y,
+            score,
+            sensitive_features=groups,
+            metrics=metrics,
+            threshold=0.5,
+            n_bootstrap=settings["n_bootstrap"],
+            intersections=False,
+            random_state=seed,
+        )
+
+
+def _compare(y, scores, groups, seed, settings):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SmallGroupWarning)
+        return compare_models(
+            y,
+            scores,
+            sensitive_features=groups,
+            reference="erm",
+            metrics=DELTA_METRICS,
+            intersections=False,
+            n_bootstrap=settings["n_bootstrap"],
+            random_state=seed,
+        )
+
+
+def _fit_row(cell):
+    return {
+        "params": str(cell["params"]),
+        "fit_seconds": cell["fit_seconds"],
+        "val_worst_auroc": cell["val_worst_auroc"],
+        "threshold": cell["threshold"],
+    }
+
+
+def _front(frame):
+    first = [c for c in ("seed", "model", "strategy") if c in frame.columns]
+    return frame[first + [c for c in frame.columns if c not in first]]
