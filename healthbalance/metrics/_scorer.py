@@ -1,5 +1,6 @@
 """``make_group_scorer``: group-aware scorers for model selection."""
 
+import inspect
 import numbers
 import warnings
 
@@ -66,9 +67,14 @@ class _GroupScorer(_BaseScorer):
         )
         method = _check_response_method(estimator, self._response_method)
         pos_label = self._get_pos_label()
-        y_score = method_caller(
-            estimator, _get_response_method_name(method), X, pos_label=pos_label
-        )
+        if sensitive_features is not None and _takes_groups(method):
+            y_score = _proba_with_groups(
+                estimator, method, X, sensitive_features, pos_label
+            )
+        else:
+            y_score = method_caller(
+                estimator, _get_response_method_name(method), X, pos_label=pos_label
+            )
         if pos_label is None and hasattr(estimator, "classes_"):
             pos_label = estimator.classes_[-1]
         values = self._group_values(y_true, y_score, frame, pos_label)
@@ -106,6 +112,24 @@ class _GroupScorer(_BaseScorer):
     @property
     def _metric_name(self):
         return self._metric if isinstance(self._metric, str) else "metric"
+
+
+def _takes_groups(method):
+    return "sensitive_features" in inspect.signature(method).parameters
+
+
+def _proba_with_groups(estimator, method, X, sensitive_features, pos_label):
+    """Score with the routed groups, for models whose predictions depend on them.
+
+    scikit-learn's scorers never pass metadata to ``predict_proba``; a model that
+    corrects its probabilities per group (``ResampledClassifier``) would then fall
+    back to the overall prior. The scorer has the fold's groups, so it passes them.
+    """
+    proba = np.asarray(method(X, sensitive_features=sensitive_features))
+    if proba.ndim == 1:
+        return proba
+    column = -1 if pos_label is None else list(estimator.classes_).index(pos_label)
+    return proba[:, column]
 
 
 def _aggregate(values, aggregate, metric):

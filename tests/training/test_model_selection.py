@@ -1,17 +1,18 @@
 """Worst-group model selection with GridSearchCV and metadata routing.
 
-The scorer here is a small local stand-in for ``healthbalance.metrics.
-make_group_scorer("roc_auc", aggregate="min")``: it proves that the groups reach
-both the estimators' ``fit`` and the scorer through scikit-learn's routing.
+``make_group_scorer("roc_auc", aggregate="min")`` selects the hyperparameters; the
+reference is a brute-force loop over the same folds with scikit-learn's AUROC per
+group, which proves the groups reach both ``fit`` and the scorer.
 """
 
 import numpy as np
 import pytest
 import sklearn
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import make_scorer, roc_auc_score
+from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
+from healthbalance.metrics import make_group_scorer
 from healthbalance.training import (
     GroupDROClassifier,
     GroupDROLogisticRegression,
@@ -58,8 +59,7 @@ CASES = [
 @pytest.mark.parametrize(("estimator", "grid"), CASES, ids=lambda v: type(v).__name__)
 def test_grid_search_selects_by_the_worst_group(routing, estimator, grid):
     X, y, groups = _data()
-    scorer = make_scorer(_worst_group_auc, response_method="predict_proba")
-    scorer.set_score_request(sensitive_features=True)
+    scorer = make_group_scorer("roc_auc", aggregate="min")
     estimator = estimator.set_fit_request(sensitive_features=True)
     folds = StratifiedKFold(3, shuffle=True, random_state=0)
     search = GridSearchCV(estimator, grid, scoring=scorer, cv=folds)
@@ -82,3 +82,31 @@ def test_grid_search_selects_by_the_worst_group(routing, estimator, grid):
             np.mean(scores)
         )
     assert search.best_estimator_.groups_.tolist() == ["a", "b"]
+
+
+def test_scorer_passes_the_fold_groups_to_per_group_corrected_models(routing):
+    from sklearn.metrics import brier_score_loss
+
+    from healthbalance.resampling import GroupBalancedSampler
+    from healthbalance.training import ResampledClassifier
+
+    X, y, groups = _data(seed=1, n=600)
+    sampler = GroupBalancedSampler(target="class_within_group", random_state=0)
+    model = ResampledClassifier(LogisticRegression(), sampler)
+    model.set_fit_request(sensitive_features=True)
+    folds = StratifiedKFold(3, shuffle=True, random_state=0)
+    scorer = make_group_scorer("brier_score", aggregate="max")
+    # Warnings are errors: a MissingGroupsWarning (overall prior used) would fail here.
+    search = GridSearchCV(model, {"estimator__C": [1.0]}, scoring=scorer, cv=folds)
+    search.fit(X, y, sensitive_features=groups)
+    expected = []
+    for train, test in folds.split(X, y):
+        fitted = sklearn.base.clone(model).fit(
+            X[train], y[train], sensitive_features=groups[train]
+        )
+        p = fitted.predict_proba(X[test], sensitive_features=groups[test])[:, 1]
+        g = groups[test]
+        expected.append(
+            max(brier_score_loss(y[test][g == k], p[g == k]) for k in set(g))
+        )
+    assert search.best_score_ == pytest.approx(-np.mean(expected))
