@@ -91,7 +91,7 @@ class GroupDROLogisticRegression(LinearClassifierMixin, BaseEstimator):
         Number of iterations run.
     n_features_in_ : int
         Number of features seen in ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of the features, when ``X`` has string column names.
 
     Notes
