@@ -6,7 +6,8 @@ import warnings
 
 import numpy as np
 from sklearn.metrics._scorer import _BaseScorer, _get_response_method_name
-from sklearn.utils.metadata_routing import MetadataRequest
+from sklearn.utils._metadata_requests import _routing_enabled
+from sklearn.utils.metadata_routing import MetadataRequest, get_routing_for_object
 from sklearn.utils.validation import _check_response_method
 
 from healthbalance._sensitive import resolve_sensitive_features
@@ -67,7 +68,7 @@ class _GroupScorer(_BaseScorer):
         )
         method = _check_response_method(estimator, self._response_method)
         pos_label = self._get_pos_label()
-        if sensitive_features is not None and _takes_groups(method):
+        if sensitive_features is not None and _takes_groups(estimator, method):
             y_score = _proba_with_groups(
                 estimator, method, X, sensitive_features, pos_label
             )
@@ -114,8 +115,14 @@ class _GroupScorer(_BaseScorer):
         return self._metric if isinstance(self._metric, str) else "metric"
 
 
-def _takes_groups(method):
-    return "sensitive_features" in inspect.signature(method).parameters
+def _takes_groups(estimator, method):
+    """Whether ``method`` takes the groups: in its signature, or routed (Pipeline)."""
+    if "sensitive_features" in inspect.signature(method).parameters:
+        return True
+    if not _routing_enabled():
+        return False
+    routing = get_routing_for_object(estimator)
+    return bool(routing.consumes(method.__name__, ["sensitive_features"]))
 
 
 def _proba_with_groups(estimator, method, X, sensitive_features, pos_label):

@@ -110,3 +110,26 @@ def test_scorer_passes_the_fold_groups_to_per_group_corrected_models(routing):
             max(brier_score_loss(y[test][g == k], p[g == k]) for k in set(g))
         )
     assert search.best_score_ == pytest.approx(-np.mean(expected))
+
+
+def test_scorer_routes_the_groups_through_a_pipeline(routing):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from healthbalance.resampling import GroupBalancedSampler
+    from healthbalance.training import ResampledClassifier
+
+    X, y, groups = _data(seed=2, n=600)
+    sampler = GroupBalancedSampler(target="class_within_group", random_state=0)
+    model = ResampledClassifier(LogisticRegression(), sampler)
+    model.set_fit_request(sensitive_features=True)
+    model.set_predict_proba_request(sensitive_features=True)
+    pipe = make_pipeline(StandardScaler(), model)
+    scorer = make_group_scorer("brier_score", aggregate="max")
+    folds = StratifiedKFold(3, shuffle=True, random_state=0)
+    # A MissingGroupsWarning (the groups not reaching predict_proba) would fail here.
+    search = GridSearchCV(
+        pipe, {"standardscaler__with_mean": [True]}, scoring=scorer, cv=folds
+    )
+    search.fit(X, y, sensitive_features=groups)
+    assert np.isfinite(search.best_score_)
