@@ -176,9 +176,9 @@ def _calibration_trap(results):
         if abs(value) > CALIBRATION_TRAP and abs(value) > abs(erm) + 0.2:
             found.append(
                 f"{strategy} ({model}) moves the calibration intercept to {value:+.2f} "
-                f"(erm: {erm:+.2f}): its probabilities misstate risk. Correct the prior "
-                "(prior_correction=True) or recalibrate on validation data before "
-                "reading them as risks."
+                f"(erm: {erm:+.2f}): its probabilities misstate risk. Correct the "
+                "prior (prior_correction=True) or recalibrate on validation data "
+                "before reading them as risks."
             )
     return found
 
