@@ -45,6 +45,7 @@ def build_parser():
         "--mimic-iv", type=Path, help="root folder of a local MIMIC-IV copy"
     )
     data.add_argument("--target", help="outcome column of --data (0/1)")
+    data.add_argument("--pos-label", help="label of the event in --target, if not 1")
     data.add_argument("--sensitive", nargs="+", help="sensitive columns of --data")
     data.add_argument("--n-samples", type=int, help="synthetic cohort size")
     run = bench.add_argument_group("protocol")
@@ -113,6 +114,7 @@ def benchmark(args):
         quick=args.quick,
         n_bootstrap=args.n_bootstrap or (200 if args.quick else 1000),
         reference_proportions=reference,
+        pos_label=args.pos_label,
         cache_dir=None if args.no_cache else args.out / "cache",
         n_jobs=args.n_jobs,
         progress=not args.no_progress,

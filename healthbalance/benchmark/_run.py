@@ -2,6 +2,7 @@
 
 import warnings
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,6 +19,7 @@ from healthbalance.metrics import (
     group_report,
     representation_report,
 )
+from healthbalance.metrics._validation import check_target
 
 SCORE_METRICS = [
     "roc_auc",
@@ -90,6 +92,7 @@ def run_benchmark(
     quick=False,
     n_bootstrap=500,
     reference_proportions=None,
+    pos_label=None,
     cache_dir=None,
     n_jobs=None,
     progress=True,
@@ -105,11 +108,11 @@ def run_benchmark(
 
     Parameters
     ----------
-    X : pandas.DataFrame of shape (n_samples, n_features)
+    X : pandas.DataFrame or array-like of shape (n_samples, n_features)
         Features; numeric and categorical columns are preprocessed alike for every
         strategy (imputation, scaling, one-hot encoding fitted on train).
     y : array-like of shape (n_samples,)
-        Binary outcome (0/1).
+        Binary outcome (0/1, or two labels with ``pos_label``).
     sensitive_features : pandas.DataFrame or array-like
         Groups: every attribute is reported; ``attribute`` is the one strategies train
         on.
@@ -129,6 +132,8 @@ def run_benchmark(
     reference_proportions : dict, default=None
         ``{attribute: {group: share}}`` of a reference population (e.g. census
         shares), to check representation; ``None`` skips that check.
+    pos_label : int, float, bool or str, default=None
+        Label of the event in ``y``; needed when ``y`` holds strings.
     cache_dir : str or Path, default=None
         Folder where finished cells are stored; a rerun skips them.
     n_jobs : int, default=None
@@ -140,7 +145,7 @@ def run_benchmark(
     -------
     results : BenchmarkResults
     """
-    y = _check_binary(y)
+    X, y = _check_data(X, y, pos_label)
     sensitive = check_sensitive_features(sensitive_features, len(y))
     attribute = _check_attribute(attribute, sensitive)
     names = _check_strategies(strategies)
@@ -173,19 +178,16 @@ def run_benchmark(
     return results
 
 
-def _check_binary(y):
-    values = np.asarray(y)
-    labels = (
-        np.unique(values[~pd.isna(values)])
-        if values.dtype == object
-        else np.unique(values)
-    )
-    if pd.isna(values).any() or not set(labels.tolist()) <= {0, 1} or len(labels) != 2:
+def _check_data(X, y, pos_label):
+    y = check_target(y, pos_label=pos_label)
+    if np.unique(y).size < 2:
+        raise ValueError("the outcome has a single class: the benchmark needs both.")
+    X = X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X))
+    if len(X) != len(y):
         raise ValueError(
-            f"the target must be binary 0/1 without missing values, got values "
-            f"{labels[:5].tolist()}: encode the outcome as 0/1."
+            f"X has {len(X)} rows but y has {len(y)}: pass one per patient."
         )
-    return values.astype(np.int64)
+    return X.reset_index(drop=True), y
 
 
 def _check_attribute(attribute, sensitive):
@@ -220,8 +222,6 @@ def _run_cells(cells, splits, quick, cache_dir, fingerprint, n_jobs, progress):
         else:
             todo.append((seed, model, name, path))
     if cache_dir:
-        from pathlib import Path
-
         Path(cache_dir).mkdir(parents=True, exist_ok=True)
     jobs = (
         delayed(_run_one)(splits[seed], STRATEGIES[name], model, seed, quick, path)

@@ -100,8 +100,12 @@ def test_bad_input_is_named(cohort):
         run_benchmark(cohort.data, cohort.target, sf, strategies=["magic"])
     with pytest.raises(ValueError, match="attribute"):
         run_benchmark(cohort.data, cohort.target, sf, attribute="zodiac")
-    with pytest.raises(ValueError, match="binary"):
+    with pytest.raises(ValueError, match="pos_label"):
         run_benchmark(cohort.data, cohort.target * 2, sf)
+    with pytest.raises(ValueError, match="single class"):
+        run_benchmark(cohort.data, cohort.target * 0, sf)
+    with pytest.raises(ValueError, match="rows"):
+        run_benchmark(cohort.data.iloc[:10], cohort.target, sf)
 
 
 def test_small_counts_are_suppressed():
