@@ -38,6 +38,21 @@ def write_html_report(
         Counts (and estimates computed from groups) below this are masked.
     title : str, default="healthbalance benchmark"
         Heading of the page.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from healthbalance.benchmark import run_benchmark, write_html_report
+    >>> from healthbalance.datasets import make_icu_cohort
+    >>> cohort = make_icu_cohort(2_000, random_state=0)
+    >>> results = run_benchmark(cohort.data, cohort.target,
+    ...                         cohort.sensitive_features[["race_ethnicity"]],
+    ...                         strategies=["erm"], models=["logistic"], quick=True,
+    ...                         n_bootstrap=20, progress=False)
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "report.html"
+    >>> write_html_report(results, path)
+    >>> path.read_text().startswith("<!DOCTYPE html>")
+    True
     """
     summary = checks.summary_table(results)
     parts = [
@@ -48,9 +63,9 @@ def write_html_report(
         "<h2>Strategies side by side</h2>",
         _note(
             "Test-set results (mean over seeds). The worst group is the lowest AUROC "
-            "among groups with reliable estimates. Decisions use one threshold chosen "
-            "on "
-            "validation for sensitivity 0.8, except strategies that set their own."
+            "among groups with reliable estimates. Decisions use one threshold "
+            "chosen on validation for sensitivity 0.8, except strategies that set "
+            "their own."
         ),
         _table(summary, "Per strategy and base model", floats=3),
         _figure(_plot_worst_vs_overall(summary)),

@@ -144,6 +144,24 @@ def run_benchmark(
     Returns
     -------
     results : BenchmarkResults
+
+    See Also
+    --------
+    write_html_report : The self-contained HTML report of the results.
+
+    Examples
+    --------
+    >>> from healthbalance.benchmark import run_benchmark
+    >>> from healthbalance.datasets import make_icu_cohort
+    >>> cohort = make_icu_cohort(2_000, random_state=0)
+    >>> results = run_benchmark(cohort.data, cohort.target,
+    ...                         cohort.sensitive_features[["race_ethnicity"]],
+    ...                         strategies=["erm", "reweighing"], models=["logistic"],
+    ...                         quick=True, n_bootstrap=20, progress=False)
+    >>> sorted(results.fits["strategy"])
+    ['erm', 'reweighing']
+    >>> sorted(results.deltas["strategy"].unique())
+    ['reweighing']
     """
     X, y = _check_data(X, y, pos_label)
     sensitive = check_sensitive_features(sensitive_features, len(y))
