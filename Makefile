@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DOCS_STAMP := $(VENV)/.installed-docs
 
-.PHONY: demo test lint bench docs clean
+.PHONY: demo test test-pandas2 lint bench docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,18 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest
 
+# The same tests against pandas 2.x, in a second environment (CI runs both).
+PANDAS2_STAMP := .venv-pandas2/.installed
+
+$(PANDAS2_STAMP): pyproject.toml
+	$(PYTHON) -m venv .venv-pandas2
+	.venv-pandas2/bin/python -m pip install --quiet --upgrade pip
+	.venv-pandas2/bin/python -m pip install --quiet -e ".[test,plot]" "pandas>=2.1,<3"
+	touch $(PANDAS2_STAMP)
+
+test-pandas2: $(PANDAS2_STAMP)
+	.venv-pandas2/bin/python -m pytest -q
+
 $(DOCS_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[docs]"
 	touch $(DOCS_STAMP)
@@ -34,4 +46,4 @@ docs: $(DOCS_STAMP)
 	$(BIN)/python -m sphinx -W --keep-going -b html docs docs/_build/html
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info docs/_build docs/generated
+	rm -rf $(VENV) .venv-pandas2 .pytest_cache .hypothesis build *.egg-info docs/_build docs/generated

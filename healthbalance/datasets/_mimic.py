@@ -205,6 +205,10 @@ def _run_queries(con, root, sources, params, verbose):
             "inputevents", lambda: sql.vasopressor_features(con, sources["inputevents"])
         ),
     ]
+    # One dtype per value column, so that all-NULL columns (NULL AS mean) do not
+    # decide the result's dtype (pandas 2 warns about that).
+    values = {c: "float64" for c in parts[0].columns if c not in ("stay_id", "feature")}
+    parts = [part.astype(values) for part in parts]
     return _assemble(sql.cohort_frame(con), pd.concat(parts, ignore_index=True))
 
 
