@@ -161,19 +161,30 @@ def _pyplot():
 def _plot_worst_vs_overall(summary):
     plt = _pyplot()
     models = summary["model"].unique()
+    strategies = list(dict.fromkeys(summary["strategy"]))
+    colors = dict(zip(strategies, plt.get_cmap("tab20").colors, strict=False))
+    markers = dict(zip(strategies, "os^vDPX*<>" * 2, strict=False))
     figure, axes = plt.subplots(
-        1, len(models), figsize=(6 * len(models), 4.5), squeeze=False
+        1, len(models), figsize=(5.5 * len(models), 4.5), squeeze=False
     )
     for ax, model in zip(axes[0], models, strict=True):
         rows = summary[summary["model"] == model]
-        ax.scatter(rows["overall AUROC"], rows["worst-group AUROC"])
-        for _, row in rows.iterrows():
-            ax.annotate(
-                row["strategy"],
-                (row["overall AUROC"], row["worst-group AUROC"]),
-                fontsize=7,
+        for strategy, overall, worst in zip(
+            rows["strategy"],
+            rows["overall AUROC"],
+            rows["worst-group AUROC"],
+            strict=True,
+        ):
+            ax.scatter(
+                overall,
+                worst,
+                color=colors[strategy],
+                marker=markers[strategy],
+                label=strategy,
             )
         ax.set(xlabel="overall AUROC", ylabel="worst-group AUROC", title=model)
+    handles, labels = axes[0][-1].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5))
     return figure
 
 
