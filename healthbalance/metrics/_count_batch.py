@@ -129,15 +129,25 @@ class CountBatch:
 
     def __init__(self, group, counts=None):
         self.group = group
-        # counts with a leading zero column, so that their cumsum starts at 0
-        if counts is None:
-            self._pos0 = np.ones((1, group.p_pos.size + 1))
-            self._neg0 = np.ones((1, group.p_neg.size + 1))
-            self._pos0[:, 0] = self._neg0[:, 0] = 0
-        else:
-            self._pos0 = _columns0(counts, group.pos_index)
-            self._neg0 = _columns0(counts, group.neg_index)
-        self.cpos, self.cneg = self._pos0[:, 1:], self._neg0[:, 1:]
+        self._counts = counts
+
+    @cached_property
+    def _pos0(self):
+        """Counts of the positives after a zero column (their cumsum starts at 0)."""
+        return _columns0(self._counts, self.group.pos_index, self.group.p_pos.size)
+
+    @cached_property
+    def _neg0(self):
+        """Counts of the negatives after a zero column (their cumsum starts at 0)."""
+        return _columns0(self._counts, self.group.neg_index, self.group.p_neg.size)
+
+    @cached_property
+    def cpos(self):
+        return self._pos0[:, 1:]
+
+    @cached_property
+    def cneg(self):
+        return self._neg0[:, 1:]
 
     @cached_property
     def n_pos(self):
@@ -232,17 +242,25 @@ class CountBatch:
 
 
 def _precision_sum(cpos, tp, fp):
-    # tp + fp > 0 wherever the positive is counted, so 0 elsewhere is harmless
-    precision = np.divide(tp, tp + fp, out=np.zeros_like(tp), where=tp > 0)
+    # tp + fp > 0 wherever the positive is counted; where tp == 0 the precision is
+    # 0 / max(fp, 1) == 0 (harmless), without a slow masked division
+    precision = np.add(tp, fp)
+    np.maximum(precision, 1, out=precision)
+    np.divide(tp, precision, out=precision)
     return np.einsum("ij,ij->i", cpos, precision)
 
 
-def _columns0(counts, index):
-    """Return float64 counts of some columns after a zero column.
+def _columns0(counts, index, size):
+    """Return float64 counts of ``size`` columns after a zero column.
 
-    A slice is a cheap view; an index array is gathered with ``np.take``, which is
-    several times faster than fancy indexing on small integer counts.
+    ``counts=None`` stands for one replicate of unit counts. A slice is a cheap view;
+    an index array is gathered with ``np.take``, which is several times faster than
+    fancy indexing on small integer counts.
     """
+    if counts is None:
+        out = np.ones((1, size + 1))
+        out[:, 0] = 0
+        return out
     selected = (
         counts[:, index] if isinstance(index, slice) else np.take(counts, index, 1)
     )
