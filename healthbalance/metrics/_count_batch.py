@@ -12,7 +12,7 @@ from functools import cached_property
 
 import numpy as np
 
-__all__ = ["CountBatch", "MetricParams", "SortedGroup"]
+__all__ = ["CountBatch", "MetricParams", "SortedGroup", "take_rows"]
 
 _LOGIT_EPS = 1e-15
 
@@ -163,29 +163,33 @@ class CountBatch:
 
     @cached_property
     def cum_pos(self):
-        return np.cumsum(self._pos0, axis=1)
+        return _cumsum_rows(self._pos0)
 
     @cached_property
     def cum_neg(self):
-        return np.cumsum(self._neg0, axis=1)
+        return _cumsum_rows(self._neg0)
 
     @cached_property
     def neg_below_pos(self):
         """Counted negatives strictly below, and at or below, each positive."""
         lo, hi = self.group.neg_below_pos
-        below = np.take(self.cum_neg, lo, axis=1)
-        return below, below if hi is lo else np.take(self.cum_neg, hi, axis=1)
+        below = take_rows(self.cum_neg, lo)
+        return below, below if hi is lo else take_rows(self.cum_neg, hi)
 
     def pos_from_first_tie(self):
         """Return the counted positives at or above each positive's score."""
         first, _ = self.group.first_tie
-        below = self.cum_pos[:, :-1] if first is None else self.cum_pos[:, first]
+        below = (
+            self.cum_pos[:, :-1] if first is None else take_rows(self.cum_pos, first)
+        )
         return self.n_pos[:, None] - below
 
     def neg_from_first_tie(self):
         """Return the counted negatives at or above each negative's score."""
         _, first = self.group.first_tie
-        below = self.cum_neg[:, :-1] if first is None else self.cum_neg[:, first]
+        below = (
+            self.cum_neg[:, :-1] if first is None else take_rows(self.cum_neg, first)
+        )
         return self.n_neg[:, None] - below
 
     @cached_property
@@ -248,6 +252,26 @@ def _precision_sum(cpos, tp, fp):
     np.maximum(precision, 1, out=precision)
     np.divide(tp, precision, out=precision)
     return np.einsum("ij,ij->i", cpos, precision)
+
+
+# numpy releases the GIL for a 1-d cumsum or take but not for the 2-d ones along the
+# last axis: working one row at a time lets the bootstrap threads run in parallel.
+
+
+def take_rows(values, index):
+    """Return ``np.take(values, index, axis=1)``, one row at a time."""
+    out = np.empty((values.shape[0], len(index)), dtype=values.dtype)
+    for row, out_row in zip(values, out, strict=True):
+        np.take(row, index, out=out_row)
+    return out
+
+
+def _cumsum_rows(counts):
+    """Return ``np.cumsum(counts, axis=1)``, one row at a time."""
+    out = np.empty_like(counts)
+    for row, out_row in zip(counts, out, strict=True):
+        np.cumsum(row, out=out_row)
+    return out
 
 
 def _columns0(counts, index, size):

@@ -15,7 +15,7 @@ from functools import cached_property
 
 import numpy as np
 
-from healthbalance.metrics._count_batch import CountBatch, _precision_sum
+from healthbalance.metrics._count_batch import CountBatch, _precision_sum, take_rows
 
 __all__ = ["MAX_PARTS", "MergedBatch", "MergedGroup"]
 
@@ -113,7 +113,7 @@ class MergedBatch:
         """Sum over the parts of their cumulative negative counts at ``tables``."""
         total = None
         for batch, table in zip(self.batches, tables, strict=True):
-            part = np.take(batch.cum_neg, table, axis=1)
+            part = take_rows(batch.cum_neg, table)
             total = part if total is None else np.add(total, part, out=total)
         return total
 
@@ -133,6 +133,9 @@ class MergedBatch:
 
     @cached_property
     def whole(self):
-        """A plain batch of the whole group (its positives for the rank statistics,
-        all its rows for the metrics that need its order)."""
+        """A plain batch of the whole group.
+
+        Its positives serve the rank statistics; all its rows serve the metrics that
+        need the whole group's order.
+        """
         return CountBatch(self.group.whole, self._counts)
