@@ -285,10 +285,8 @@ def _columns0(counts, index, size):
         out = np.ones((1, size + 1))
         out[:, 0] = 0
         return out
-    selected = (
-        counts[:, index] if isinstance(index, slice) else np.take(counts, index, 1)
-    )
-    out = np.empty((counts.shape[0], selected.shape[1] + 1))
+    out = np.empty((counts.shape[0], size + 1))
     out[:, 0] = 0
-    out[:, 1:] = selected
+    for row, out_row in zip(counts, out, strict=True):
+        out_row[1:] = row[index] if isinstance(index, slice) else np.take(row, index)
     return out
