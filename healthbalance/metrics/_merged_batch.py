@@ -4,9 +4,10 @@ The overall group (and, with several attributes, each attribute's group) is a un
 of a few bootstrap strata whose rows are already sorted. Instead of gathering its
 resample counts into one merged order for every replicate, the additive statistics
 (sizes, confusion counts, Brier and log-loss sums, per-bin calibration residuals) are
-summed over the parts, and the rank statistics (AUROC, average precision) count each
-part's positives against every part's cumulative counts, through search tables
-computed once. The values are identical to those of a
+summed over the parts. The rank statistics (AUROC, average precision) only gather the
+counts of the whole group's positives (a small share of the rows): the counted
+negatives below each positive are the sum, over the parts, of each part's cumulative
+negative counts read through search tables computed once. The values are those of a
 :class:`~healthbalance.metrics._count_batch.CountBatch` of the whole group.
 """
 
@@ -14,7 +15,7 @@ from functools import cached_property
 
 import numpy as np
 
-from healthbalance.metrics._count_batch import CountBatch, _precision_sum
+from healthbalance.metrics._count_batch import CountBatch, _precision_sum, take_rows
 
 __all__ = ["MAX_PARTS", "MergedBatch", "MergedGroup"]
 
@@ -37,12 +38,9 @@ class MergedGroup:
         self.parts = parts
         self.whole = whole
         self.params = whole.params
-        # for the positives of part g, the negatives / positives of part h below them
-        self.neg_below = [[_below(h.p_neg, g.p_pos) for h in parts] for g in parts]
-        self.pos_below = [
-            [np.searchsorted(h.p_pos, g.p_pos, side="left") for h in parts]
-            for g in parts
-        ]
+        # per part: its negatives strictly below / at or below each positive of the
+        # whole group
+        self.neg_below = [_below(part.p_neg, whole.p_pos) for part in parts]
 
 
 def _below(sorted_scores, scores):
@@ -103,46 +101,41 @@ class MergedBatch:
         return self._sum("bin_residuals")
 
     @cached_property
-    def _neg_below(self):
-        """Per part: counted negatives below / at or below its positives."""
-        out = []
-        for tables in self.group.neg_below:
-            below = self._gather("cum_neg", [t[0] for t in tables])
-            exact = all(t[1] is t[0] for t in tables)
-            out.append((below, below if exact else self._gather("cum_neg", tables, 1)))
-        return out
+    def neg_below_pos(self):
+        """Counted negatives strictly below, and at or below, each whole positive."""
+        tables = self.group.neg_below
+        below = self._gather([t[0] for t in tables])
+        if all(t[1] is t[0] for t in tables):
+            return below, below
+        return below, self._gather([t[1] for t in tables])
 
-    def _gather(self, name, tables, which=None):
+    def _gather(self, tables):
+        """Sum over the parts of their cumulative negative counts at ``tables``."""
         total = None
         for batch, table in zip(self.batches, tables, strict=True):
-            index = table if which is None else table[which]
-            part = np.take(getattr(batch, name), index, axis=1)
+            part = take_rows(batch.cum_neg, table)
             total = part if total is None else np.add(total, part, out=total)
         return total
 
     @cached_property
     def auc_wins(self):
-        wins = 0
-        for batch, (below, at_or_below) in zip(
-            self.batches, self._neg_below, strict=True
-        ):
-            if below is at_or_below:
-                wins = wins + np.einsum("ij,ij->i", batch.cpos, below)
-            else:
-                half = 0.5 * np.einsum("ij,ij->i", batch.cpos, below + at_or_below)
-                wins = wins + half
-        return wins
+        below, at_or_below = self.neg_below_pos
+        cpos = self.whole.cpos
+        if below is at_or_below:
+            return np.einsum("ij,ij->i", cpos, below)
+        return 0.5 * np.einsum("ij,ij->i", cpos, below + at_or_below)
 
     @cached_property
     def precision_sum(self):
-        total = 0
-        for g, batch in enumerate(self.batches):
-            tp = self.n_pos[:, None] - self._gather("cum_pos", self.group.pos_below[g])
-            fp = self.n_neg[:, None] - self._neg_below[g][0]
-            total = total + _precision_sum(batch.cpos, tp, fp)
-        return total
+        whole = self.whole
+        fp = self.n_neg[:, None] - self.neg_below_pos[0]
+        return _precision_sum(whole.cpos, whole.pos_from_first_tie(), fp)
 
     @cached_property
     def whole(self):
-        """A plain batch of the whole group (for the metrics that need its order)."""
+        """A plain batch of the whole group.
+
+        Its positives serve the rank statistics; all its rows serve the metrics that
+        need the whole group's order.
+        """
         return CountBatch(self.group.whole, self._counts)

@@ -108,13 +108,13 @@ class StrataLayout:
         """
         counts = np.empty((n_replicates, self.n_samples), dtype=np.uint16)
         for start, size, block in self._blocks(rng, n_replicates):
-            # one bincount per stratum keeps the counted range small (cache friendly)
-            block = block + (np.arange(n_replicates) * size)[:, None]
-            flat = np.bincount(block.ravel(), minlength=n_replicates * size)
-            if counts.dtype == np.uint16 and size > _UINT16_MAX:
-                if flat.max() > _UINT16_MAX:
+            # one bincount per stratum and replicate: a small counted range (cache
+            # friendly), no offset array, and 1-d copies (numpy releases the GIL)
+            for row, draws in enumerate(block):
+                counted = np.bincount(draws, minlength=size)
+                if size > _UINT16_MAX and counted.max() > _UINT16_MAX:
                     counts = counts.astype(np.float64)
-            counts[:, start : start + size] = flat.reshape(n_replicates, size)
+                counts[row, start : start + size] = counted
         return counts
 
 
