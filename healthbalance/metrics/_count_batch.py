@@ -56,7 +56,6 @@ class SortedGroup:
         neg = positions[y[positions] == 0]
         pos = pos[np.argsort(scores[pos], kind="stable")]
         neg = neg[np.argsort(scores[neg], kind="stable")]
-        self.pos_positions, self.neg_positions = pos, neg
         self.pos_index, self.neg_index = _index(pos), _index(neg)
         self.p_pos, self.p_neg = scores[pos], scores[neg]
         self.params = params

@@ -128,7 +128,7 @@ class BaseGroupSampler(BaseSampler):
     def _fit_resample(self, X, y, *, cells, targets, random_state):
         """Return ``(X_resampled, y_resampled, cells_resampled)``."""
 
-    def _check_X_y(self, X, y, accept_sparse=None):
+    def _check_X_y(self, X, y):
         y, binarize_y = check_target_type(y, indicate_one_vs_all=True)
         if isinstance(X, pd.DataFrame):
             # Keep the frame (and its dtypes): rows are selected from it directly.

@@ -12,8 +12,6 @@ import numpy as np
 
 __all__ = ["EmptyCellWarning", "cell_counts", "cell_targets"]
 
-TARGETS = ("joint", "groups", "class_within_group")
-
 
 class EmptyCellWarning(UserWarning):
     """Warn that a (group, class) cell has no row, so resampling cannot fill it."""

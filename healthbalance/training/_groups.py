@@ -7,6 +7,7 @@ from healthbalance._sensitive import (
     group_labels,
     resolve_sensitive_features,
 )
+from healthbalance.resampling._targets import cell_counts
 
 __all__ = ["check_groups_have_both_classes", "fit_group_labels"]
 
@@ -57,11 +58,10 @@ def check_groups_have_both_classes(labels, y, caller):
         Sorted group labels.
     """
     codes, groups = encode_groups(labels)
-    _, y_codes = np.unique(y, return_inverse=True)
-    n_classes = np.zeros(groups.size, dtype=int)
-    for cls in np.unique(y_codes):
-        n_classes += np.bincount(codes[y_codes == cls], minlength=groups.size) > 0
-    for group, count, size in zip(groups, n_classes, np.bincount(codes), strict=True):
+    classes, y_codes = np.unique(y, return_inverse=True)
+    counts = cell_counts(codes, y_codes, groups.size, classes.size)
+    n_classes = (counts > 0).sum(axis=1)
+    for group, count, size in zip(groups, n_classes, counts.sum(axis=1), strict=True):
         if count < 2:
             raise ValueError(
                 f"{caller}: group {group!r} has only one class in y ({size} rows); "
