@@ -7,6 +7,8 @@ aggregated tables or sentences; the HTML report and the console print them.
 import numpy as np
 import pandas as pd
 
+from healthbalance.metrics._report import small_cells
+
 CALIBRATION_GAP = 0.2
 CALIBRATION_TRAP = 0.5
 
@@ -202,21 +204,20 @@ def _trades(results):
 
 
 def suppress_small_counts(frame, suppress_below):
-    """Mask counts below ``suppress_below``, and what was estimated from them.
+    """Mask small counts, and what was estimated from them, for export.
 
-    ``n`` and ``n_events`` below the limit become the string ``"<N"``; estimates and
-    intervals of rows with ``n`` below the limit become missing. Frames without an
-    ``n`` column are returned unchanged.
+    The rule is :meth:`GroupReport.to_frame`'s (``small_cells``): estimates,
+    intervals and differences of a group with fewer patients, events or non-events
+    than ``suppress_below`` are missing, and the masked counts read ``"<N"``. Frames
+    without ``n`` and ``n_events`` columns are returned unchanged.
     """
-    if "n" not in frame or suppress_below <= 0:
+    if not {"n", "n_events"} <= set(frame.columns) or suppress_below <= 0:
         return frame
     out = frame.copy()
-    small_group = pd.to_numeric(out["n"], errors="coerce") < suppress_below
-    for column in ("estimate", "ci_low", "ci_high", "difference"):
-        if column in out:
-            out.loc[small_group, column] = np.nan
-    for column in ("n", "n_events"):
-        if column in out:
-            small = pd.to_numeric(out[column], errors="coerce") < suppress_below
-            out[column] = out[column].astype(object).where(~small, f"<{suppress_below}")
+    small, small_n = small_cells(out["n"], out["n_events"], suppress_below)
+    estimates = ["estimate", "ci_low", "ci_high", "difference", "reference_estimate"]
+    out.loc[small, [c for c in estimates if c in out]] = np.nan
+    hidden = f"<{suppress_below}"
+    out["n_events"] = out["n_events"].astype(object).where(~small, hidden)
+    out["n"] = out["n"].astype(object).where(~small_n, hidden)
     return out

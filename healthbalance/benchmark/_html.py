@@ -11,6 +11,7 @@ import io
 import numpy as np
 
 from healthbalance.benchmark import _checks as checks
+from healthbalance.metrics._plot import import_pyplot
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em auto;max-width:70em;color:#222}
@@ -142,24 +143,13 @@ def _figure(figure):
         return ""
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
-    import matplotlib.pyplot as plt
-
-    plt.close(figure)
+    import_pyplot().close(figure)
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
     return f"<p><img alt='plot' src='data:image/png;base64,{data}'></p>"
 
 
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def _plot_worst_vs_overall(summary):
-    plt = _pyplot()
+    plt = import_pyplot()
     models = summary["model"].unique()
     strategies = list(dict.fromkeys(summary["strategy"]))
     colors = dict(zip(strategies, plt.get_cmap("tab20").colors, strict=False))
@@ -189,14 +179,14 @@ def _plot_worst_vs_overall(summary):
 
 
 def _plot_forest(results, model, suppress_below):
-    plt = _pyplot()
-    frame = results.metrics
+    plt = import_pyplot()
+    frame = checks.suppress_small_counts(results.metrics, suppress_below)
     rows = frame[
         (frame["model"] == model)
         & (frame["metric"] == "roc_auc")
         & (frame["seed"] == results.settings["seeds"][0])
         & (frame["attribute"] == results.settings["attribute"])
-        & (frame["n"] >= suppress_below)
+        & frame["estimate"].notna()
     ]
     if rows.empty:
         return None
@@ -222,7 +212,7 @@ def _plot_forest(results, model, suppress_below):
 
 
 def _plot_reliability(results, summary, model):
-    plt = _pyplot()
+    plt = import_pyplot()
     ranked = summary[(summary["model"] == model) & (summary["strategy"] != "erm")]
     ranked = ranked.sort_values("worst-group AUROC", ascending=False)
     shown = ["erm", *ranked["strategy"].head(3)]

@@ -21,7 +21,8 @@ def import_pyplot():
         import matplotlib.pyplot as plt
     except ImportError as e:
         raise ImportError(
-            "Plotting a GroupReport requires matplotlib, which is not installed: "
+            "Plotting (group reports, the benchmark report) requires matplotlib, "
+            "which is not installed: "
             "pip install 'healthbalance[plot]' (or pip install matplotlib)."
         ) from e
     return plt

@@ -7,7 +7,7 @@ from healthbalance.metrics._groups import OVERALL
 from healthbalance.metrics._metric_functions import METRICS
 from healthbalance.utils._bootstrap import percentile_interval
 
-__all__ = ["GroupReport", "metric_best"]
+__all__ = ["GroupReport", "metric_best", "small_cells"]
 
 COLUMNS = [
     "attribute",
@@ -35,6 +35,39 @@ def _badness(values, best):
     if best == "min":
         return values
     return np.abs(values - best)
+
+
+def small_cells(n, n_events, suppress_below):
+    """Return the rows the small-cell rule masks, as two boolean arrays.
+
+    Parameters
+    ----------
+    n, n_events : array-like of shape (n_rows,)
+        Patients and events of each row's group.
+    suppress_below : int
+        Smallest count that may be shown.
+
+    Returns
+    -------
+    small : ndarray of bool
+        Rows with fewer patients, events or non-events than ``suppress_below``:
+        their estimates, intervals and ``n_events`` are masked (either count
+        reveals the other through ``n``).
+    small_n : ndarray of bool
+        Rows whose ``n`` itself is masked.
+
+    Examples
+    --------
+    >>> from healthbalance.metrics._report import small_cells
+    >>> small, small_n = small_cells([5, 50, 50], [2, 20, 45], 11)
+    >>> small.tolist(), small_n.tolist()
+    ([True, False, True], [True, False, False])
+    """
+    n = pd.to_numeric(pd.Series(n), errors="coerce").to_numpy(dtype=float)
+    events = pd.to_numeric(pd.Series(n_events), errors="coerce").to_numpy(dtype=float)
+    small_n = n < suppress_below
+    small = small_n | (events < suppress_below) | ((n - events) < suppress_below)
+    return small, small_n
 
 
 class GroupReport:
@@ -126,12 +159,10 @@ class GroupReport:
                 f"suppress_below must be a positive integer, got {suppress_below!r}; "
                 "e.g. 11 for the usual small-cell rule."
             )
-        n, events = frame["n"], frame["n_events"]
-        small = (n < suppress_below) | (events < suppress_below)
-        small |= (n - events) < suppress_below
+        small, small_n = small_cells(frame["n"], frame["n_events"], suppress_below)
         frame.loc[small, ["estimate", "ci_low", "ci_high"]] = np.nan
         frame.loc[small, "n_events"] = pd.NA
-        frame.loc[n < suppress_below, "n"] = pd.NA
+        frame.loc[small_n, "n"] = pd.NA
         return frame
 
     def _metric_index(self, metric):
