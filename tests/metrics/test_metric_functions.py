@@ -91,12 +91,14 @@ def test_point_estimate_equals_reference(name, ties):
     assert value == pytest.approx(expected, abs=TOLERANCE.get(name, 1e-10))
 
 
+# uint16 is what the bootstrap draws; float64 its fallback for counts above 65,535
+@pytest.mark.parametrize("dtype", [np.uint16, np.float64])
 @pytest.mark.parametrize("name", sorted(METRICS))
-def test_resample_counts_equal_repeated_rows(name):
+def test_resample_counts_equal_repeated_rows(name, dtype):
     """A replicate given by counts equals the metric on the rows it repeats."""
     y, p, _ = make_scores(120, seed=2, ties=True)
     rng = np.random.default_rng(0)
-    counts = rng.multinomial(y.size, np.full(y.size, 1 / y.size), size=3).astype(float)
+    counts = rng.multinomial(y.size, np.full(y.size, 1 / y.size), size=3).astype(dtype)
     values = METRICS[name].function(CountBatch(_group(y, p), counts))
     for value, count in zip(values, counts, strict=True):
         rows = np.repeat(np.arange(y.size), count.astype(int))
