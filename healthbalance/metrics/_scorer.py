@@ -38,9 +38,14 @@ class _GroupScorer(_BaseScorer):
         self._options = options
 
     def __repr__(self):
+        sizes = "".join(
+            f", {name}={self._options[name]}"
+            for name in ("min_group_size", "min_events")
+            if self._options[name]
+        )
         return (
             f"make_group_scorer({self._metric!r}, aggregate={self._aggregate!r}, "
-            f"attribute={self._attribute!r})"
+            f"attribute={self._attribute!r}{sizes})"
         )
 
     def _get_pos_label(self):
@@ -108,7 +113,12 @@ class _GroupScorer(_BaseScorer):
                 f"attribute={self._attribute!r} is not among the sensitive features "
                 f"{sorted(set(groups.attribute) - {OVERALL})}."
             )
-        return evaluation.point[0, keep, 0]
+        n = np.array([groups.rows[j].size for j in keep])
+        events = evaluation.n_events[keep]
+        small = (n < self._options["min_group_size"]) | (
+            np.minimum(events, n - events) < self._options["min_events"]
+        )
+        return np.where(small, np.nan, evaluation.point[0, keep, 0])
 
     @property
     def _metric_name(self):
@@ -143,8 +153,9 @@ def _aggregate(values, aggregate, metric):
     values = values[~np.isnan(values)]
     if values.size == 0:
         warnings.warn(
-            f"make_group_scorer: {metric!r} is undefined in every group (e.g. groups "
-            "with a single class in this fold); the score is NaN.",
+            f"make_group_scorer: {metric!r} is undefined in every group of this fold "
+            "(groups with a single class, or all below min_group_size or "
+            "min_events); the score is NaN.",
             UserWarning,
             stacklevel=4,
         )
@@ -182,6 +193,8 @@ def make_group_scorer(
     sensitive_columns=None,
     intersections=False,
     threshold=0.5,
+    min_group_size=0,
+    min_events=0,
     greater_is_better=None,
     pos_label=None,
 ):
@@ -225,6 +238,15 @@ default="min"
         Also score the intersections of several attributes.
     threshold : float, default=0.5
         Threshold of the threshold metrics.
+    min_group_size : int, default=0
+        Leave out of the aggregate the groups of a fold with fewer patients. A group
+        with a handful of patients in a validation fold has a metric so noisy that
+        it decides a worst-group selection by chance; ``min_group_size=30,
+        min_events=10`` (the thresholds under which :func:`group_report` flags a
+        group as unreliable) keep the selection to groups that can be measured.
+        Every group counts by default.
+    min_events : int, default=0
+        Likewise, leave out the groups of a fold with fewer events or non-events.
     greater_is_better : bool or None, default=None
         Whether higher aggregated values are better. Inferred if None: loss metrics
         and ``"max_difference"`` are negated, like scikit-learn's ``neg_*`` scorers,
@@ -272,11 +294,16 @@ default="min"
         raise TypeError(f"metric must be a name or a callable, got {metric!r}.")
     if not isinstance(threshold, numbers.Real) or not 0 < threshold < 1:
         raise ValueError(f"threshold must be in (0, 1), got {threshold!r}.")
+    for name, value in (("min_group_size", min_group_size), ("min_events", min_events)):
+        if not isinstance(value, numbers.Integral) or value < 0:
+            raise ValueError(f"{name} must be a non-negative integer, got {value!r}.")
     sign = _infer_sign(metric, aggregate, greater_is_better)
     options = {
         "sensitive_columns": sensitive_columns,
         "intersections": intersections,
         "threshold": threshold,
+        "min_group_size": min_group_size,
+        "min_events": min_events,
         "pos_label": pos_label,
     }
     return _GroupScorer(metric, aggregate, attribute, sign, options)

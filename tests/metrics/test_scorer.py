@@ -128,9 +128,35 @@ def test_attribute_selects_groups(data):
     assert value == pytest.approx(min(halves))
 
 
+def test_small_groups_are_left_out_only_when_asked(data):
+    X, y, race = data
+    race = np.where(np.arange(y.size) < 12, "tiny", race)
+    model = LogisticRegression().fit(X, y)
+    p = model.predict_proba(X)[:, 1]
+    sizes = {g: (race == g).sum() for g in np.unique(race)}
+    events = {g: min(y[race == g].sum(), (1 - y[race == g]).sum()) for g in sizes}
+    auc = {g: roc_auc_score(y[race == g], p[race == g]) for g in sizes}
+    kept = [g for g in sizes if sizes[g] >= 30 and events[g] >= 20]
+    assert "tiny" not in kept and min(auc.values()) < min(auc[g] for g in kept)
+    strict = make_group_scorer("roc_auc", min_group_size=30, min_events=20)
+    with sklearn.config_context(enable_metadata_routing=True):
+        everyone = make_group_scorer("roc_auc")(model, X, y, sensitive_features=race)
+        measured = strict(model, X, y, sensitive_features=race)
+        with pytest.warns(UserWarning, match="min_group_size"):
+            nothing = make_group_scorer("roc_auc", min_group_size=10**6)(
+                model, X, y, sensitive_features=race
+            )
+    assert everyone == pytest.approx(min(auc.values()), abs=1e-12)
+    assert measured == pytest.approx(min(auc[g] for g in kept), abs=1e-12)
+    assert np.isnan(nothing)
+    assert "min_group_size=30, min_events=20" in repr(strict)
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
+        ({"metric": "roc_auc", "min_group_size": -1}, "min_group_size"),
+        ({"metric": "roc_auc", "min_events": 1.5}, "min_events"),
         ({"metric": "auroc"}, "unknown"),
         ({"metric": "roc_auc", "aggregate": "median"}, "aggregate"),
         ({"metric": "calibration_slope", "aggregate": "min"}, "no direction"),
