@@ -12,9 +12,9 @@ Everything runs in one process on the same synthetic data (8 groups, ~11% events
    resample indices vs fairlearn ``MetricFrame(n_boot=...)``. Target: >= 100x faster
    than fairlearn at equal replicates.
 
-Every run has a fresh process (that makes the data, then runs). Peak memory is the
-peak resident set size above the level before the run, sampled every 5 ms by a
-background thread. CPU time (all threads of the process) is printed
+Peak memory is the peak resident set size above the level before each run (after
+the memory freed by earlier runs is handed back), sampled every 5 ms by a background
+thread. CPU time (all threads of the process) is printed
 too: on a shared machine it shows the work done when wall time is inflated by load.
 
 Usage: python benchmarks/bench_group_report.py [--n-large 1000000] [--boot-large 1000]
@@ -22,12 +22,11 @@ Usage: python benchmarks/bench_group_report.py [--n-large 1000000] [--boot-large
 """
 
 import argparse
-import multiprocessing
+import ctypes
 import os
 import threading
 import time
 import warnings
-from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 from sklearn import metrics as skm
@@ -124,28 +123,29 @@ class PeakMemory:
         return (self.peak - self.start) / 2**20
 
 
-def run(label, data, function, *args):
-    """Time ``function(*make_data(n, seed=seed), *args)``, ``data=(n, seed)``, alone.
+def release_freed_memory():
+    """Hand the memory freed by earlier runs back to the system (glibc).
 
-    A fresh process per run keeps one run's freed memory (which the allocator keeps)
-    from hiding the next run's peak.
+    The allocator keeps freed arrays for reuse: without this, an earlier run's freed
+    memory would hide the next run's peak.
     """
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(1, mp_context=context) as pool:
-        seconds, cpu, mb = pool.submit(_measure, data, function, args).result()
-    print(f"  {label:<44s} {seconds:8.2f} s wall {cpu:8.2f} s cpu {mb:7.0f} MB")
-    return seconds, mb
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        print("  (not glibc: the peaks of later runs may read low)")
 
 
-def _measure(data, function, args):
-    warnings.simplefilter("ignore")  # fairlearn and sklearn warnings are not timed
-    n, seed = data
-    y, score, groups = make_data(n, seed=seed)
+def run(label, function):
+    release_freed_memory()
     with PeakMemory() as memory:
         start, cpu = time.perf_counter(), time.process_time()
-        function(y, score, groups, *args)
+        function()
         seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
-    return seconds, cpu, memory.mb
+    print(
+        f"  {label:<44s} {seconds:8.2f} s wall {cpu:8.2f} s cpu {memory.mb:7.0f} MB",
+        flush=True,
+    )
+    return seconds, memory.mb
 
 
 def ours(y, score, groups, n_boot, n_jobs):
@@ -197,27 +197,41 @@ def main():
     parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument("--skip-fairlearn", action="store_true")
     args = parser.parse_args()
+    warnings.simplefilter("ignore")  # fairlearn and sklearn warnings are not timed
 
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start")
     print(f"1. {args.n_large:,} rows, 8 groups, {args.boot_large} replicates")
-    large = (args.n_large, 0)
+    y, score, groups = make_data(args.n_large)
     t_large, m_large = run(
-        "healthbalance group_report", large, ours, args.boot_large, args.n_jobs
+        "healthbalance group_report",
+        lambda: ours(y, score, groups, args.boot_large, args.n_jobs),
     )
     print(f"2. point estimates on {args.n_large:,} rows")
-    t_point, _ = run("healthbalance group_report(n_bootstrap=0)", large, ours, 0, 1)
+    t_point, _ = run(
+        "healthbalance group_report(n_bootstrap=0)",
+        lambda: ours(y, score, groups, 0, 1),
+    )
     if not args.skip_fairlearn:
-        t_fl_point, _ = run("fairlearn MetricFrame", large, fairlearn_frame, None)
+        t_fl_point, _ = run(
+            "fairlearn MetricFrame", lambda: fairlearn_frame(y, score, groups, None)
+        )
+    del y, score, groups
 
     n, b = args.n_compare, args.boot_compare
     print(f"3. {n:,} rows, 8 groups, {b} replicates")
-    compare = (n, 1)
-    t_ours, m_ours = run("healthbalance group_report", compare, ours, b, args.n_jobs)
+    y, score, groups = make_data(n, seed=1)
+    t_ours, m_ours = run(
+        "healthbalance group_report", lambda: ours(y, score, groups, b, args.n_jobs)
+    )
     t_naive, m_naive = run(
-        "naive scikit-learn loop (same indices)", compare, naive_loop, b
+        "naive scikit-learn loop (same indices)",
+        lambda: naive_loop(y, score, groups, b),
     )
     if not args.skip_fairlearn:
-        t_fl, m_fl = run("fairlearn MetricFrame(n_boot)", compare, fairlearn_frame, b)
+        t_fl, m_fl = run(
+            "fairlearn MetricFrame(n_boot)",
+            lambda: fairlearn_frame(y, score, groups, b),
+        )
 
     print("\nsummary")
     print("| case | healthbalance | peer | ratio | target |")

@@ -142,11 +142,11 @@ class CountBatch:
 
     @cached_property
     def cpos(self):
-        return self._pos.astype(np.float64)
+        return self._pos.astype(np.float64, copy=False)
 
     @cached_property
     def cneg(self):
-        return self._neg.astype(np.float64)
+        return self._neg.astype(np.float64, copy=False)
 
     @cached_property
     def n_pos(self):

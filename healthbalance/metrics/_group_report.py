@@ -9,7 +9,7 @@ import pandas as pd
 from healthbalance._sensitive import resolve_sensitive_features
 from healthbalance.metrics._count_batch import MetricParams
 from healthbalance.metrics._engine import evaluate
-from healthbalance.metrics._groups import build_groups
+from healthbalance.metrics._groups import build_groups, too_small
 from healthbalance.metrics._metric_functions import METRICS
 from healthbalance.metrics._report import COLUMNS, GroupReport
 from healthbalance.metrics._validation import (
@@ -235,9 +235,10 @@ def group_flags(n, n_events, min_group_size, min_events):
     reasons = []
     if n_events == 0 or n_events == n:
         reasons.append("only one outcome class")
-    if n < min_group_size:
+    few_patients, few_events = too_small(n, n_events, min_group_size, min_events)
+    if few_patients:
         reasons.append(f"n={n} < min_group_size={min_group_size}")
-    if min(n_events, n - n_events) < min_events:
+    if few_events:
         reasons.append(f"events or non-events < min_events={min_events}")
     return not reasons, "; ".join(reasons)
 

@@ -13,7 +13,7 @@ from sklearn.utils.validation import _check_response_method
 from healthbalance._sensitive import resolve_sensitive_features
 from healthbalance.metrics._count_batch import MetricParams
 from healthbalance.metrics._engine import evaluate
-from healthbalance.metrics._groups import OVERALL, build_groups
+from healthbalance.metrics._groups import OVERALL, build_groups, too_small
 from healthbalance.metrics._metric_functions import METRICS
 from healthbalance.metrics._report import _badness, metric_best
 from healthbalance.metrics._validation import check_scores, check_target
@@ -113,12 +113,13 @@ class _GroupScorer(_BaseScorer):
                 f"attribute={self._attribute!r} is not among the sensitive features "
                 f"{sorted(set(groups.attribute) - {OVERALL})}."
             )
-        n = np.array([groups.rows[j].size for j in keep])
-        events = evaluation.n_events[keep]
-        small = (n < self._options["min_group_size"]) | (
-            np.minimum(events, n - events) < self._options["min_events"]
+        few_patients, few_events = too_small(
+            np.array([groups.rows[j].size for j in keep]),
+            evaluation.n_events[keep],
+            self._options["min_group_size"],
+            self._options["min_events"],
         )
-        return np.where(small, np.nan, evaluation.point[0, keep, 0])
+        return np.where(few_patients | few_events, np.nan, evaluation.point[0, keep, 0])
 
     @property
     def _metric_name(self):
