@@ -156,8 +156,13 @@ def literal_path(path):
 def register_sources(con, sources):
     """Register every source as a view named after its table (``icustays``, ...)."""
     for name, source in sources.items():
+        # The compression is named: DuckDB does not infer it from an escaped path.
+        gzipped = source.path.name.endswith(".gz")
         relation = con.read_csv(
-            literal_path(source.path), columns=source.columns, **CSV_OPTIONS
+            literal_path(source.path),
+            columns=source.columns,
+            compression="gzip" if gzipped else "none",
+            **CSV_OPTIONS,
         )
         relation.to_view(name)
 
@@ -172,8 +177,17 @@ def connect(memory_limit, threads, temp_directory, verbose):
     }
     if threads is not None:
         config["threads"] = int(threads)
-    con = duckdb.connect(":memory:", config=config)
-    con.execute(PROGRESS_BAR_ON if verbose else PROGRESS_BAR_OFF)
+    try:
+        con = duckdb.connect(":memory:", config=config)
+    except duckdb.Error as error:
+        raise ValueError(
+            f"memory_limit={memory_limit!r} is not a DuckDB memory size ({error}): "
+            "pass a size such as '1GB' or '500MB'."
+        ) from error
+    if verbose:
+        con.execute(PROGRESS_BAR_ON)
+    else:
+        con.execute(PROGRESS_BAR_OFF)
     return con
 
 
