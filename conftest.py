@@ -1,7 +1,17 @@
 """Test-session settings shared by the doctests and the test suite."""
 
+import atexit
 import os
+import shutil
+import tempfile
 
 # scikit-learn's check_array_api_input skips itself unless SciPy's array API support
 # is switched on; it must be set before SciPy is imported.
 os.environ.setdefault("SCIPY_ARRAY_API", "1")
+
+# The suite never writes to the real home: the user cache directory (run cache of the
+# benchmark, healthbalance.utils._cache.user_cache_dir) points at a throwaway folder,
+# for the doctests, the tests and the notebooks' kernels alike.
+_CACHE_HOME = tempfile.mkdtemp(prefix="healthbalance-test-cache-")
+os.environ["XDG_CACHE_HOME"] = _CACHE_HOME
+atexit.register(shutil.rmtree, _CACHE_HOME, ignore_errors=True)

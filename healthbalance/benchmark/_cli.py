@@ -62,7 +62,15 @@ def build_parser():
     out.add_argument("--out", type=Path, default=Path("reports"))
     out.add_argument("--format", choices=["csv", "parquet"], default="csv")
     out.add_argument("--suppress-below", type=int, default=11)
-    out.add_argument("--no-cache", action="store_true", help="refit every cell")
+    out.add_argument(
+        "--cache-dir",
+        type=Path,
+        help="folder of the run cache (per-patient test predictions); default: "
+        "$XDG_CACHE_HOME/healthbalance/benchmark or ~/.cache/healthbalance/benchmark",
+    )
+    out.add_argument(
+        "--no-cache", action="store_true", help="cache nothing and refit every run"
+    )
     out.add_argument("--no-progress", action="store_true")
     return parser
 
@@ -101,6 +109,7 @@ def _load_file(args):
 
 def benchmark(args):
     """Run the benchmark described by ``args`` and write the report and tables."""
+    _check_cache_outside_out(args)
     X, y, sensitive, reference = load_data(args)
     args.out.mkdir(parents=True, exist_ok=True)
     results = run_benchmark(
@@ -115,7 +124,7 @@ def benchmark(args):
         n_bootstrap=args.n_bootstrap or (200 if args.quick else 1000),
         reference_proportions=reference,
         pos_label=args.pos_label,
-        cache_dir=None if args.no_cache else args.out / "cache",
+        cache_dir=False if args.no_cache else args.cache_dir,
         n_jobs=args.n_jobs,
         progress=not args.no_progress,
     )
@@ -133,6 +142,19 @@ def benchmark(args):
         results, args.out / "benchmark.html", suppress_below=args.suppress_below
     )
     _print_summary(results, args)
+
+
+def _check_cache_outside_out(args):
+    """Refuse a run cache (patient-level data) under the report folder."""
+    if args.cache_dir is None or args.no_cache:
+        return
+    cache, out = args.cache_dir.expanduser().resolve(), args.out.expanduser().resolve()
+    if cache == out or out in cache.parents:
+        raise SystemExit(
+            f"--cache-dir {args.cache_dir} is inside --out {args.out}: the run cache "
+            "holds per-patient predictions and must stay out of the report folder; "
+            "pick another folder or leave --cache-dir out (user cache directory)."
+        )
 
 
 def _print_summary(results, args):

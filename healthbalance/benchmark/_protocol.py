@@ -8,9 +8,7 @@ independent, so they run in parallel and are cached on disk one file each.
 
 import hashlib
 import inspect
-import json
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -143,27 +141,6 @@ def _test_predictions(best, strategy, test):
     else:
         decision = score >= best["threshold"]
     return {**best, "score": score, "decision": np.asarray(decision).astype(np.int8)}
-
-
-def cell_path(cache_dir, fingerprint, seed, model, strategy, quick):
-    """Return the cache file of one cell."""
-    key = f"{fingerprint}-{seed}-{model}-{strategy}-{'quick' if quick else 'full'}"
-    return Path(cache_dir) / f"{key}.npz"
-
-
-def save_cell(path, cell):
-    """Store a finished cell (test scores and decisions, and its metadata)."""
-    meta = {k: v for k, v in cell.items() if k not in ("score", "decision")}
-    tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, score=cell["score"], decision=cell["decision"], meta=json.dumps(meta))
-    tmp.replace(path)
-
-
-def load_cell(path):
-    """Read a cell written by :func:`save_cell`."""
-    with np.load(path, allow_pickle=False) as stored:
-        meta = json.loads(str(stored["meta"]))
-        return {**meta, "score": stored["score"], "decision": stored["decision"]}
 
 
 def data_fingerprint(X, y, sensitive, attribute):

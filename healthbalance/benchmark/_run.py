@@ -1,8 +1,7 @@
-"""Run the benchmark: every (seed, base model, strategy) cell, then the reports."""
+"""Run the benchmark: every (seed, base model, strategy) run, then the reports."""
 
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,6 +10,7 @@ from tqdm.auto import tqdm
 
 from healthbalance._sensitive import check_sensitive_features
 from healthbalance.benchmark import _protocol as protocol
+from healthbalance.benchmark import _run_cache as run_cache
 from healthbalance.benchmark._models import BASE_MODELS
 from healthbalance.benchmark._strategies import STRATEGIES
 from healthbalance.metrics import (
@@ -61,7 +61,7 @@ class BenchmarkResults:
         base model), per group and metric, from
         :func:`~healthbalance.metrics.compare_models`.
     fits : pandas.DataFrame
-        Per cell: chosen hyperparameters, fit seconds, validation worst-group AUROC and
+        Per run: chosen hyperparameters, fit seconds, validation worst-group AUROC and
         the operating threshold.
     reports : dict
         ``(seed, model, strategy) -> GroupReport`` of the test-set scores, for plots.
@@ -134,10 +134,17 @@ def run_benchmark(
         shares), to check representation; ``None`` skips that check.
     pos_label : int, float, bool or str, default=None
         Label of the event in ``y``; needed when ``y`` holds strings.
-    cache_dir : str or Path, default=None
-        Folder where finished cells are stored; a rerun skips them.
+    cache_dir : str, Path, None or False, default=None
+        Folder of the run cache, where each finished run (its test-set scores and
+        decisions: patient-level data) is stored so that a rerun skips it. ``None``
+        uses the user's cache directory, ``$XDG_CACHE_HOME/healthbalance/benchmark``
+        or ``~/.cache/healthbalance/benchmark``; ``False`` caches nothing. A file is
+        reused only if it was written for the same data, library version and full
+        run configuration (hyperparameter grids included); an unreadable or foreign
+        file is ignored with a ``CacheWarning`` naming it, and the run refitted.
+        See :doc:`/privacy` for how to delete it.
     n_jobs : int, default=None
-        Cells fitted in parallel (joblib).
+        Runs fitted in parallel (joblib).
     progress : bool, default=True
         Show a progress bar.
 
@@ -167,7 +174,7 @@ def run_benchmark(
     sensitive = check_sensitive_features(sensitive_features, len(y))
     attribute = _check_attribute(attribute, sensitive)
     names = _check_strategies(strategies)
-    cells = [
+    runs = [
         (seed, model, name)
         for seed in seeds
         for model in models
@@ -178,7 +185,8 @@ def run_benchmark(
     splits = {
         seed: protocol.prepare_seed(X, y, sensitive, attribute, seed) for seed in seeds
     }
-    done = _run_cells(cells, splits, quick, cache_dir, fingerprint, n_jobs, progress)
+    cache = run_cache.resolve_cache_dir(cache_dir)
+    done = _run_all(runs, splits, quick, cache, fingerprint, n_jobs, progress)
     settings = {
         "attribute": attribute,
         "seeds": list(seeds),
@@ -229,40 +237,44 @@ def _check_strategies(strategies):
     return ["erm", *[s for s in names if s != "erm"]]
 
 
-def _run_cells(cells, splits, quick, cache_dir, fingerprint, n_jobs, progress):
+def _run_all(runs, splits, quick, cache_dir, fingerprint, n_jobs, progress):
     done, todo = {}, []
-    for seed, model, name in cells:
-        path = cache_dir and protocol.cell_path(
-            cache_dir, fingerprint, seed, model, name, quick
-        )
-        if path and path.exists():
-            done[seed, model, name] = protocol.load_cell(path)
-        else:
-            todo.append((seed, model, name, path))
-    if cache_dir:
-        Path(cache_dir).mkdir(parents=True, exist_ok=True)
+    for seed, model, name in runs:
+        path = config = None
+        if cache_dir is not None:
+            config = run_cache.run_config(
+                fingerprint, seed, model, STRATEGIES[name], quick
+            )
+            path = run_cache.run_path(cache_dir, config)
+            n_test = len(splits[seed]["test"]["y"])
+            # Warnings point at 1 this line, 2 run_benchmark's, 3 its caller's.
+            run = run_cache.load_run(path, config, n_test, stacklevel=3)
+            if run is not None:
+                done[seed, model, name] = run
+                continue
+        todo.append((seed, model, name, path, config))
     jobs = (
-        delayed(_run_one)(splits[seed], STRATEGIES[name], model, seed, quick, path)
-        for seed, model, name, path in todo
+        delayed(_run_one)(splits[seed], STRATEGIES[name], model, seed, quick, path, cfg)
+        for seed, model, name, path, cfg in todo
     )
     outputs = Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
-    bar = tqdm(outputs, total=len(todo), desc="benchmark cells", disable=not progress)
-    for (seed, model, name, _), cell in zip(todo, bar, strict=True):
-        done[seed, model, name] = cell
+    bar = tqdm(outputs, total=len(todo), desc="benchmark runs", disable=not progress)
+    for (seed, model, name, *_), run in zip(todo, bar, strict=True):
+        done[seed, model, name] = run
     return done
 
 
-def _run_one(splits, strategy, model, seed, quick, path):
+def _run_one(splits, strategy, model, seed, quick, path, config):
     try:
-        cell = protocol.run_cell(splits, strategy, model, seed, quick)
+        run = protocol.run_cell(splits, strategy, model, seed, quick)
     except Exception as error:
         raise RuntimeError(
             f"strategy {strategy.name!r} with base model {model!r} (seed {seed}) "
             f"failed: {error}"
         ) from error
-    if path:
-        protocol.save_cell(path, cell)
-    return cell
+    if path is not None:
+        run_cache.save_run(path, run, config)
+    return run
 
 
 def _evaluate(done, splits, sensitive, settings):
@@ -271,15 +283,15 @@ def _evaluate(done, splits, sensitive, settings):
         test = splits[seed]["test"]
         groups = sensitive.iloc[test["rows"]].reset_index(drop=True)
         for model in settings["models"]:
-            cells = {n: c for (s, m, n), c in done.items() if s == seed and m == model}
+            runs = {n: r for (s, m, n), r in done.items() if s == seed and m == model}
             keys = {"seed": seed, "model": model}
-            for name, cell in cells.items():
+            for name, run in runs.items():
                 report = _report(
-                    test["y"], cell["score"], groups, SCORE_METRICS, seed, settings
+                    test["y"], run["score"], groups, SCORE_METRICS, seed, settings
                 )
                 decisions = _report(
                     test["y"],
-                    cell["decision"],
+                    run["decision"],
                     groups,
                     DECISION_METRICS,
                     seed,
@@ -288,9 +300,9 @@ def _evaluate(done, splits, sensitive, settings):
                 reports[seed, model, name] = report
                 for frame in (report.to_frame(), decisions.to_frame()):
                     metrics.append(frame.assign(**keys, strategy=name))
-                fits.append({**keys, "strategy": name, **_fit_row(cell)})
-            if len(cells) > 1:
-                scores = {name: cell["score"] for name, cell in cells.items()}
+                fits.append({**keys, "strategy": name, **_fit_row(run)})
+            if len(runs) > 1:
+                scores = {name: run["score"] for name, run in runs.items()}
                 delta = _compare(test["y"], scores, groups, seed, settings)
                 deltas.append(
                     delta.rename(columns={"model": "strategy"}).assign(**keys)
@@ -336,12 +348,12 @@ def _compare(y, scores, groups, seed, settings):
         )
 
 
-def _fit_row(cell):
+def _fit_row(run):
     return {
-        "params": str(cell["params"]),
-        "fit_seconds": cell["fit_seconds"],
-        "val_worst_auroc": cell["val_worst_auroc"],
-        "threshold": cell["threshold"],
+        "params": str(run["params"]),
+        "fit_seconds": run["fit_seconds"],
+        "val_worst_auroc": run["val_worst_auroc"],
+        "threshold": run["threshold"],
     }
 
 

@@ -13,15 +13,24 @@ import pandas as pd
 from sklearn.utils import Bunch
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
+from healthbalance import __version__
 from healthbalance.datasets import _mimic_items as items
 from healthbalance.datasets import _mimic_sql as sql
 from healthbalance.datasets._icu_cohort import FEATURE_NAMES, SENSITIVE_COLUMNS, TARGET
+from healthbalance.utils._cache import atomic_write, warn_unusable
 
 # Bump when the extraction changes, so that older caches are not reused.
 LOADER_VERSION = "1"
+STAMP_KEY = b"healthbalance.cache_stamp"
 IDENTIFIERS = ["subject_id", "hadm_id", "stay_id"]
 CATEGORICAL = ["admission_type", "sex"]
 FLAGS = ["mechanical_ventilation", "vasopressors"]
+COLUMNS = [
+    *IDENTIFIERS,
+    *FEATURE_NAMES,
+    *[c for c in SENSITIVE_COLUMNS if c != "sex"],
+    TARGET,
+]
 logger = logging.getLogger("healthbalance.datasets.mimic")
 
 
@@ -133,49 +142,81 @@ def load_mimic_iv(
     sources = sql.open_sources(root)
     params = {"task": task, "window_hours": float(window_hours)}
     params.update(min_age=float(min_age), stays=stays)
-    cache = _cache_path(cache_dir, sources, params)
-    if cache is not None and cache.is_file():
-        logger.info("load_mimic_iv: reading the cached cohort %s", cache)
-        return _bunch(_finalize(pd.read_parquet(cache)))
-    frame = _finalize(_extract(root, sources, params, memory_limit, threads, verbose))
-    if cache is not None:
-        _write_cache(frame, cache)
+    stamp = _cache_stamp(sources, params)
+    cache = None if cache_dir is None else _cache_path(cache_dir, stamp)
+    frame = None if cache is None else _read_cache(cache, stamp)
+    if frame is None:
+        frame = _finalize(
+            _extract(root, sources, params, memory_limit, threads, verbose)
+        )
+        if cache is not None:
+            _write_cache(frame, cache, stamp)
     return _bunch(frame)
 
 
-def _cache_path(cache_dir, sources, params):
-    if cache_dir is None:
-        return None
-    files = {
-        name: [
-            source.path.name,
-            source.path.stat().st_size,
-            source.path.stat().st_mtime_ns,
-        ]
-        for name, source in sources.items()
+def _cache_stamp(sources, params):
+    """Return what a cached cohort depends on: versions, parameters, source files."""
+    files = {}
+    for name, source in sources.items():
+        stat = source.path.stat()
+        files[name] = [source.path.name, stat.st_size, stat.st_mtime_ns]
+    return {
+        "library": __version__,
+        "loader": LOADER_VERSION,
+        "params": params,
+        "files": files,
+        "columns": COLUMNS,
     }
-    key = json.dumps([LOADER_VERSION, params, files], sort_keys=True)
+
+
+def _cache_path(cache_dir, stamp):
+    key = json.dumps(stamp, sort_keys=True)
     digest = hashlib.sha256(key.encode()).hexdigest()[:20]
-    return Path(cache_dir) / f"mimic_iv_{digest}.parquet"
+    return Path(cache_dir).expanduser() / f"mimic_iv_{digest}.parquet"
 
 
-def _write_cache(frame, cache):
-    cache.parent.mkdir(parents=True, exist_ok=True)
-    partial = cache.with_suffix(f".{os.getpid()}.tmp")
-    frame.to_parquet(partial, index=False)
-    os.replace(partial, cache)
+def _read_cache(cache, stamp):
+    """Return the cached cohort, or ``None`` (warning when the file is unusable)."""
+    if not cache.is_file():
+        return None
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(cache)
+        stored = json.loads((table.schema.metadata or {}).get(STAMP_KEY, b"null"))
+        if stored == stamp and table.schema.names == COLUMNS:
+            logger.info("load_mimic_iv: reading the cached cohort %s", cache)
+            return _finalize(table.to_pandas())
+        reason = "was written for other files, parameters or library version"
+    except (pa.ArrowException, OSError, ValueError, KeyError, TypeError) as error:
+        reason = f"is damaged ({type(error).__name__}: {error})"
+    # 1 this function, 2 load_mimic_iv, 3 validate_params' wrapper, 4 the caller.
+    warn_unusable(cache, reason, stacklevel=4)
+    return None
+
+
+def _write_cache(frame, cache, stamp):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    metadata = {**(table.schema.metadata or {}), STAMP_KEY: json.dumps(stamp)}
+    table = table.replace_schema_metadata(metadata)
+    atomic_write(cache, lambda f: pq.write_table(table, f))
 
 
 def _extract(root, sources, params, memory_limit, threads, verbose):
     with tempfile.TemporaryDirectory(prefix="healthbalance_mimic_") as spill:
         con = sql.connect(memory_limit, threads, spill, verbose)
         try:
-            return _run_queries(con, root, sources, params, verbose)
+            sql.register_sources(con, sources)
+            return _run_queries(con, root, params, verbose)
         finally:
             con.close()
 
 
-def _run_queries(con, root, sources, params, verbose):
+def _run_queries(con, root, params, verbose):
     window, min_age = params["window_hours"], params["min_age"]
 
     def stage(name, fn):
@@ -185,7 +226,7 @@ def _run_queries(con, root, sources, params, verbose):
 
     n = stage(
         "cohort",
-        lambda: sql.create_cohort(con, sources, window, min_age, params["stays"]),
+        lambda: sql.create_cohort(con, window, min_age, params["stays"]),
     )
     if n == 0:
         raise ValueError(
@@ -195,15 +236,10 @@ def _run_queries(con, root, sources, params, verbose):
         )
     sql.register_items(con)
     parts = [
-        stage("chartevents", lambda: sql.chart_features(con, sources["chartevents"])),
-        stage("labevents", lambda: sql.lab_features(con, sources["labevents"])),
-        stage(
-            "outputevents",
-            lambda: sql.urine_features(con, sources["outputevents"], window),
-        ),
-        stage(
-            "inputevents", lambda: sql.vasopressor_features(con, sources["inputevents"])
-        ),
+        stage("chartevents", lambda: sql.chart_features(con)),
+        stage("labevents", lambda: sql.lab_features(con)),
+        stage("outputevents", lambda: sql.urine_features(con, window)),
+        stage("inputevents", lambda: sql.vasopressor_features(con)),
     ]
     # One dtype per value column, so that all-NULL columns (NULL AS mean) do not
     # decide the result's dtype (pandas 2 warns about that).
@@ -270,8 +306,7 @@ def _finalize(frame):
     for column in items.NUMERIC_STATS:
         out[column] = out[column].astype(np.float64)
     out["age"] = out["age"].astype(np.float64)
-    sensitive = [c for c in SENSITIVE_COLUMNS if c != "sex"]
-    return out[[*IDENTIFIERS, *FEATURE_NAMES, *sensitive, TARGET]]
+    return out[COLUMNS]
 
 
 def _bunch(frame):

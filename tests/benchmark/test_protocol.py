@@ -70,23 +70,6 @@ def test_sensitivity_threshold_is_the_highest_reaching_the_target():
     assert recall_score(y, score >= higher) < 0.8
 
 
-def test_cached_cell_round_trips(tmp_path):
-    cell = {
-        "params": {"C": 1.0},
-        "fit_seconds": 0.5,
-        "val_worst_auroc": 0.8,
-        "threshold": 0.2,
-        "score": np.linspace(0, 1, 7),
-        "decision": np.array([0, 1, 1, 0, 0, 1, 0], dtype=np.int8),
-    }
-    path = tmp_path / "cell.npz"
-    protocol.save_cell(path, cell)
-    loaded = protocol.load_cell(path)
-    np.testing.assert_array_equal(loaded["score"], cell["score"])
-    np.testing.assert_array_equal(loaded["decision"], cell["decision"])
-    assert loaded["params"] == {"C": 1.0} and loaded["threshold"] == 0.2
-
-
 def test_fingerprint_changes_with_the_data():
     X = pd.DataFrame({"a": [1.0, 2.0, 3.0]})
     sf = pd.DataFrame({"g": ["x", "y", "x"]})

@@ -3,11 +3,14 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from healthbalance.benchmark import _models as models
 from healthbalance.benchmark import _protocol as protocol
+from healthbalance.benchmark import _run_cache as run_cache
 from healthbalance.benchmark import run_benchmark, write_html_report
 from healthbalance.benchmark._checks import suppress_small_counts
 from healthbalance.benchmark._cli import main
 from healthbalance.datasets import make_icu_cohort
+from healthbalance.utils._cache import CacheWarning
 
 STRATEGIES = ["erm", "random_over", "group_over"]
 
@@ -73,25 +76,77 @@ def test_random_oversampling_without_correction_miscalibrates(results):
     assert abs(by_strategy["group_over"]) < abs(by_strategy["random_over"]) - 0.5
 
 
-def test_cache_skips_finished_cells(cohort, tmp_path, monkeypatch):
-    kwargs = {
-        "strategies": ["erm"],
-        "models": ["logistic"],
-        "quick": True,
-        "n_bootstrap": 20,
-        "cache_dir": tmp_path,
-        "progress": False,
-    }
+def _counting_run_cell(monkeypatch):
+    fitted = []
+    original = protocol.run_cell
+
+    def run_cell(splits, strategy, model, seed, quick):
+        fitted.append((seed, model, strategy.name))
+        return original(splits, strategy, model, seed, quick)
+
+    monkeypatch.setattr(protocol, "run_cell", run_cell)
+    return fitted
+
+
+CACHED = {
+    "strategies": ["erm"],
+    "models": ["logistic"],
+    "quick": True,
+    "n_bootstrap": 20,
+    "progress": False,
+}
+
+
+def test_cache_skips_finished_runs(cohort, tmp_path, monkeypatch):
     sf = cohort.sensitive_features[["race_ethnicity"]]
-    first = run_benchmark(cohort.data, cohort.target, sf, **kwargs)
-    assert len(list(tmp_path.glob("*.npz"))) == 1
-
-    def fail(*args, **kwargs):
-        raise AssertionError("a cached cell was fitted again")
-
-    monkeypatch.setattr(protocol, "run_cell", fail)
-    second = run_benchmark(cohort.data, cohort.target, sf, **kwargs)
+    first = run_benchmark(cohort.data, cohort.target, sf, cache_dir=tmp_path, **CACHED)
+    assert len(list(tmp_path.glob("run_*.npz"))) == 1
+    fitted = _counting_run_cell(monkeypatch)
+    second = run_benchmark(cohort.data, cohort.target, sf, cache_dir=tmp_path, **CACHED)
+    assert fitted == []
     pd.testing.assert_frame_equal(first.metrics, second.metrics)
+    run_benchmark(cohort.data, cohort.target, sf, cache_dir=False, **CACHED)
+    assert fitted == [(0, "logistic", "erm")]
+
+
+def test_a_damaged_run_file_is_named_and_refitted(cohort, tmp_path, monkeypatch):
+    sf = cohort.sensitive_features[["race_ethnicity"]]
+    first = run_benchmark(cohort.data, cohort.target, sf, cache_dir=tmp_path, **CACHED)
+    (path,) = tmp_path.glob("run_*.npz")
+    path.write_bytes(path.read_bytes()[:100])  # truncated: BadZipFile before
+    fitted = _counting_run_cell(monkeypatch)
+    with pytest.warns(CacheWarning, match=f"{path}.*damaged") as record:
+        second = run_benchmark(
+            cohort.data, cohort.target, sf, cache_dir=tmp_path, **CACHED
+        )
+    assert record[0].filename == __file__
+    assert fitted == [(0, "logistic", "erm")]
+    pd.testing.assert_frame_equal(first.metrics, second.metrics)
+    # The refitted run replaced the damaged file: the next call reads it silently.
+    run_benchmark(cohort.data, cohort.target, sf, cache_dir=tmp_path, **CACHED)
+    assert len(fitted) == 1
+
+
+def test_an_upgrade_or_a_new_grid_refits(cohort, tmp_path, monkeypatch):
+    sf = cohort.sensitive_features[["race_ethnicity"]]
+    run_benchmark(cohort.data, cohort.target, sf, cache_dir=tmp_path, **CACHED)
+    fitted = _counting_run_cell(monkeypatch)
+    monkeypatch.setattr(run_cache, "__version__", "99.0")
+    run_benchmark(cohort.data, cohort.target, sf, cache_dir=tmp_path, **CACHED)
+    assert len(fitted) == 1
+
+    def other_grid(name, quick):
+        estimator, _ = models.base_model_grid(name, quick)
+        return estimator, [{"C": 0.01}]
+
+    monkeypatch.setattr(run_cache, "base_model_grid", other_grid)
+    monkeypatch.setattr(protocol, "base_model_grid", other_grid)
+    results = run_benchmark(
+        cohort.data, cohort.target, sf, cache_dir=tmp_path, **CACHED
+    )
+    assert len(fitted) == 2
+    assert results.fits["params"].tolist() == [str({"C": 0.01})]
+    assert len(list(tmp_path.glob("run_*.npz"))) == 3
 
 
 def test_bad_input_is_named(cohort):
@@ -137,31 +192,71 @@ def test_html_report_is_self_contained_and_aggregate_only(results, tmp_path, coh
     assert not any(s in page for s in stay_ids[:200])
 
 
+CLI = [
+    "benchmark",
+    "--quick",
+    "--n-samples",
+    "3000",
+    "--models",
+    "logistic",
+    "--n-bootstrap",
+    "30",
+    "--no-progress",
+]
+
+
 def test_command_line_writes_the_report_and_tables(tmp_path, capsys):
-    out = tmp_path / "reports"
-    main(
-        [
-            "benchmark",
-            "--quick",
-            "--n-samples",
-            "3000",
-            "--strategies",
-            "erm",
-            "reweighing",
-            "--models",
-            "logistic",
-            "--n-bootstrap",
-            "30",
-            "--no-progress",
-            "--out",
-            str(out),
-        ]
-    )
+    out, cache = tmp_path / "reports", tmp_path / "cache"
+    argv = [*CLI, "--strategies", "erm", "reweighing"]
+    main([*argv, "--out", str(out), "--cache-dir", str(cache)])
     assert (out / "benchmark.html").exists()
     metrics = pd.read_csv(out / "benchmark_metrics.csv")
     assert set(metrics["strategy"]) == {"erm", "reweighing"}
     printed = capsys.readouterr().out
     assert "Checks:" in printed and "reweighing" in printed
+    # Per-patient predictions went to the cache, and nothing patient-level to --out.
+    assert len(list(cache.glob("run_*.npz"))) == 2
+    _assert_aggregate_only(out, n_strategies=2)
+
+
+def _assert_aggregate_only(out, n_strategies):
+    """Every file under ``out`` is a report or a table with one row per group."""
+    files = [p for p in out.rglob("*") if p.is_file()]
+    assert {p.name for p in files} == {
+        "benchmark.html",
+        "benchmark_metrics.csv",
+        "benchmark_deltas.csv",
+        "benchmark_fits.csv",
+    }
+    assert not any(p.suffix in {".npz", ".npy", ".joblib", ".pkl"} for p in files)
+    sensitive = make_icu_cohort(3000, random_state=0).sensitive_features
+    n_groups = 1 + sum(sensitive[c].nunique() for c in sensitive.columns)
+    expected = {
+        "metrics": n_strategies * 10 * n_groups,
+        "deltas": (n_strategies - 1) * 4 * n_groups,
+        "fits": n_strategies,
+    }
+    for name, rows in expected.items():
+        assert len(pd.read_csv(out / f"benchmark_{name}.csv")) == rows, name
+
+
+def test_the_run_cache_defaults_to_the_user_cache_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    out = tmp_path / "reports"
+    main([*CLI, "--strategies", "erm", "--out", str(out)])
+    assert len(list((tmp_path / "xdg/healthbalance/benchmark").glob("run_*.npz"))) == 1
+    _assert_aggregate_only(out, n_strategies=1)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "other"))
+    main([*CLI, "--strategies", "erm", "--out", str(out), "--no-cache"])
+    assert not (tmp_path / "other").exists()
+    _assert_aggregate_only(out, n_strategies=1)
+
+
+def test_a_cache_inside_the_report_folder_is_refused(tmp_path):
+    out = tmp_path / "reports"
+    with pytest.raises(SystemExit, match="--cache-dir .* is inside --out"):
+        main([*CLI, "--out", str(out), "--cache-dir", str(out / "cache")])
+    assert not out.exists()
 
 
 def test_command_line_reads_a_csv_file(tmp_path, cohort):

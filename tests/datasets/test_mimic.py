@@ -1,8 +1,11 @@
+import json
 import os
+import shutil
 import sys
 
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
@@ -12,10 +15,13 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OrdinalEncoder
 from sklearn.utils._param_validation import InvalidParameterError
 
+import healthbalance
 from healthbalance._sensitive import group_labels, resolve_sensitive_features
+from healthbalance.datasets import _mimic as mimic_loader
 from healthbalance.datasets import _mimic_sql as mimic_sql
 from healthbalance.datasets import load_mimic_iv, make_icu_cohort
 from healthbalance.datasets._mimic_items import map_age_group, map_race
+from healthbalance.utils._cache import CacheWarning
 from tests.datasets import _mimic_fixture as fixture
 from tests.datasets import _mimic_reference as reference
 
@@ -229,11 +235,7 @@ def test_cache_is_reused_and_invalidated(fresh_root, tmp_path, monkeypatch):
     cache = tmp_path / "cache"
     first = load_mimic_iv(root, cache_dir=cache)
     assert len(list(cache.glob("*.parquet"))) == 1
-
-    def fail(*args, **kwargs):
-        raise AssertionError("extraction ran although the cache was valid")
-
-    monkeypatch.setattr(mimic_sql, "chart_features", fail)
+    _no_extraction(monkeypatch)
     second = load_mimic_iv(root, cache_dir=cache)
     pd.testing.assert_frame_equal(first.frame, second.frame)
     pd.testing.assert_series_equal(first.data.dtypes, second.data.dtypes)
@@ -243,6 +245,100 @@ def test_cache_is_reused_and_invalidated(fresh_root, tmp_path, monkeypatch):
     os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
     with pytest.raises(AssertionError, match="extraction ran"):
         load_mimic_iv(root, cache_dir=cache)
+
+
+def _cached(cache):
+    files = sorted(p.name for p in cache.iterdir())
+    assert all(name.startswith("mimic_iv_") for name in files), files
+    return files
+
+
+def _no_extraction(monkeypatch):
+    def fail(*args, **kwargs):
+        raise AssertionError("extraction ran although the cache was valid")
+
+    monkeypatch.setattr(mimic_sql, "chart_features", fail)
+
+
+def test_the_cache_is_stamped_and_written_atomically(fresh_root, tmp_path):
+    cache = tmp_path / "cache"
+    before = sorted(p for p in tmp_path.rglob("*") if cache not in p.parents)
+    load_mimic_iv(fresh_root, cache_dir=cache)
+    (name,) = _cached(cache)  # no temporary file left behind
+    after = sorted(p for p in tmp_path.rglob("*") if cache not in p.parents)
+    assert after == sorted([*before, cache])
+    stamp = json.loads(pq.read_schema(cache / name).metadata[mimic_loader.STAMP_KEY])
+    assert stamp["library"] == healthbalance.__version__
+    assert stamp["params"] == {
+        "task": "in_hospital_mortality",
+        "window_hours": 24.0,
+        "min_age": 18.0,
+        "stays": "first",
+    }
+    chart = fresh_root / "icu" / "chartevents.csv.gz"
+    assert stamp["files"]["chartevents"] == [
+        "chartevents.csv.gz",
+        chart.stat().st_size,
+        chart.stat().st_mtime_ns,
+    ]
+    assert oct((cache / name).stat().st_mode & 0o777) == oct(0o600)
+
+
+def _truncate(path):
+    path.write_bytes(path.read_bytes()[:200])
+
+
+def _foreign(path):
+    pd.DataFrame({"stay_id": [1, 2], "other": [0.5, 0.7]}).to_parquet(path)
+
+
+def _restamped(path):
+    table = pq.read_table(path)
+    stamp = json.loads(table.schema.metadata[mimic_loader.STAMP_KEY])
+    metadata = {
+        **table.schema.metadata,
+        mimic_loader.STAMP_KEY: json.dumps({**stamp, "x": 1}),
+    }
+    pq.write_table(table.replace_schema_metadata(metadata), path)
+
+
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        (_truncate, "is damaged"),
+        (_foreign, "was written for other"),
+        (_restamped, "was written for other"),
+    ],
+)
+def test_an_unusable_cache_is_named_and_rebuilt(fresh_root, tmp_path, damage, reason):
+    cache = tmp_path / "cache"
+    first = load_mimic_iv(fresh_root, cache_dir=cache)
+    (name,) = _cached(cache)
+    damage(cache / name)
+    with pytest.warns(CacheWarning, match=f"{cache / name} {reason}") as record:
+        second = load_mimic_iv(fresh_root, cache_dir=cache)
+    assert record[0].filename == __file__
+    pd.testing.assert_frame_equal(first.frame, second.frame)
+    assert _cached(cache) == [name]
+    third = load_mimic_iv(fresh_root, cache_dir=cache)  # repaired: no warning
+    pd.testing.assert_frame_equal(first.frame, third.frame)
+
+
+def test_a_cache_of_a_previous_version_is_not_reused(fresh_root, tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    monkeypatch.setattr(mimic_loader, "__version__", "0.0.1")
+    old = load_mimic_iv(fresh_root, cache_dir=cache)
+    (old_name,) = _cached(cache)
+    monkeypatch.undo()
+    new = load_mimic_iv(fresh_root, cache_dir=cache)  # another key: extracted again
+    pd.testing.assert_frame_equal(old.frame, new.frame)
+    (new_name,) = set(_cached(cache)) - {old_name}
+    # Copied over the current file, the old cache is recognised by its stamp.
+    shutil.copy(cache / old_name, cache / new_name)
+    _no_extraction(monkeypatch)
+    with pytest.raises(AssertionError, match="extraction ran"):
+        with pytest.warns(CacheWarning, match="library version"):
+            load_mimic_iv(fresh_root, cache_dir=cache)
 
 
 def test_missing_folder_and_file_are_named(fresh_root, tmp_path):
