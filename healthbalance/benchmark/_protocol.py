@@ -13,11 +13,12 @@ import time
 import numpy as np
 import pandas as pd
 from sklearn.base import clone
-from sklearn.metrics import roc_auc_score, roc_curve
+from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
 from healthbalance._sensitive import group_labels
 from healthbalance.benchmark._models import base_model_grid, make_preprocessor
+from healthbalance.training._operating_points import choose_threshold
 
 TARGET_SENSITIVITY = 0.8
 MIN_VALIDATION_EVENTS = 10
@@ -83,9 +84,13 @@ def worst_group_auroc(y, score, groups):
 
 
 def sensitivity_threshold(y, score, target=TARGET_SENSITIVITY):
-    """Return the highest threshold whose sensitivity reaches ``target``."""
-    _, tpr, thresholds = roc_curve(y, score)
-    return float(thresholds[np.argmax(tpr >= target)])
+    """Return the highest threshold whose sensitivity reaches ``target``.
+
+    The shared search of every cut-off in the library (every distinct score is a
+    candidate), so the benchmark's single threshold and ``GroupThresholdClassifier``
+    choose the same way.
+    """
+    return choose_threshold(y, score, "sensitivity", target)
 
 
 def run_cell(splits, strategy, model, seed, quick):

@@ -3,6 +3,7 @@
 from healthbalance.training._group_dro import GroupDROClassifier
 from healthbalance.training._group_dro_logistic import GroupDROLogisticRegression
 from healthbalance.training._jtt import JTTClassifier
+from healthbalance.training._operating_points import UnreachableTargetWarning
 from healthbalance.training._prior_correction import MissingGroupsWarning
 from healthbalance.training._resampled import ResampledClassifier
 from healthbalance.training._reweighted import ReweightedClassifier
@@ -19,5 +20,6 @@ __all__ = [
     "MissingGroupsWarning",
     "ResampledClassifier",
     "ReweightedClassifier",
+    "UnreachableTargetWarning",
     "UnseenGroupWarning",
 ]

@@ -13,7 +13,6 @@ from sklearn.base import (
     clone,
 )
 from sklearn.frozen import FrozenEstimator
-from sklearn.metrics import roc_curve
 from sklearn.model_selection import cross_val_predict
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
@@ -24,53 +23,18 @@ from healthbalance.training._groups import (
     fit_group_labels,
 )
 from healthbalance.training._meta import make_cv
+from healthbalance.training._operating_points import (
+    UnreachableTargetWarning,
+    choose_threshold,
+    events_needed,
+    operating_point,
+)
 
 __all__ = ["GroupThresholdClassifier", "UnseenGroupWarning"]
 
 
 class UnseenGroupWarning(UserWarning):
     """Warn that a group seen at predict time had no threshold fitted."""
-
-
-def choose_threshold(y01, scores, objective, target):
-    """Return the threshold of one group; a row is positive when its score >= it.
-
-    Parameters
-    ----------
-    y01 : ndarray of shape (n_samples,)
-        Targets in {0, 1}, both present.
-    scores : ndarray of shape (n_samples,)
-        Held-out scores of the positive class.
-    objective : {"sensitivity", "specificity", "equal_fnr"}
-        ``"sensitivity"``: the highest threshold with sensitivity >= target (best
-        specificity); ``"specificity"``: the lowest threshold with specificity >=
-        target (best sensitivity); ``"equal_fnr"``: sensitivity closest to target,
-        so that every group's false-negative rate is close to ``1 - target``.
-    target : float
-        Target rate in [0, 1].
-
-    Returns
-    -------
-    threshold : float
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from healthbalance.training._thresholds import choose_threshold
-    >>> y = np.array([0, 0, 1, 1, 1, 1])
-    >>> s = np.array([0.1, 0.6, 0.2, 0.7, 0.8, 0.9])
-    >>> float(choose_threshold(y, s, "sensitivity", 0.75))
-    0.7
-    """
-    fpr, tpr, thresholds = roc_curve(y01, scores, drop_intermediate=False)
-    thresholds = np.minimum(thresholds, np.nextafter(np.inf, 0))
-    if objective == "sensitivity":
-        index = np.flatnonzero(tpr >= target - 1e-12)[0]
-    elif objective == "specificity":
-        index = np.flatnonzero(1.0 - fpr >= target - 1e-12)[-1]
-    else:
-        index = np.argmin(np.abs(tpr - target))
-    return float(thresholds[index])
 
 
 class GroupThresholdClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
@@ -82,7 +46,10 @@ class GroupThresholdClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
     :class:`~sklearn.frozen.FrozenEstimator` and never refitted). For each group
     the threshold meeting ``objective`` at ``target`` is chosen, e.g. every group
     reaches a sensitivity of at least 80% at its best specificity (an operating
-    point per group, Pfohl et al. 2022). ``predict`` needs the groups; a group not
+    point per group, Pfohl et al. 2022). With ``confidence``, the target must be
+    reached by the one-sided exact binomial (Clopper-Pearson) lower bound of the
+    rate, not by the rate itself, so that it holds on new patients with that
+    confidence. ``predict`` needs the groups; a group not
     seen in ``fit`` gets the global threshold (chosen on all rows) with an
     :class:`UnseenGroupWarning` naming it. ``predict_proba`` is the estimator's,
     unchanged: the thresholds move decisions, not probabilities.
@@ -99,6 +66,27 @@ class GroupThresholdClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         as possible to ``target`` (equal false-negative rates ``1 - target``).
     target : float, default=0.8
         Target rate.
+    confidence : float in (0, 1) or None, default=None
+        If None, each group's held-out rate reaches ``target`` on the rows of
+        ``fit``, which on new patients holds only about half of the time (the
+        rate is estimated on few events). With a level such as 0.9, each
+        group's threshold is the highest (``"specificity"``: lowest) at which
+        the one-sided Clopper-Pearson lower bound of its held-out sensitivity
+        (``"specificity"``: specificity) reaches ``target``; the target then
+        holds on new patients in at least that share of groups. Under
+        ``"equal_fnr"`` every group's sensitivity bound reaches ``target``,
+        which is the choice of ``"sensitivity"``. The price: a higher confidence
+        or a smaller group gives a lower threshold (higher for
+        ``"specificity"``), so more false positives (negatives). The bound is
+        computed on the out-of-fold models' scores, while ``predict`` uses the
+        model refitted on all rows, whose scores are usually a little better;
+        with ``"prefit"`` both are the same model. A group too small for any
+        threshold to reach the target (with no event missed the bound is
+        ``(1 - confidence) ** (1 / n_events)``) gets an
+        :class:`UnreachableTargetWarning` naming it and the highest threshold
+        that flags every one of its held-out events (``"specificity"``: the
+        lowest that flags none of its non-events), the largest bound its data
+        allow; ``operating_points_`` marks it ``reached=False``.
     cv : int, cross-validation generator, iterable or "prefit", default=5
         Folds for the held-out scores; ``"prefit"`` if ``estimator`` is fitted
         and the rows passed to ``fit`` are held out from its training.
@@ -120,6 +108,11 @@ class GroupThresholdClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         Group labels.
     thresholds_ : pandas.Series
         Threshold of each group, indexed by group.
+    operating_points_ : pandas.DataFrame
+        One row per group: ``threshold``; ``rate``, the held-out sensitivity
+        (``"specificity"``: specificity) at it; ``lower_bound``, its one-sided
+        lower bound at ``confidence`` (NaN without); ``reached``, whether the
+        bound (without ``confidence``, the rate) reaches ``target``.
     threshold_ : float
         Global threshold, used for unseen groups.
     n_features_in_ : int
@@ -148,6 +141,10 @@ class GroupThresholdClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
     >>> model = model.fit(X, y, sensitive_features=groups)
     >>> model.thresholds_.index.tolist()
     ['a', 'b']
+    >>> sure = GroupThresholdClassifier(LogisticRegression(), confidence=0.9, cv=3)
+    >>> sure = sure.fit(X, y, sensitive_features=groups)
+    >>> bool((sure.operating_points_["lower_bound"] >= 0.8).all())
+    True
     >>> model.predict(X[:2], sensitive_features=groups[:2]).shape
     (2,)
     """
@@ -159,6 +156,7 @@ class GroupThresholdClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         ],
         "objective": [StrOptions({"sensitivity", "specificity", "equal_fnr"})],
         "target": [Interval(Real, 0, 1, closed="both")],
+        "confidence": [Interval(Real, 0, 1, closed="neither"), None],
         "cv": ["cv_object", StrOptions({"prefit"})],
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
@@ -171,6 +169,7 @@ class GroupThresholdClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         *,
         objective="sensitivity",
         target=0.8,
+        confidence=None,
         cv=5,
         n_jobs=None,
         random_state=None,
@@ -179,6 +178,7 @@ class GroupThresholdClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         self.estimator = estimator
         self.objective = objective
         self.target = target
+        self.confidence = confidence
         self.cv = cv
         self.n_jobs = n_jobs
         self.random_state = random_state
@@ -212,13 +212,40 @@ class GroupThresholdClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
             labels, y, type(self).__name__
         )
         scores = self._held_out_scores(X, y)
-        self.threshold_ = choose_threshold(y01, scores, self.objective, self.target)
-        values = [
-            choose_threshold(y01[m], scores[m], self.objective, self.target)
+        self.threshold_ = choose_threshold(
+            y01, scores, self.objective, self.target, self.confidence
+        )
+        points = [
+            operating_point(
+                y01[m], scores[m], self.objective, self.target, self.confidence
+            )
             for m in (codes == g for g in range(self.groups_.size))
         ]
-        self.thresholds_ = pd.Series(values, index=self.groups_, name="threshold")
+        self.operating_points_ = pd.DataFrame(points, index=self.groups_)
+        self.thresholds_ = self.operating_points_["threshold"]
+        self._warn_unreached()
         return self
+
+    def _warn_unreached(self):
+        if self.confidence is None:
+            return
+        rows = "non-events" if self.objective == "specificity" else "events"
+        rate = "specificity" if self.objective == "specificity" else "sensitivity"
+        needed = events_needed(self.target, self.confidence)
+        need = f"at least {needed} {rows}" if needed else f"more {rows} than any"
+        unreached = self.operating_points_[~self.operating_points_["reached"]]
+        for group, point in unreached.iterrows():
+            warnings.warn(
+                f"GroupThresholdClassifier: group {group!r} has too few held-out "
+                f"{rows} for the {self.confidence:.0%} lower bound of its {rate} "
+                f"to reach {self.target:g} (that takes {need}, none "
+                f"{'flagged' if rows == 'non-events' else 'missed'}); "
+                f"using the threshold with the largest bound, {point.threshold:.4g}, "
+                f"where it is {point.lower_bound:.3f}. Lower the target or the "
+                "confidence, or merge the group with another.",
+                UnreachableTargetWarning,
+                stacklevel=4,
+            )
 
     def _binary_target(self, y):
         check_classification_targets(y)
