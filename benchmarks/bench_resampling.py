@@ -6,11 +6,15 @@ On the same data (n rows x 30 features, 5% positives, 5 groups):
   balances classes within each group) against ``RandomOverSampler()``;
 - ``GroupSMOTE()`` (SMOTE within each group) against ``SMOTE()``.
 
-Both sides of a pair produce about the same number of rows. Time is the best of
-``--repeat`` runs; peak memory is measured in a separate run with ``tracemalloc``
-(numpy reports its buffers to it), so that tracing does not slow the timed runs.
+Both sides of a pair produce about the same number of rows and run in the same
+process, alternately (ours, theirs, ours, ...), so that both see the same machine
+load. Time is the median of ``--repeat`` runs of each; the ratio is ours / theirs
+(below 1: we are faster). Peak memory is measured in a separate run with
+``tracemalloc`` (numpy reports its buffers to it), so that tracing does not slow the
+timed runs.
 
-Usage: python benchmarks/bench_resampling.py [--n-samples 1000000] [--repeat 1]
+Usage: python benchmarks/bench_resampling.py [--n-samples 400000] [--repeat 7]
+       [--task {random over-sampling,SMOTE}]
 """
 
 import argparse
@@ -40,16 +44,23 @@ def run(sampler, X, y, groups):
     return sampler.fit_resample(X, y, sensitive_features=groups)
 
 
-def best_time(make, X, y, groups, repeat):
-    times = []
+def one_time(make, X, y, groups):
+    gc.collect()
+    start = time.perf_counter()
+    X_res, _ = run(make(), X, y, groups)
+    seconds = time.perf_counter() - start
+    return seconds, X_res.shape[0]
+
+
+def median_times(sides, X, y, groups, repeat):
+    """Time each side ``repeat`` times, alternating; return medians and row counts."""
+    times = {name: [] for name, _, _ in sides}
+    rows = {}
     for _ in range(repeat):
-        gc.collect()
-        start = time.perf_counter()
-        X_res, _ = run(make(), X, y, groups)
-        times.append(time.perf_counter() - start)
-        n_rows = X_res.shape[0]
-        del X_res
-    return min(times), n_rows
+        for name, make, grouped in sides:
+            seconds, rows[name] = one_time(make, X, y, groups if grouped else None)
+            times[name].append(seconds)
+    return {name: float(np.median(t)) for name, t in times.items()}, rows
 
 
 def peak_memory(make, X, y, groups):
@@ -82,25 +93,35 @@ PAIRS = [
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--n-samples", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--n-samples", type=int, default=400_000)
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument(
+        "--task",
+        choices=[task for task, _, _ in PAIRS],
+        help="run only this pair (default: all)",
+    )
     args = parser.parse_args()
     X, y, groups = make_data(args.n_samples)
     print(
         f"data: {X.shape[0]:,} rows x {X.shape[1]} features, "
         f"{y.mean():.1%} positives, {len(np.unique(groups))} groups"
     )
+    print(f"time: median of {args.repeat} alternating runs per sampler")
     header = f"{'task':<22}{'sampler':<22}{'rows out':>11}{'time s':>9}{'peak MiB':>10}"
     print(header)
     print("-" * len(header))
     for task, ours, theirs in PAIRS:
+        if args.task not in (None, task):
+            continue
+        seconds, rows = median_times((ours, theirs), X, y, groups, args.repeat)
         results = {}
         for name, make, grouped in (ours, theirs):
-            g = groups if grouped else None
-            seconds, n_rows = best_time(make, X, y, g, args.repeat)
-            memory = peak_memory(make, X, y, g)
-            results[name] = seconds, memory
-            print(f"{task:<22}{name:<22}{n_rows:>11,}{seconds:>9.2f}{memory:>10.0f}")
+            memory = peak_memory(make, X, y, groups if grouped else None)
+            results[name] = seconds[name], memory
+            print(
+                f"{task:<22}{name:<22}{rows[name]:>11,}{seconds[name]:>9.2f}"
+                f"{memory:>10.0f}"
+            )
         (t_ours, m_ours), (t_theirs, m_theirs) = results[ours[0]], results[theirs[0]]
         print(
             f"{task:<22}{'ratio ours / imblearn':<22}{'':>11}"

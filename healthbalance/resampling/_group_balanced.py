@@ -125,26 +125,49 @@ class GroupBalancedSampler(BaseGroupSampler):
         return self.method
 
     def _fit_resample(self, X, y, *, cells, targets, random_state):
-        n_cells = targets.size
-        counts = np.bincount(cells, minlength=n_cells)
-        order = np.argsort(small_codes(cells, n_cells), kind="stable")
-        bounds = np.concatenate([[0], np.cumsum(counts)])
+        members = _cell_members(cells, targets.size)
         if self.method == "over":
-            parts = [np.arange(cells.size, dtype=np.intp)]
-            for cell in range(n_cells):
-                members = order[bounds[cell] : bounds[cell + 1]]
-                extra = targets.flat[cell] - counts[cell]
-                parts.append(random_rows(random_state, members, extra, replace=True))
-            indices = np.concatenate(parts)
+            extra = [
+                random_rows(
+                    random_state, rows, targets.flat[cell] - rows.size, replace=True
+                )
+                for cell, rows in enumerate(members)
+            ]
+            added = np.concatenate(extra)
+            indices = np.concatenate([np.arange(cells.size, dtype=np.intp), added])
+            X_res = _append_rows(X, added, indices)
         else:
-            parts = []
-            for cell in range(n_cells):
-                members = order[bounds[cell] : bounds[cell + 1]]
-                size = targets.flat[cell]
-                parts.append(random_rows(random_state, members, size, replace=False))
-            indices = np.sort(np.concatenate(parts))
+            kept = [
+                random_rows(random_state, rows, targets.flat[cell], replace=False)
+                for cell, rows in enumerate(members)
+            ]
+            indices = np.sort(np.concatenate(kept))
+            X_res = _take_rows(X, indices)
         self.sample_indices_ = indices
-        return _take_rows(X, indices), y[indices], cells[indices]
+        return X_res, y[indices], cells[indices]
+
+
+def _cell_members(cells, n_cells):
+    """Return the row indices of every cell, in row order (one radix sort)."""
+    counts = np.bincount(cells, minlength=n_cells)
+    order = np.argsort(small_codes(cells, n_cells), kind="stable")
+    return np.split(order, np.cumsum(counts)[:-1])
+
+
+def _append_rows(X, added, indices):
+    """Return ``X`` followed by its rows ``added`` (``X[indices]``, but faster).
+
+    Over-sampling keeps every row in place, so a dense array is copied in one block
+    and only the added rows are gathered, straight into the output buffer.
+    """
+    if not isinstance(X, np.ndarray) or X.ndim != 2:
+        return _take_rows(X, indices)
+    out = np.empty((X.shape[0] + added.size, X.shape[1]), dtype=X.dtype)
+    out[: X.shape[0]] = X
+    # mode="clip" lets take write straight into out (mode="raise" buffers a copy);
+    # every index comes from the data, so none is clipped.
+    np.take(X, added, axis=0, out=out[X.shape[0] :], mode="clip")
+    return out
 
 
 def _take_rows(X, indices):

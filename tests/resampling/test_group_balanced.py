@@ -1,3 +1,4 @@
+import warnings
 from collections import Counter
 
 import numpy as np
@@ -10,7 +11,8 @@ from imblearn.under_sampling import RandomUnderSampler
 from scipy import sparse
 
 from healthbalance import NoSensitiveFeaturesWarning
-from healthbalance.resampling import GroupBalancedSampler
+from healthbalance.resampling import EmptyCellWarning, GroupBalancedSampler
+from tests._strategies import cohorts
 
 
 def _data(seed, n=120, prevalence=0.2):
@@ -40,56 +42,92 @@ def test_single_group_counts_equal_imblearn(method, reference):
     assert Counter(y_res) == Counter(y_ref)
 
 
-@settings(max_examples=25, deadline=None)
+def _brute_force_targets(counts, target, method):
+    """Rows per cell after resampling, by a loop over the cells."""
+    pick = max if method == "over" else min
+    result = np.zeros_like(counts)
+    for g in range(counts.shape[0]):
+        for c in range(counts.shape[1]):
+            if counts[g, c] == 0:
+                continue
+            if target == "joint":
+                result[g, c] = pick(n for n in counts.ravel() if n > 0)
+            else:  # class_within_group
+                result[g, c] = pick(n for n in counts[g] if n > 0)
+    return result
+
+
+def _resample(sampler, X, y, groups, cells):
+    """fit_resample, checking that an EmptyCellWarning comes iff a cell is empty."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        X_res, y_res = sampler.fit_resample(X, y, sensitive_features=groups)
+    empty = [w for w in caught if issubclass(w.category, EmptyCellWarning)]
+    assert len(empty) == int((cells.counts == 0).sum())
+    return X_res, y_res
+
+
+@settings(max_examples=40, deadline=None)
 @given(
-    seed=st.integers(0, 10_000),
+    cohort=cohorts(),
     target=st.sampled_from(["joint", "groups", "class_within_group"]),
+    seed=st.integers(0, 10_000),
 )
-def test_over_sampling_keeps_every_row_and_reaches_the_cell_targets(seed, target):
-    X, y, groups = _data(seed)
+def test_over_sampling_keeps_every_row_and_reaches_the_cell_targets(
+    cohort, target, seed
+):
+    X, y, groups, cells = cohort
     sampler = GroupBalancedSampler(target=target, random_state=seed)
-    X_res, y_res = sampler.fit_resample(X, y, sensitive_features=groups)
+    X_res, y_res = _resample(sampler, X, y, groups, cells)
     indices = sampler.sample_indices_
     # No original row dropped: every input row is an output row, in order.
     assert indices[: len(y)].tolist() == list(range(len(y)))
     np.testing.assert_array_equal(X_res, X[indices])
     np.testing.assert_array_equal(y_res, y[indices])
-    # Added rows come from their own cell.
-    labels = sampler.sensitive_features_["sensitive_feature"].to_numpy()
-    np.testing.assert_array_equal(labels, groups[indices])
-    counts = _cells(labels, y_res)
-    for (g, c), n in _cells(groups, y).items():
-        gi, ci = list(sampler.groups_).index(g), int(c)
-        assert counts[(g, c)] == sampler.cell_targets_[gi, ci] >= n
+    after = cells.of(indices)
+    assert (after >= cells.counts).all()
+    assert ((after == 0) == (cells.counts == 0)).all()
+    if target == "groups":
+        totals = after.sum(axis=1)
+        assert totals.max() - totals.min() <= cells.counts.shape[1]
+    else:
+        expected = _brute_force_targets(cells.counts, target, "over")
+        np.testing.assert_array_equal(after, expected)
 
 
-@settings(max_examples=25, deadline=None)
-@given(seed=st.integers(0, 10_000))
-def test_joint_target_gives_equal_cells(seed):
-    X, y, groups = _data(seed)
-    for method in ("over", "under"):
-        sampler = GroupBalancedSampler(method=method, random_state=seed)
-        _, y_res = sampler.fit_resample(X, y, sensitive_features=groups)
-        before = _cells(groups, y).values()
-        size = max(before) if method == "over" else min(before)
-        labels = sampler.sensitive_features_.iloc[:, 0]
-        assert set(_cells(labels, y_res).values()) == {size}
+@settings(max_examples=40, deadline=None)
+@given(
+    cohort=cohorts(),
+    method=st.sampled_from(["over", "under"]),
+    seed=st.integers(0, 10_000),
+)
+def test_joint_target_gives_equal_cells(cohort, method, seed):
+    X, y, groups, cells = cohort
+    sampler = GroupBalancedSampler(method=method, random_state=seed)
+    _, y_res = _resample(sampler, X, y, groups, cells)
+    after = cells.of(sampler.sample_indices_)
+    np.testing.assert_array_equal(
+        after, _brute_force_targets(cells.counts, "joint", method)
+    )
+    np.testing.assert_array_equal(y_res, y[sampler.sample_indices_])
 
 
-@settings(max_examples=25, deadline=None)
-@given(seed=st.integers(0, 10_000))
-def test_under_sampling_draws_distinct_rows_of_each_cell(seed):
-    X, y, groups = _data(seed)
+@settings(max_examples=40, deadline=None)
+@given(cohort=cohorts(), seed=st.integers(0, 10_000))
+def test_under_sampling_draws_distinct_rows_of_each_cell(cohort, seed):
+    X, y, groups, cells = cohort
     sampler = GroupBalancedSampler(
         target="class_within_group", method="under", random_state=seed
     )
-    _, y_res = sampler.fit_resample(X, y, sensitive_features=groups)
+    X_res, _ = _resample(sampler, X, y, groups, cells)
     indices = sampler.sample_indices_
     assert len(set(indices)) == len(indices)
-    for g in np.unique(groups):
-        kept = Counter(y[indices][groups[indices] == g])
-        assert len(set(kept.values())) == 1
-        assert min(Counter(y[groups == g]).values()) == next(iter(kept.values()))
+    assert (np.diff(indices) > 0).all()  # rows keep their order
+    np.testing.assert_array_equal(X_res, X[indices])
+    np.testing.assert_array_equal(
+        cells.of(indices),
+        _brute_force_targets(cells.counts, "class_within_group", "under"),
+    )
 
 
 @settings(max_examples=20, deadline=None)

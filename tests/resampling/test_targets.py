@@ -4,21 +4,39 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from hypothesis.extra.numpy import arrays
 
 from healthbalance.resampling import EmptyCellWarning
 from healthbalance.resampling._targets import cell_counts, cell_targets
+from tests._strategies import cell_count_matrices
 
 GROUPS = np.array(["a", "b", "c"], dtype=object)
 CLASSES = np.array([0, 1])
 
-counts_matrices = arrays(np.int64, (3, 2), elements=st.integers(1, 60))
+# 1-5 groups x 2-4 classes, with empty cells (every group and class has a row).
+counts_matrices = cell_count_matrices(max_classes=4, max_count=60)
+
+
+def _labels(counts):
+    groups = np.array(list("abcde"[: counts.shape[0]]), dtype=object)
+    return groups, list(range(counts.shape[1]))
 
 
 def _targets(counts, target, method):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", EmptyCellWarning)
-        return cell_targets(counts, target, method, GROUPS, CLASSES)
+    """cell_targets, checking that exactly the empty cells are warned about."""
+    groups, classes = _labels(counts)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = cell_targets(counts, target, method, groups, classes)
+    named = {str(w.message).split(":")[0] for w in caught}
+    if not isinstance(target, dict):
+        empty = {
+            f"cell (group {groups[g]!r}, class {classes[c]!r}) has no rows"
+            for g, c in zip(*np.nonzero(counts == 0), strict=True)
+        }
+        assert named == empty
+        assert all(issubclass(w.category, EmptyCellWarning) for w in caught)
+    assert (result[counts == 0] == 0).all()  # an empty cell stays empty
+    return result
 
 
 def test_cell_counts_matches_a_loop():
@@ -32,17 +50,19 @@ def test_cell_counts_matches_a_loop():
 @given(counts=counts_matrices, method=st.sampled_from(["over", "under"]))
 def test_joint_makes_every_cell_the_extreme_cell(counts, method):
     result = _targets(counts, "joint", method)
-    extreme = counts.max() if method == "over" else counts.min()
-    assert (result == extreme).all()
+    present = counts > 0
+    extreme = counts[present].max() if method == "over" else counts[present].min()
+    assert (result[present] == extreme).all()
 
 
 @settings(max_examples=60, deadline=None)
 @given(counts=counts_matrices, method=st.sampled_from(["over", "under"]))
 def test_class_within_group_balances_each_group(counts, method):
     result = _targets(counts, "class_within_group", method)
-    for g in range(3):
-        extreme = counts[g].max() if method == "over" else counts[g].min()
-        assert (result[g] == extreme).all()
+    for g, row in enumerate(counts):
+        present = row[row > 0]
+        extreme = present.max() if method == "over" else present.min()
+        assert (result[g][row > 0] == extreme).all()
 
 
 @settings(max_examples=60, deadline=None)
@@ -63,18 +83,19 @@ def test_groups_equalises_sizes_and_keeps_prevalence_up_to_rounding(counts, meth
 @settings(max_examples=60, deadline=None)
 @given(
     counts=counts_matrices,
-    weights=arrays(float, 3, elements=st.floats(0.05, 1)),
+    weights=st.lists(st.floats(0.05, 1), min_size=5, max_size=5),
     method=st.sampled_from(["over", "under"]),
 )
 def test_dict_of_group_proportions_is_reached_up_to_rounding(counts, weights, method):
-    target = dict(zip(GROUPS, weights, strict=True))
+    weights = np.array(weights[: counts.shape[0]])
+    target = dict(zip(_labels(counts)[0], weights, strict=True))
     result = _targets(counts, target, method)
     shares = result.sum(axis=1) / result.sum()
     expected = weights / weights.sum()
     tolerance = 2 * counts.shape[1] / result.sum()
     assert np.allclose(shares, expected, atol=tolerance + 1e-12)
-    # The smallest (over) or largest (under) scale: one cell stays as it is.
-    assert (result == counts).any()
+    # The smallest (over) or largest (under) scale: one non-empty cell stays as it is.
+    assert ((result == counts) & (counts > 0)).any()
 
 
 def test_dict_of_cell_proportions_matches_brute_force():
