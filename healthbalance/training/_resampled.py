@@ -22,7 +22,12 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from healthbalance._sensitive import group_labels, resolve_sensitive_features
+from healthbalance._groups import (
+    SensitiveGroups,
+    cell_codes,
+    encode_labels,
+)
+from healthbalance._sensitive import SINGLE_GROUP
 from healthbalance.training._prior_correction import PriorCorrectionMixin
 
 __all__ = ["ResampledClassifier"]
@@ -184,9 +189,9 @@ class ResampledClassifier(
     def _groups(self, X, sensitive_features):
         if sensitive_features is None and self._sensitive_columns is None:
             return None
-        return resolve_sensitive_features(
+        return SensitiveGroups.resolve(
             X, sensitive_features, self._sensitive_columns, caller=type(self).__name__
-        )
+        ).frame
 
     def _resample(self, X, y, sensitive_features):
         accepts = (
@@ -258,13 +263,14 @@ class ResampledClassifier(
 
 def _labels_or_single(frame, n_samples):
     if frame is None:
-        return np.full(n_samples, "all", dtype=object)
-    return group_labels(frame)
+        return np.full(n_samples, SINGLE_GROUP, dtype=object)
+    return SensitiveGroups.from_frame(frame).labels
 
 
 def _cells(labels, y, groups, classes):
-    group_codes = np.searchsorted(groups, labels)
-    return group_codes * classes.size + np.searchsorted(classes, y)
+    return cell_codes(
+        encode_labels(labels, groups), encode_labels(y, classes), classes.size
+    )
 
 
 def _cell_mean_weights(weights, y, frame, y_new, groups_res, offset):

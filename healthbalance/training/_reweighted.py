@@ -2,7 +2,6 @@
 
 from numbers import Real
 
-import numpy as np
 from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
@@ -21,10 +20,10 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from healthbalance._sensitive import resolve_sensitive_features
+from healthbalance._groups import SensitiveGroups, encode_classes
 from healthbalance.training._prior_correction import PriorCorrectionMixin
 from healthbalance.weighting import GroupReweighter
-from healthbalance.weighting._group_weights import STRATEGIES, UNITS, encode_cells
+from healthbalance.weighting._group_weights import STRATEGIES, UNITS
 
 __all__ = ["ReweightedClassifier"]
 
@@ -155,7 +154,7 @@ class ReweightedClassifier(
         """
         y = _check_y(y, multi_output=False, y_numeric=False)
         check_classification_targets(y)
-        frame = resolve_sensitive_features(
+        groups = SensitiveGroups.resolve(
             X, sensitive_features, self.sensitive_columns, caller=type(self).__name__
         )
         if hasattr(X, "columns"):
@@ -165,15 +164,15 @@ class ReweightedClassifier(
             X, y = validate_data(
                 self, X, y, dtype=None, ensure_all_finite=False, accept_sparse=True
             )
-        self.classes_ = np.unique(y)
-        weights = self._weights(X, y, frame, sample_weight)
+        self.classes_, class_codes = encode_classes(y)
+        weights = self._weights(X, y, groups, sample_weight)
         self.estimator_ = clone(self.estimator).fit(X, y, sample_weight=weights)
-        cells, groups, _ = encode_cells(frame, y)
+        cells = groups.cells(class_codes, self.classes_.size)
         base = None if sample_weight is None else _check_sample_weight(sample_weight, X)
-        self._record_priors(groups, (cells, base), (cells, weights))
+        self._record_priors(groups.groups, (cells, base), (cells, weights))
         return self
 
-    def _weights(self, X, y, frame, sample_weight):
+    def _weights(self, X, y, groups, sample_weight):
         if not has_fit_parameter(self.estimator, "sample_weight"):
             raise ValueError(
                 f"estimator {type(self.estimator).__name__} does not accept "
@@ -182,8 +181,10 @@ class ReweightedClassifier(
             )
         self.reweighter_ = GroupReweighter(
             strategy=self.strategy, over=self.over, beta=self.beta
-        ).fit(X, y, sensitive_features=frame)
-        weights = self.reweighter_.compute_sample_weight(X, y, sensitive_features=frame)
+        ).fit(X, y, sensitive_features=groups)
+        weights = self.reweighter_.compute_sample_weight(
+            X, y, sensitive_features=groups
+        )
         if sample_weight is not None:
             weights = weights * _check_sample_weight(sample_weight, X)
         return weights

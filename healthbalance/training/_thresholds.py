@@ -19,10 +19,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from healthbalance.training._groups import (
-    check_groups_have_both_classes,
-    fit_group_labels,
-)
+from healthbalance.training._groups import check_groups_have_both_classes, fit_groups
 from healthbalance.training._meta import make_cv
 
 __all__ = ["GroupThresholdClassifier", "UnseenGroupWarning"]
@@ -203,14 +200,13 @@ class GroupThresholdClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         self : GroupThresholdClassifier
             The fitted estimator.
         """
-        labels = fit_group_labels(self, X, sensitive_features)
+        groups = fit_groups(self, X, sensitive_features)
         _, y = validate_data(
             self, X, y, accept_sparse=True, dtype=None, ensure_all_finite=False
         )
         y01 = self._binary_target(y)
-        codes, self.groups_ = check_groups_have_both_classes(
-            labels, y, type(self).__name__
-        )
+        check_groups_have_both_classes(groups, y, type(self).__name__)
+        codes, self.groups_ = groups.codes, groups.groups
         scores = self._held_out_scores(X, y)
         self.threshold_ = choose_threshold(y01, scores, self.objective, self.target)
         values = [
@@ -273,8 +269,8 @@ class GroupThresholdClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
             Predicted classes.
         """
         check_is_fitted(self)
-        labels = fit_group_labels(self, X, sensitive_features)
-        thresholds = self._row_thresholds(labels)
+        groups = fit_groups(self, X, sensitive_features)
+        thresholds = self._row_thresholds(groups.labels)
         return self.classes_[(self._scores(X) >= thresholds).astype(int)]
 
     def _row_thresholds(self, labels):
