@@ -6,7 +6,7 @@ from sklearn.linear_model import LogisticRegression
 
 from healthbalance._sensitive import NoSensitiveFeaturesWarning
 from healthbalance.training import GroupDROLogisticRegression
-from tests.training._helpers import offset_mle
+from tests.training._helpers import cohort, offset_mle
 
 
 def _problem(seed, n=240, d=4, n_groups=3):
@@ -181,3 +181,15 @@ def test_string_labels_and_determinism():
     np.testing.assert_array_equal(first.coef_, second.coef_)
     assert set(first.predict(X)) <= {"died", "survived"}
     assert list(first.classes_) == ["died", "survived"]
+
+
+def test_prior_correction_undoes_group_weights_on_a_cohort():
+    # A class-prior ratio left a calibration intercept of -0.16 here.
+    X, y, groups = cohort(1, n=20_000)
+    risk = (
+        GroupDROLogisticRegression()
+        .fit(X, y, sensitive_features=groups)
+        .predict_proba(X)[:, 1]
+    )
+    assert offset_mle(y, risk) == pytest.approx(0, abs=1e-6)
+    assert risk.mean() == pytest.approx(y.mean(), abs=1e-6)
