@@ -62,7 +62,7 @@ def build_parser():
     out.add_argument("--out", type=Path, default=Path("reports"))
     out.add_argument("--format", choices=["csv", "parquet"], default="csv")
     out.add_argument("--suppress-below", type=int, default=11)
-    out.add_argument("--no-cache", action="store_true", help="refit every cell")
+    out.add_argument("--no-cache", action="store_true", help="refit every run")
     out.add_argument("--no-progress", action="store_true")
     return parser
 

@@ -1,8 +1,8 @@
-"""One benchmark cell: split, fit each hyperparameter setting, select, predict.
+"""One benchmark run: split, fit each hyperparameter setting, select, predict.
 
-A cell is one (seed, base model, strategy). Its inputs are the preprocessed splits of
+A run is one (seed, base model, strategy). Its inputs are the preprocessed splits of
 its seed; its output is what the report needs and nothing else: the chosen
-hyperparameters, the fit time, and the test-set scores and decisions. Cells are
+hyperparameters, the fit time, and the test-set scores and decisions. Runs are
 independent, so they run in parallel and are cached on disk one file each.
 """
 
@@ -28,7 +28,7 @@ MIN_VALIDATION_EVENTS = 10
 def split_indices(y, groups, seed, fractions=(0.6, 0.2, 0.2)):
     """Split rows into train, validation and test, stratified by group and outcome.
 
-    Cells of (group x outcome) with fewer than 5 rows are stratified by outcome only,
+    Cells (group x outcome) with fewer than 5 rows are stratified by outcome only,
     and what is still too small joins the largest stratum, so that a tiny group
     cannot make the split fail.
     """
@@ -90,8 +90,8 @@ def sensitivity_threshold(y, score, target=TARGET_SENSITIVITY):
     return float(thresholds[np.argmax(tpr >= target)])
 
 
-def run_cell(splits, strategy, model, seed, quick):
-    """Fit each setting of a cell, keep the best on validation, score the test set."""
+def fit_run(splits, strategy, model, seed, quick):
+    """Fit each setting of a run, keep the best on validation, score the test set."""
     base, base_grid = base_model_grid(model, quick)
     if "random_state" in base.get_params():
         base = base.set_params(random_state=seed)
@@ -145,22 +145,22 @@ def _test_predictions(best, strategy, test):
     return {**best, "score": score, "decision": np.asarray(decision).astype(np.int8)}
 
 
-def cell_path(cache_dir, fingerprint, seed, model, strategy, quick):
-    """Return the cache file of one cell."""
+def run_path(cache_dir, fingerprint, seed, model, strategy, quick):
+    """Return the cache file of one run."""
     key = f"{fingerprint}-{seed}-{model}-{strategy}-{'quick' if quick else 'full'}"
     return Path(cache_dir) / f"{key}.npz"
 
 
-def save_cell(path, cell):
-    """Store a finished cell (test scores and decisions, and its metadata)."""
-    meta = {k: v for k, v in cell.items() if k not in ("score", "decision")}
+def save_run(path, run):
+    """Store a finished run (test scores and decisions, and its metadata)."""
+    meta = {k: v for k, v in run.items() if k not in ("score", "decision")}
     tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, score=cell["score"], decision=cell["decision"], meta=json.dumps(meta))
+    np.savez(tmp, score=run["score"], decision=run["decision"], meta=json.dumps(meta))
     tmp.replace(path)
 
 
-def load_cell(path):
-    """Read a cell written by :func:`save_cell`."""
+def load_run(path):
+    """Read a run written by :func:`save_run`."""
     with np.load(path, allow_pickle=False) as stored:
         meta = json.loads(str(stored["meta"]))
         return {**meta, "score": stored["score"], "decision": stored["decision"]}

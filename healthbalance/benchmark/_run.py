@@ -1,4 +1,4 @@
-"""Run the benchmark: every (seed, base model, strategy) cell, then the reports."""
+"""Run the benchmark: every (seed, base model, strategy) run, then the reports."""
 
 import warnings
 from dataclasses import dataclass
@@ -49,7 +49,7 @@ EMPTY_DELTAS = pd.DataFrame(
 
 @dataclass
 class BenchmarkResults:
-    """Everything a benchmark run produced, as tidy DataFrames (no row-level data).
+    """Everything the benchmark produced, as tidy DataFrames (no row-level data).
 
     Attributes
     ----------
@@ -61,7 +61,7 @@ class BenchmarkResults:
         base model), per group and metric, from
         :func:`~healthbalance.metrics.compare_models`.
     fits : pandas.DataFrame
-        Per cell: chosen hyperparameters, fit seconds, validation worst-group AUROC and
+        Per run: chosen hyperparameters, fit seconds, validation worst-group AUROC and
         the operating threshold.
     reports : dict
         ``(seed, model, strategy) -> GroupReport`` of the test-set scores, for plots.
@@ -135,9 +135,9 @@ def run_benchmark(
     pos_label : int, float, bool or str, default=None
         Label of the event in ``y``; needed when ``y`` holds strings.
     cache_dir : str or Path, default=None
-        Folder where finished cells are stored; a rerun skips them.
+        Folder where finished runs are stored; a rerun skips them.
     n_jobs : int, default=None
-        Cells fitted in parallel (joblib).
+        Runs fitted in parallel (joblib).
     progress : bool, default=True
         Show a progress bar.
 
@@ -167,7 +167,7 @@ def run_benchmark(
     sensitive = check_sensitive_features(sensitive_features, len(y))
     attribute = _check_attribute(attribute, sensitive)
     names = _check_strategies(strategies)
-    cells = [
+    runs = [
         (seed, model, name)
         for seed in seeds
         for model in models
@@ -178,7 +178,7 @@ def run_benchmark(
     splits = {
         seed: protocol.prepare_seed(X, y, sensitive, attribute, seed) for seed in seeds
     }
-    done = _run_cells(cells, splits, quick, cache_dir, fingerprint, n_jobs, progress)
+    done = _fit_runs(runs, splits, quick, cache_dir, fingerprint, n_jobs, progress)
     settings = {
         "attribute": attribute,
         "seeds": list(seeds),
@@ -229,14 +229,14 @@ def _check_strategies(strategies):
     return ["erm", *[s for s in names if s != "erm"]]
 
 
-def _run_cells(cells, splits, quick, cache_dir, fingerprint, n_jobs, progress):
+def _fit_runs(runs, splits, quick, cache_dir, fingerprint, n_jobs, progress):
     done, todo = {}, []
-    for seed, model, name in cells:
-        path = cache_dir and protocol.cell_path(
+    for seed, model, name in runs:
+        path = cache_dir and protocol.run_path(
             cache_dir, fingerprint, seed, model, name, quick
         )
         if path and path.exists():
-            done[seed, model, name] = protocol.load_cell(path)
+            done[seed, model, name] = protocol.load_run(path)
         else:
             todo.append((seed, model, name, path))
     if cache_dir:
@@ -246,23 +246,23 @@ def _run_cells(cells, splits, quick, cache_dir, fingerprint, n_jobs, progress):
         for seed, model, name, path in todo
     )
     outputs = Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
-    bar = tqdm(outputs, total=len(todo), desc="benchmark cells", disable=not progress)
-    for (seed, model, name, _), cell in zip(todo, bar, strict=True):
-        done[seed, model, name] = cell
+    bar = tqdm(outputs, total=len(todo), desc="benchmark runs", disable=not progress)
+    for (seed, model, name, _), run in zip(todo, bar, strict=True):
+        done[seed, model, name] = run
     return done
 
 
 def _run_one(splits, strategy, model, seed, quick, path):
     try:
-        cell = protocol.run_cell(splits, strategy, model, seed, quick)
+        run = protocol.fit_run(splits, strategy, model, seed, quick)
     except Exception as error:
         raise RuntimeError(
             f"strategy {strategy.name!r} with base model {model!r} (seed {seed}) "
             f"failed: {error}"
         ) from error
     if path:
-        protocol.save_cell(path, cell)
-    return cell
+        protocol.save_run(path, run)
+    return run
 
 
 def _evaluate(done, splits, sensitive, settings):
@@ -271,15 +271,15 @@ def _evaluate(done, splits, sensitive, settings):
         test = splits[seed]["test"]
         groups = sensitive.iloc[test["rows"]].reset_index(drop=True)
         for model in settings["models"]:
-            cells = {n: c for (s, m, n), c in done.items() if s == seed and m == model}
+            runs = {n: c for (s, m, n), c in done.items() if s == seed and m == model}
             keys = {"seed": seed, "model": model}
-            for name, cell in cells.items():
+            for name, run in runs.items():
                 report = _report(
-                    test["y"], cell["score"], groups, SCORE_METRICS, seed, settings
+                    test["y"], run["score"], groups, SCORE_METRICS, seed, settings
                 )
                 decisions = _report(
                     test["y"],
-                    cell["decision"],
+                    run["decision"],
                     groups,
                     DECISION_METRICS,
                     seed,
@@ -288,9 +288,9 @@ def _evaluate(done, splits, sensitive, settings):
                 reports[seed, model, name] = report
                 for frame in (report.to_frame(), decisions.to_frame()):
                     metrics.append(frame.assign(**keys, strategy=name))
-                fits.append({**keys, "strategy": name, **_fit_row(cell)})
-            if len(cells) > 1:
-                scores = {name: cell["score"] for name, cell in cells.items()}
+                fits.append({**keys, "strategy": name, **_fit_row(run)})
+            if len(runs) > 1:
+                scores = {name: run["score"] for name, run in runs.items()}
                 delta = _compare(test["y"], scores, groups, seed, settings)
                 deltas.append(
                     delta.rename(columns={"model": "strategy"}).assign(**keys)
@@ -336,12 +336,12 @@ def _compare(y, scores, groups, seed, settings):
         )
 
 
-def _fit_row(cell):
+def _fit_row(run):
     return {
-        "params": str(cell["params"]),
-        "fit_seconds": cell["fit_seconds"],
-        "val_worst_auroc": cell["val_worst_auroc"],
-        "threshold": cell["threshold"],
+        "params": str(run["params"]),
+        "fit_seconds": run["fit_seconds"],
+        "val_worst_auroc": run["val_worst_auroc"],
+        "threshold": run["threshold"],
     }
 
 

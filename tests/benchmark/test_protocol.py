@@ -21,10 +21,10 @@ def test_split_is_a_partition_stratified_by_group_and_outcome():
     train, val, test = protocol.split_indices(y, groups, seed=0)
     assert sorted(np.concatenate([train, val, test]).tolist()) == list(range(len(y)))
     assert len(test) == pytest.approx(0.2 * len(y), abs=2)
-    cells = pd.crosstab(groups, y, normalize=True)
+    shares = pd.crosstab(groups, y, normalize=True)
     for part in (train, val, test):
         observed = pd.crosstab(groups[part], y[part], normalize=True)
-        np.testing.assert_allclose(observed.to_numpy(), cells.to_numpy(), atol=0.01)
+        np.testing.assert_allclose(observed.to_numpy(), shares.to_numpy(), atol=0.01)
 
 
 def test_split_survives_a_group_too_small_to_stratify():
@@ -70,8 +70,8 @@ def test_sensitivity_threshold_is_the_highest_reaching_the_target():
     assert recall_score(y, score >= higher) < 0.8
 
 
-def test_cached_cell_round_trips(tmp_path):
-    cell = {
+def test_cached_run_round_trips(tmp_path):
+    run = {
         "params": {"C": 1.0},
         "fit_seconds": 0.5,
         "val_worst_auroc": 0.8,
@@ -79,11 +79,11 @@ def test_cached_cell_round_trips(tmp_path):
         "score": np.linspace(0, 1, 7),
         "decision": np.array([0, 1, 1, 0, 0, 1, 0], dtype=np.int8),
     }
-    path = tmp_path / "cell.npz"
-    protocol.save_cell(path, cell)
-    loaded = protocol.load_cell(path)
-    np.testing.assert_array_equal(loaded["score"], cell["score"])
-    np.testing.assert_array_equal(loaded["decision"], cell["decision"])
+    path = tmp_path / "run.npz"
+    protocol.save_run(path, run)
+    loaded = protocol.load_run(path)
+    np.testing.assert_array_equal(loaded["score"], run["score"])
+    np.testing.assert_array_equal(loaded["decision"], run["decision"])
     assert loaded["params"] == {"C": 1.0} and loaded["threshold"] == 0.2
 
 

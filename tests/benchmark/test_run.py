@@ -46,8 +46,8 @@ def test_reported_auroc_is_sklearn_on_the_test_rows(cohort, results):
     groups = cohort.sensitive_features[["race_ethnicity"]]
     splits = protocol.prepare_seed(cohort.data, y, groups, "race_ethnicity", 0)
     test = splits["test"]
-    cell = protocol.run_cell(splits, _strategy("erm"), "logistic", 0, quick=True)
-    expected = roc_auc_score(test["y"], cell["score"])
+    run = protocol.fit_run(splits, _strategy("erm"), "logistic", 0, quick=True)
+    expected = roc_auc_score(test["y"], run["score"])
     rows = results.metrics
     overall = rows[
         (rows["strategy"] == "erm")
@@ -73,7 +73,7 @@ def test_random_oversampling_without_correction_miscalibrates(results):
     assert abs(by_strategy["group_over"]) < abs(by_strategy["random_over"]) - 0.5
 
 
-def test_cache_skips_finished_cells(cohort, tmp_path, monkeypatch):
+def test_cache_skips_finished_runs(cohort, tmp_path, monkeypatch):
     kwargs = {
         "strategies": ["erm"],
         "models": ["logistic"],
@@ -87,9 +87,9 @@ def test_cache_skips_finished_cells(cohort, tmp_path, monkeypatch):
     assert len(list(tmp_path.glob("*.npz"))) == 1
 
     def fail(*args, **kwargs):
-        raise AssertionError("a cached cell was fitted again")
+        raise AssertionError("a cached run was fitted again")
 
-    monkeypatch.setattr(protocol, "run_cell", fail)
+    monkeypatch.setattr(protocol, "fit_run", fail)
     second = run_benchmark(cohort.data, cohort.target, sf, **kwargs)
     pd.testing.assert_frame_equal(first.metrics, second.metrics)
 
