@@ -1,4 +1,4 @@
-"""Summary tables and plain-word checks of a benchmark run.
+"""Summary tables and plain-word checks of a benchmark.
 
 Everything here reads the tidy frames of ``BenchmarkResults`` and returns small
 aggregated tables or sentences; the HTML report and the console print them.

@@ -1,4 +1,4 @@
-"""A self-contained HTML report of a benchmark run (plots inlined, works offline).
+"""A self-contained HTML report of a benchmark (plots inlined, works offline).
 
 The report holds aggregated results only: per-group estimates, confidence intervals
 and counts, with counts below ``suppress_below`` masked. No row of the data reaches it.

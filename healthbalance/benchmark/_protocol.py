@@ -1,8 +1,8 @@
-"""One benchmark cell: split, fit each hyperparameter setting, select, predict.
+"""One benchmark run: split, fit each hyperparameter setting, select, predict.
 
-A cell is one (seed, base model, strategy). Its inputs are the preprocessed splits of
+A run is one (seed, base model, strategy). Its inputs are the preprocessed splits of
 its seed; its output is what the report needs and nothing else: the chosen
-hyperparameters, the fit time, and the test-set scores and decisions. Cells are
+hyperparameters, the fit time, and the test-set scores and decisions. Runs are
 independent, so they run in parallel and are cached on disk one file each.
 """
 
@@ -16,7 +16,7 @@ from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
-from healthbalance._sensitive import group_labels
+from healthbalance._groups import SensitiveGroups
 from healthbalance.benchmark._models import base_model_grid, make_preprocessor
 from healthbalance.training._operating_points import choose_threshold
 
@@ -27,7 +27,7 @@ MIN_VALIDATION_EVENTS = 10
 def split_indices(y, groups, seed, fractions=(0.6, 0.2, 0.2)):
     """Split rows into train, validation and test, stratified by group and outcome.
 
-    Cells of (group x outcome) with fewer than 5 rows are stratified by outcome only,
+    Cells (group x outcome) with fewer than 5 rows are stratified by outcome only,
     and what is still too small joins the largest stratum, so that a tiny group
     cannot make the split fail.
     """
@@ -58,7 +58,7 @@ def _strata(y, groups, min_count=5):
 
 def prepare_seed(X, y, sensitive, attribute, seed):
     """Split and preprocess the data of one seed (fitted on the training rows only)."""
-    groups = group_labels(sensitive[[attribute]])
+    groups = SensitiveGroups.from_frame(sensitive[[attribute]]).labels
     train, val, test = split_indices(y, groups, seed)
     preprocessor = make_preprocessor().fit(X.iloc[train])
     return {
@@ -93,8 +93,8 @@ def sensitivity_threshold(y, score, target=TARGET_SENSITIVITY):
     return choose_threshold(y, score, "sensitivity", target)
 
 
-def run_cell(splits, strategy, model, seed, quick):
-    """Fit each setting of a cell, keep the best on validation, score the test set."""
+def fit_run(splits, strategy, model, seed, quick):
+    """Fit each setting of a run, keep the best on validation, score the test set."""
     base, base_grid = base_model_grid(model, quick)
     if "random_state" in base.get_params():
         base = base.set_params(random_state=seed)

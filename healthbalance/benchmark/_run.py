@@ -49,7 +49,7 @@ EMPTY_DELTAS = pd.DataFrame(
 
 @dataclass
 class BenchmarkResults:
-    """Everything a benchmark run produced, as tidy DataFrames (no row-level data).
+    """Everything the benchmark produced, as tidy DataFrames (no row-level data).
 
     Attributes
     ----------
@@ -266,7 +266,7 @@ def _run_all(runs, splits, quick, cache_dir, fingerprint, n_jobs, progress):
 
 def _run_one(splits, strategy, model, seed, quick, path, config):
     try:
-        run = protocol.run_cell(splits, strategy, model, seed, quick)
+        run = protocol.fit_run(splits, strategy, model, seed, quick)
     except Exception as error:
         raise RuntimeError(
             f"strategy {strategy.name!r} with base model {model!r} (seed {seed}) "

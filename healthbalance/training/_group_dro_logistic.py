@@ -4,6 +4,7 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+from scipy.special import expit
 from sklearn.base import BaseEstimator, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model._base import LinearClassifierMixin
@@ -11,13 +12,9 @@ from sklearn.utils._param_validation import Interval
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from healthbalance._sensitive import encode_groups
+from healthbalance._prior import record_intercept_shift
 from healthbalance.training._dro_solver import GroupDROProblem, solve_group_dro
-from healthbalance.training._groups import (
-    check_groups_have_both_classes,
-    fit_group_labels,
-)
-from healthbalance.utils._prior import class_priors
+from healthbalance.training._groups import check_groups_have_both_classes, fit_groups
 
 __all__ = ["GroupDROLogisticRegression"]
 
@@ -49,11 +46,13 @@ class GroupDROLogisticRegression(LinearClassifierMixin, BaseEstimator):
     fit_intercept : bool, default=True
         Whether to fit an (unpenalised) intercept.
     prior_correction : bool, default=True
-        The optimal group weights define a weighted training set whose class prior
-        differs from the observed one. If True the intercept is shifted by the
-        log-odds that map the weighted prior back to the observed prior, so that
-        ``predict_proba`` is calibrated in the large on the training population;
-        ``intercept_shift_`` holds the shift. If False the raw minimax solution is
+        The optimal group weights change more than the class prior, so no
+        class-prior ratio undoes them. If True (and ``fit_intercept``) the
+        intercept is refitted on the training rows: the maximum-likelihood shift
+        ``a`` of ``logit P = a + logit(p)`` (see :mod:`healthbalance._prior`), so
+        that ``predict_proba`` is calibrated in the large on the training
+        population (mean predicted risk = observed prevalence);
+        ``intercept_shift_`` holds ``a``. If False the raw minimax solution is
         kept.
     tol : float, default=1e-6
         Stop when the predicted decrease of the objective is below
@@ -76,7 +75,8 @@ class GroupDROLogisticRegression(LinearClassifierMixin, BaseEstimator):
     intercept_ : ndarray of shape (1,)
         Intercept, including ``intercept_shift_``.
     intercept_shift_ : float
-        Prior correction added to the minimax intercept (0 without correction).
+        Refitted intercept shift added to the minimax intercept (0 without
+        correction); equals ``prior_shift_overall_[1] - prior_shift_overall_[0]``.
     groups_ : ndarray of shape (n_groups,)
         Group labels (``"group | y=class"`` cells with ``by_class=True``).
     group_weights_ : ndarray of shape (n_groups,)
@@ -87,6 +87,20 @@ class GroupDROLogisticRegression(LinearClassifierMixin, BaseEstimator):
         adjustment).
     objective_ : float
         Optimal value of the objective above.
+    prior_correction_ : {"none", "global"}
+        ``"global"`` when the intercept was refitted, ``"none"`` otherwise.
+    prior_method_ : "intercept"
+        Mechanism of the correction (see :mod:`healthbalance._prior`).
+    class_prior_before_ : DataFrame of shape (n_groups, 2)
+        Observed class prior of each group (of ``sensitive_features``).
+    class_prior_after_ : DataFrame of shape (n_groups, 2)
+        Mean predicted probabilities of each group's rows before the refit.
+    prior_before_, prior_after_ : ndarray of shape (2,)
+        The same over all training rows.
+    prior_shift_ : DataFrame of shape (n_groups, 2)
+        Log-multiplier of each class's probability (the same for every group).
+    prior_shift_overall_ : ndarray of shape (2,)
+        The refitted shift ``[0, intercept_shift_]``.
     n_iter_ : int
         Number of iterations run.
     n_features_in_ : int
@@ -178,7 +192,7 @@ class GroupDROLogisticRegression(LinearClassifierMixin, BaseEstimator):
         self : GroupDROLogisticRegression
             The fitted estimator.
         """
-        labels = fit_group_labels(self, X, sensitive_features)
+        groups = fit_groups(self, X, sensitive_features)
         X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=False)
         check_classification_targets(y)
         y_type = type_of_target(y, input_name="y")
@@ -188,20 +202,35 @@ class GroupDROLogisticRegression(LinearClassifierMixin, BaseEstimator):
                 f"{y_type}. Use GroupDROClassifier for more than two classes."
             )
         self.classes_ = np.unique(y)
-        check_groups_have_both_classes(labels, y, type(self).__name__)
+        check_groups_have_both_classes(groups, y, type(self).__name__)
         y01 = (y == self.classes_[-1]).astype(np.float64)
-        codes, self.groups_ = self._cells(labels, y01)
+        codes, self.groups_ = self._units(groups, y01)
         self._solve(X, y01, codes)
+        self._correct_intercept(X, y01, groups)
         return self
 
-    def _cells(self, labels, y01):
-        if self.by_class:
-            suffix = np.where(y01 == 1, self.classes_[-1], self.classes_[0])
-            labels = np.array(
-                [f"{g} | y={c}" for g, c in zip(labels, suffix, strict=True)],
-                dtype=object,
-            )
-        return encode_groups(labels)
+    def _correct_intercept(self, X, y01, groups):
+        risk = expit(X @ self.coef_[0] + self.intercept_[0])
+        shift = record_intercept_shift(
+            self,
+            np.c_[1 - risk, risk],
+            y01.astype(np.intp),
+            groups,
+            enabled=self.prior_correction and self.fit_intercept,
+        )
+        self.intercept_shift_ = float(shift[1] - shift[0])
+        self.intercept_ = self.intercept_ + self.intercept_shift_
+
+    def _units(self, groups, y01):
+        """Codes and labels of the DRO units: the groups, or the cells by_class."""
+        if not self.by_class:
+            return groups.codes, groups.groups
+        cells = groups.cells(y01.astype(np.intp), 2)
+        present, codes = np.unique(cells, return_inverse=True)
+        labels = [
+            f"{groups.groups[k // 2]} | y={self.classes_[k % 2]}" for k in present
+        ]
+        return codes.astype(np.intp), np.asarray(labels, dtype=object)
 
     def _solve(self, X, y01, codes):
         sizes = np.bincount(codes)
@@ -222,11 +251,7 @@ class GroupDROLogisticRegression(LinearClassifierMixin, BaseEstimator):
         self.group_weights_ = q
         self.group_losses_ = losses - offsets
         self.coef_ = theta[None, : X.shape[1]]
-        intercept = theta[-1] if self.fit_intercept else 0.0
-        self.intercept_shift_ = 0.0
-        if self.prior_correction and self.fit_intercept:
-            self.intercept_shift_ = _log_odds_shift(y01, (q / sizes)[codes])
-        self.intercept_ = np.array([intercept + self.intercept_shift_])
+        self.intercept_ = np.array([theta[-1] if self.fit_intercept else 0.0])
 
     def predict_proba(self, X):
         """Return the probabilities of both classes.
@@ -263,13 +288,3 @@ class GroupDROLogisticRegression(LinearClassifierMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = False
         return tags
-
-
-def _log_odds_shift(y01, weights):
-    """Log-odds mapping the ``weights``-weighted class prior back to the observed."""
-    codes = y01.astype(np.intp)
-    before = class_priors(codes, 1, 2)[0]
-    after = class_priors(codes, 1, 2, sample_weight=weights)[0]
-    if np.any(after == 0) or np.any(before == 0):
-        return 0.0
-    return float(np.log(before[1] / before[0]) - np.log(after[1] / after[0]))

@@ -22,7 +22,9 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from healthbalance._sensitive import group_labels, resolve_sensitive_features
+from healthbalance._groups import SensitiveGroups, encode_labels
+from healthbalance._prior import UNSEEN_GROUP_OPTIONS
+from healthbalance._sensitive import SINGLE_GROUP
 from healthbalance.training._prior_correction import PriorCorrectionMixin
 
 __all__ = ["ResampledClassifier"]
@@ -52,6 +54,11 @@ class ResampledClassifier(
         or any imbalanced-learn sampler. Sample weights need its ``sample_indices_``.
     prior_correction : bool, default=True
         Map predicted probabilities back to the class priors before resampling.
+    unseen_group : {"overall", "error"}, default="overall"
+        Rows of a group not seen in ``fit`` get the overall correction, with one
+        :class:`~healthbalance.UnseenGroupWarning` per call naming the groups
+        (``"overall"``), or make ``predict_proba`` raise a ``ValueError`` naming
+        them (``"error"``).
 
     Attributes
     ----------
@@ -61,14 +68,23 @@ class ResampledClassifier(
         The fitted clone of ``sampler``.
     classes_ : ndarray of shape (n_classes,)
         Class labels.
-    class_prior_before_, class_prior_after_ : DataFrame of shape (n_groups, n_classes)
-        Weighted class prior of each group before and after resampling.
+    class_prior_before_ : DataFrame of shape (n_groups, n_classes)
+        Observed (sample-weighted) class prior of each group.
+    class_prior_after_ : DataFrame of shape (n_groups, n_classes)
+        Class prior of each group after resampling.
     prior_before_, prior_after_ : ndarray of shape (n_classes,)
         Overall class prior before and after resampling.
     prior_correction_ : {"none", "global", "group"}
         Correction applied by ``predict_proba``: none (off, or priors unchanged),
         one overall correction (every group's prior changed by the same ratio) or
         one per group (then pass ``sensitive_features`` to ``predict_proba``).
+    prior_method_ : "odds_ratio"
+        Mechanism of the correction (see :mod:`healthbalance._prior`).
+    prior_shift_ : DataFrame of shape (n_groups, n_classes)
+        Log-multiplier of each class's probability, per group:
+        ``log(class_prior_before_ / class_prior_after_)``.
+    prior_shift_overall_ : ndarray of shape (n_classes,)
+        The shift used without groups and for groups unseen in ``fit``.
     n_features_in_ : int
         Number of features seen in ``fit``.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -122,12 +138,16 @@ class ResampledClassifier(
         "estimator": [HasMethods(["fit", "predict"])],
         "sampler": [HasMethods(["fit_resample"])],
         "prior_correction": ["boolean"],
+        "unseen_group": UNSEEN_GROUP_OPTIONS,
     }
 
-    def __init__(self, estimator, sampler, *, prior_correction=True):
+    def __init__(
+        self, estimator, sampler, *, prior_correction=True, unseen_group="overall"
+    ):
         self.estimator = estimator
         self.sampler = sampler
         self.prior_correction = prior_correction
+        self.unseen_group = unseen_group
 
     @property
     def _sensitive_columns(self):
@@ -184,9 +204,9 @@ class ResampledClassifier(
     def _groups(self, X, sensitive_features):
         if sensitive_features is None and self._sensitive_columns is None:
             return None
-        return resolve_sensitive_features(
+        return SensitiveGroups.resolve(
             X, sensitive_features, self._sensitive_columns, caller=type(self).__name__
-        )
+        ).frame
 
     def _resample(self, X, y, sensitive_features):
         accepts = (
@@ -244,9 +264,9 @@ class ResampledClassifier(
         labels = _labels_or_single(frame, len(y))
         labels_res = _labels_or_single(groups_res, len(y_res))
         groups = np.unique(np.concatenate([labels, labels_res]))
-        before = _cells(labels, y, groups, self.classes_)
-        after = _cells(labels_res, y_res, groups, self.classes_)
-        self._record_priors(groups, (before, weights), (after, weights_res))
+        before = _codes(labels, y, groups, self.classes_)
+        after = _codes(labels_res, y_res, groups, self.classes_)
+        self._record_priors(groups, (*before, weights), (*after, weights_res))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -258,13 +278,12 @@ class ResampledClassifier(
 
 def _labels_or_single(frame, n_samples):
     if frame is None:
-        return np.full(n_samples, "all", dtype=object)
-    return group_labels(frame)
+        return np.full(n_samples, SINGLE_GROUP, dtype=object)
+    return SensitiveGroups.from_frame(frame).labels
 
 
-def _cells(labels, y, groups, classes):
-    group_codes = np.searchsorted(groups, labels)
-    return group_codes * classes.size + np.searchsorted(classes, y)
+def _codes(labels, y, groups, classes):
+    return encode_labels(labels, groups), encode_labels(y, classes)
 
 
 def _cell_mean_weights(weights, y, frame, y_new, groups_res, offset):

@@ -2,7 +2,6 @@
 
 from numbers import Real
 
-import numpy as np
 from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
@@ -21,10 +20,11 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from healthbalance._sensitive import resolve_sensitive_features
+from healthbalance._groups import SensitiveGroups, encode_classes
+from healthbalance._prior import UNSEEN_GROUP_OPTIONS
 from healthbalance.training._prior_correction import PriorCorrectionMixin
 from healthbalance.weighting import GroupReweighter
-from healthbalance.weighting._group_weights import STRATEGIES, UNITS, encode_cells
+from healthbalance.weighting._group_weights import STRATEGIES, UNITS
 
 __all__ = ["ReweightedClassifier"]
 
@@ -55,6 +55,11 @@ class ReweightedClassifier(
         Columns of a DataFrame ``X`` holding the groups (they stay in ``X``).
     prior_correction : bool, default=True
         Map predicted probabilities back to the class priors before weighting.
+    unseen_group : {"overall", "error"}, default="overall"
+        Rows of a group not seen in ``fit`` get the overall correction, with one
+        :class:`~healthbalance.UnseenGroupWarning` per call naming the groups
+        (``"overall"``), or make ``predict_proba`` raise a ``ValueError`` naming
+        them (``"error"``).
 
     Attributes
     ----------
@@ -64,13 +69,23 @@ class ReweightedClassifier(
         The fitted reweighter; ``reweighter_.weights_`` is the cell weight table.
     classes_ : ndarray of shape (n_classes,)
         Class labels.
-    class_prior_before_, class_prior_after_ : DataFrame of shape (n_groups, n_classes)
-        Class prior of each group before and after weighting.
+    class_prior_before_ : DataFrame of shape (n_groups, n_classes)
+        Observed (sample-weighted) class prior of each group.
+    class_prior_after_ : DataFrame of shape (n_groups, n_classes)
+        Class prior of each group after weighting.
     prior_before_, prior_after_ : ndarray of shape (n_classes,)
         Overall class prior before and after weighting.
     prior_correction_ : {"none", "global", "group"}
-        Correction applied by ``predict_proba`` (see
-        :class:`ResampledClassifier`).
+        Correction applied by ``predict_proba``: none (off, or priors unchanged),
+        one overall correction (every group's prior changed by the same ratio) or
+        one per group (then pass ``sensitive_features`` to ``predict_proba``).
+    prior_method_ : "odds_ratio"
+        Mechanism of the correction (see :mod:`healthbalance._prior`).
+    prior_shift_ : DataFrame of shape (n_groups, n_classes)
+        Log-multiplier of each class's probability, per group:
+        ``log(class_prior_before_ / class_prior_after_)``.
+    prior_shift_overall_ : ndarray of shape (n_classes,)
+        The shift used without groups and for groups unseen in ``fit``.
     n_features_in_ : int
         Number of features seen in ``fit``.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -109,6 +124,7 @@ class ReweightedClassifier(
         "beta": [Interval(Real, 0, 1, closed="left")],
         "sensitive_columns": [str, list, None],
         "prior_correction": ["boolean"],
+        "unseen_group": UNSEEN_GROUP_OPTIONS,
     }
 
     def __init__(
@@ -120,6 +136,7 @@ class ReweightedClassifier(
         beta=0.999,
         sensitive_columns=None,
         prior_correction=True,
+        unseen_group="overall",
     ):
         self.estimator = estimator
         self.strategy = strategy
@@ -127,6 +144,7 @@ class ReweightedClassifier(
         self.beta = beta
         self.sensitive_columns = sensitive_columns
         self.prior_correction = prior_correction
+        self.unseen_group = unseen_group
 
     @property
     def _sensitive_columns(self):
@@ -155,7 +173,7 @@ class ReweightedClassifier(
         """
         y = _check_y(y, multi_output=False, y_numeric=False)
         check_classification_targets(y)
-        frame = resolve_sensitive_features(
+        groups = SensitiveGroups.resolve(
             X, sensitive_features, self.sensitive_columns, caller=type(self).__name__
         )
         if hasattr(X, "columns"):
@@ -165,15 +183,15 @@ class ReweightedClassifier(
             X, y = validate_data(
                 self, X, y, dtype=None, ensure_all_finite=False, accept_sparse=True
             )
-        self.classes_ = np.unique(y)
-        weights = self._weights(X, y, frame, sample_weight)
+        self.classes_, class_codes = encode_classes(y)
+        weights = self._weights(X, y, groups, sample_weight)
         self.estimator_ = clone(self.estimator).fit(X, y, sample_weight=weights)
-        cells, groups, _ = encode_cells(frame, y)
         base = None if sample_weight is None else _check_sample_weight(sample_weight, X)
-        self._record_priors(groups, (cells, base), (cells, weights))
+        rows = groups.codes, class_codes
+        self._record_priors(groups.groups, (*rows, base), (*rows, weights))
         return self
 
-    def _weights(self, X, y, frame, sample_weight):
+    def _weights(self, X, y, groups, sample_weight):
         if not has_fit_parameter(self.estimator, "sample_weight"):
             raise ValueError(
                 f"estimator {type(self.estimator).__name__} does not accept "
@@ -182,8 +200,10 @@ class ReweightedClassifier(
             )
         self.reweighter_ = GroupReweighter(
             strategy=self.strategy, over=self.over, beta=self.beta
-        ).fit(X, y, sensitive_features=frame)
-        weights = self.reweighter_.compute_sample_weight(X, y, sensitive_features=frame)
+        ).fit(X, y, sensitive_features=groups)
+        weights = self.reweighter_.compute_sample_weight(
+            X, y, sensitive_features=groups
+        )
         if sample_weight is not None:
             weights = weights * _check_sample_weight(sample_weight, X)
         return weights

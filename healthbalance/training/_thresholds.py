@@ -1,6 +1,5 @@
 """Per-group decision thresholds chosen on held-out predictions."""
 
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -18,10 +17,9 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from healthbalance.training._groups import (
-    check_groups_have_both_classes,
-    fit_group_labels,
-)
+from healthbalance._groups import encode_labels
+from healthbalance._prior import UNSEEN_GROUP_OPTIONS, check_unseen_groups
+from healthbalance.training._groups import check_groups_have_both_classes, fit_groups
 from healthbalance.training._meta import make_cv
 from healthbalance.training._operating_points import (
     UnreachableTargetWarning,
@@ -30,11 +28,7 @@ from healthbalance.training._operating_points import (
     operating_point,
 )
 
-__all__ = ["GroupThresholdClassifier", "UnseenGroupWarning"]
-
-
-class UnseenGroupWarning(UserWarning):
-    """Warn that a group seen at predict time had no threshold fitted."""
+__all__ = ["GroupThresholdClassifier"]
 
 
 class GroupThresholdClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
@@ -49,10 +43,10 @@ class GroupThresholdClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
     point per group, Pfohl et al. 2022). With ``confidence``, the target must be
     reached by the one-sided exact binomial (Clopper-Pearson) lower bound of the
     rate, not by the rate itself, so that it holds on new patients with that
-    confidence. ``predict`` needs the groups; a group not
-    seen in ``fit`` gets the global threshold (chosen on all rows) with an
-    :class:`UnseenGroupWarning` naming it. ``predict_proba`` is the estimator's,
-    unchanged: the thresholds move decisions, not probabilities.
+    confidence. ``predict`` needs the groups; a group not seen in ``fit`` follows
+    ``unseen_group``: by default it gets the global threshold (chosen on all rows)
+    with an :class:`~healthbalance.UnseenGroupWarning` naming it. ``predict_proba``
+    is the estimator's, unchanged: the thresholds move decisions, not probabilities.
 
     Parameters
     ----------
@@ -97,6 +91,11 @@ class GroupThresholdClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
     sensitive_columns : str, list of str or None, default=None
         Columns of a DataFrame ``X`` holding the groups, instead of
         ``sensitive_features``.
+    unseen_group : {"overall", "error"}, default="overall"
+        Rows of a group not seen in ``fit`` get the global threshold, with one
+        :class:`~healthbalance.UnseenGroupWarning` per call naming the groups
+        (``"overall"``), or make ``predict`` raise a ``ValueError`` naming them
+        (``"error"``).
 
     Attributes
     ----------
@@ -161,6 +160,7 @@ class GroupThresholdClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
         "sensitive_columns": [str, list, None],
+        "unseen_group": UNSEEN_GROUP_OPTIONS,
     }
 
     def __init__(
@@ -174,6 +174,7 @@ class GroupThresholdClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         n_jobs=None,
         random_state=None,
         sensitive_columns=None,
+        unseen_group="overall",
     ):
         self.estimator = estimator
         self.objective = objective
@@ -183,6 +184,7 @@ class GroupThresholdClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.sensitive_columns = sensitive_columns
+        self.unseen_group = unseen_group
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, *, sensitive_features=None):
@@ -203,14 +205,13 @@ class GroupThresholdClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         self : GroupThresholdClassifier
             The fitted estimator.
         """
-        labels = fit_group_labels(self, X, sensitive_features)
+        groups = fit_groups(self, X, sensitive_features)
         _, y = validate_data(
             self, X, y, accept_sparse=True, dtype=None, ensure_all_finite=False
         )
         y01 = self._binary_target(y)
-        codes, self.groups_ = check_groups_have_both_classes(
-            labels, y, type(self).__name__
-        )
+        check_groups_have_both_classes(groups, y, type(self).__name__)
+        codes, self.groups_ = groups.codes, groups.groups
         scores = self._held_out_scores(X, y)
         self.threshold_ = choose_threshold(
             y01, scores, self.objective, self.target, self.confidence
@@ -300,21 +301,23 @@ class GroupThresholdClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
             Predicted classes.
         """
         check_is_fitted(self)
-        labels = fit_group_labels(self, X, sensitive_features)
-        thresholds = self._row_thresholds(labels)
+        groups = fit_groups(self, X, sensitive_features)
+        thresholds = self._row_thresholds(groups.labels)
         return self.classes_[(self._scores(X) >= thresholds).astype(int)]
 
     def _row_thresholds(self, labels):
-        known = pd.Series(labels).map(self.thresholds_)
-        unseen = sorted(set(pd.Series(labels)[known.isna()]))
-        if unseen:
-            warnings.warn(
-                f"GroupThresholdClassifier has no threshold for groups {unseen!r} "
-                f"(not seen in fit): using the global threshold {self.threshold_:.4g}.",
-                UnseenGroupWarning,
-                stacklevel=3,
-            )
-        return known.fillna(self.threshold_).to_numpy(dtype=float)
+        codes = encode_labels(labels, self.groups_)
+        unseen = check_unseen_groups(
+            codes,
+            labels,
+            self.unseen_group,
+            caller=type(self).__name__,
+            fallback=f"the global threshold {self.threshold_:.4g}",
+            stacklevel=3,
+        )
+        thresholds = self.thresholds_.to_numpy(dtype=float)[np.maximum(codes, 0)]
+        thresholds[unseen] = self.threshold_
+        return thresholds
 
     def predict_proba(self, X):
         """Return the probabilities of the wrapped estimator, unchanged.

@@ -21,10 +21,10 @@ def test_split_is_a_partition_stratified_by_group_and_outcome():
     train, val, test = protocol.split_indices(y, groups, seed=0)
     assert sorted(np.concatenate([train, val, test]).tolist()) == list(range(len(y)))
     assert len(test) == pytest.approx(0.2 * len(y), abs=2)
-    cells = pd.crosstab(groups, y, normalize=True)
+    shares = pd.crosstab(groups, y, normalize=True)
     for part in (train, val, test):
         observed = pd.crosstab(groups[part], y[part], normalize=True)
-        np.testing.assert_allclose(observed.to_numpy(), cells.to_numpy(), atol=0.01)
+        np.testing.assert_allclose(observed.to_numpy(), shares.to_numpy(), atol=0.01)
 
 
 def test_split_survives_a_group_too_small_to_stratify():

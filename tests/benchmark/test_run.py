@@ -49,8 +49,8 @@ def test_reported_auroc_is_sklearn_on_the_test_rows(cohort, results):
     groups = cohort.sensitive_features[["race_ethnicity"]]
     splits = protocol.prepare_seed(cohort.data, y, groups, "race_ethnicity", 0)
     test = splits["test"]
-    cell = protocol.run_cell(splits, _strategy("erm"), "logistic", 0, quick=True)
-    expected = roc_auc_score(test["y"], cell["score"])
+    run = protocol.fit_run(splits, _strategy("erm"), "logistic", 0, quick=True)
+    expected = roc_auc_score(test["y"], run["score"])
     rows = results.metrics
     overall = rows[
         (rows["strategy"] == "erm")
@@ -76,15 +76,15 @@ def test_random_oversampling_without_correction_miscalibrates(results):
     assert abs(by_strategy["group_over"]) < abs(by_strategy["random_over"]) - 0.5
 
 
-def _counting_run_cell(monkeypatch):
+def _counting_fit_run(monkeypatch):
     fitted = []
-    original = protocol.run_cell
+    original = protocol.fit_run
 
-    def run_cell(splits, strategy, model, seed, quick):
+    def fit_run(splits, strategy, model, seed, quick):
         fitted.append((seed, model, strategy.name))
         return original(splits, strategy, model, seed, quick)
 
-    monkeypatch.setattr(protocol, "run_cell", run_cell)
+    monkeypatch.setattr(protocol, "fit_run", fit_run)
     return fitted
 
 
@@ -101,7 +101,7 @@ def test_cache_skips_finished_runs(cohort, tmp_path, monkeypatch):
     sf = cohort.sensitive_features[["race_ethnicity"]]
     first = run_benchmark(cohort.data, cohort.target, sf, cache_dir=tmp_path, **CACHED)
     assert len(list(tmp_path.glob("run_*.npz"))) == 1
-    fitted = _counting_run_cell(monkeypatch)
+    fitted = _counting_fit_run(monkeypatch)
     second = run_benchmark(cohort.data, cohort.target, sf, cache_dir=tmp_path, **CACHED)
     assert fitted == []
     pd.testing.assert_frame_equal(first.metrics, second.metrics)
@@ -114,7 +114,7 @@ def test_a_damaged_run_file_is_named_and_refitted(cohort, tmp_path, monkeypatch)
     first = run_benchmark(cohort.data, cohort.target, sf, cache_dir=tmp_path, **CACHED)
     (path,) = tmp_path.glob("run_*.npz")
     path.write_bytes(path.read_bytes()[:100])  # truncated: BadZipFile before
-    fitted = _counting_run_cell(monkeypatch)
+    fitted = _counting_fit_run(monkeypatch)
     with pytest.warns(CacheWarning, match=f"{path}.*damaged") as record:
         second = run_benchmark(
             cohort.data, cohort.target, sf, cache_dir=tmp_path, **CACHED
@@ -130,7 +130,7 @@ def test_a_damaged_run_file_is_named_and_refitted(cohort, tmp_path, monkeypatch)
 def test_an_upgrade_or_a_new_grid_refits(cohort, tmp_path, monkeypatch):
     sf = cohort.sensitive_features[["race_ethnicity"]]
     run_benchmark(cohort.data, cohort.target, sf, cache_dir=tmp_path, **CACHED)
-    fitted = _counting_run_cell(monkeypatch)
+    fitted = _counting_fit_run(monkeypatch)
     monkeypatch.setattr(run_cache, "__version__", "99.0")
     run_benchmark(cohort.data, cohort.target, sf, cache_dir=tmp_path, **CACHED)
     assert len(fitted) == 1

@@ -5,8 +5,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from healthbalance._groups import cell_counts
 from healthbalance.resampling import EmptyCellWarning
-from healthbalance.resampling._targets import cell_counts, cell_targets
+from healthbalance.resampling._targets import cell_targets
 from tests._strategies import cell_count_matrices
 
 GROUPS = np.array(["a", "b", "c"], dtype=object)
