@@ -1,5 +1,6 @@
 """Per-group decision thresholds chosen on held-out predictions."""
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
