@@ -13,13 +13,12 @@ import numpy as np
 import pandas as pd
 from imblearn.base import BaseSampler
 from imblearn.utils import check_target_type
-from sklearn.base import _fit_context
 from sklearn.preprocessing import label_binarize
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length, validate_data
 
+from healthbalance._compat import StrOptions, _fit_context
 from healthbalance._sensitive import (
     encode_groups,
     group_labels,

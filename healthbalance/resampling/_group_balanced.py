@@ -2,9 +2,8 @@
 
 import numpy as np
 import pandas as pd
-from sklearn.utils import _safe_indexing
-from sklearn.utils._param_validation import StrOptions
 
+from healthbalance._compat import StrOptions, _safe_indexing
 from healthbalance.resampling._base import BaseGroupSampler, random_rows, small_codes
 
 __all__ = ["GroupBalancedSampler"]

@@ -5,8 +5,8 @@ from numbers import Integral
 
 import numpy as np
 from imblearn.over_sampling import SMOTE, SMOTEN, SMOTENC
-from sklearn.utils._param_validation import Interval, StrOptions
 
+from healthbalance._compat import Interval, StrOptions
 from healthbalance.resampling._base import BaseGroupSampler
 from healthbalance.resampling._encoding import FeatureCodec
 

@@ -4,13 +4,12 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, _fit_context
+from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model._base import LinearClassifierMixin
-from sklearn.utils._param_validation import Interval
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from healthbalance._compat import Interval, LinearClassifierMixin, _fit_context
 from healthbalance._sensitive import encode_groups
 from healthbalance.training._dro_solver import GroupDROProblem, solve_group_dro
 from healthbalance.training._groups import (

@@ -4,26 +4,19 @@ import inspect
 
 import numpy as np
 import pandas as pd
-from sklearn.base import (
-    BaseEstimator,
-    ClassifierMixin,
-    MetaEstimatorMixin,
-    _fit_context,
-    clone,
-)
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.utils import get_tags
-from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
-    _check_sample_weight,
-    _check_y,
     column_or_1d,
     has_fit_parameter,
     validate_data,
 )
 
+from healthbalance._compat import HasMethods, _check_y, _fit_context, _num_samples
 from healthbalance._sensitive import group_labels, resolve_sensitive_features
 from healthbalance.training._prior_correction import PriorCorrectionMixin
+from healthbalance.utils import check_sample_weight
 
 __all__ = ["ResampledClassifier"]
 
@@ -161,7 +154,7 @@ class ResampledClassifier(
         groups_res = self._resampled_groups(frame)
         weights = None
         if sample_weight is not None:
-            weights = _check_sample_weight(sample_weight, X)
+            weights = check_sample_weight(sample_weight, _num_samples(X))
         weights_res = self._resampled_weights(weights, y, frame, y_res, groups_res)
         self.estimator_ = clone(self.estimator)
         self._fit_estimator(X_res, y_res, weights_res, groups_res)

@@ -3,26 +3,26 @@
 from numbers import Real
 
 import numpy as np
-from sklearn.base import (
-    BaseEstimator,
-    ClassifierMixin,
-    MetaEstimatorMixin,
-    _fit_context,
-    clone,
-)
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.utils import get_tags
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
-    _check_sample_weight,
-    _check_y,
     column_or_1d,
     has_fit_parameter,
     validate_data,
 )
 
+from healthbalance._compat import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    _check_y,
+    _fit_context,
+    _num_samples,
+)
 from healthbalance._sensitive import resolve_sensitive_features
 from healthbalance.training._prior_correction import PriorCorrectionMixin
+from healthbalance.utils import check_sample_weight
 from healthbalance.weighting import GroupReweighter
 from healthbalance.weighting._group_weights import STRATEGIES, UNITS, encode_cells
 
@@ -169,7 +169,9 @@ class ReweightedClassifier(
         weights = self._weights(X, y, frame, sample_weight)
         self.estimator_ = clone(self.estimator).fit(X, y, sample_weight=weights)
         cells, groups, _ = encode_cells(frame, y)
-        base = None if sample_weight is None else _check_sample_weight(sample_weight, X)
+        base = None
+        if sample_weight is not None:
+            base = check_sample_weight(sample_weight, _num_samples(X))
         self._record_priors(groups, (cells, base), (cells, weights))
         return self
 
@@ -185,7 +187,7 @@ class ReweightedClassifier(
         ).fit(X, y, sensitive_features=frame)
         weights = self.reweighter_.compute_sample_weight(X, y, sensitive_features=frame)
         if sample_weight is not None:
-            weights = weights * _check_sample_weight(sample_weight, X)
+            weights = weights * check_sample_weight(sample_weight, _num_samples(X))
         return weights
 
     def __sklearn_tags__(self):
