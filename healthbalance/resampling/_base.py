@@ -24,7 +24,11 @@ from healthbalance._sensitive import (
     group_labels,
     resolve_sensitive_features,
 )
-from healthbalance.resampling._targets import cell_counts, cell_targets
+from healthbalance.resampling._targets import (
+    cell_counts,
+    cell_targets,
+    warn_if_few_rows_kept,
+)
 
 __all__ = ["BaseGroupSampler"]
 
@@ -86,6 +90,9 @@ class BaseGroupSampler(BaseSampler):
         self.cell_counts_ = cell_counts(group_codes, class_codes, n_groups, n_classes)
         targets = cell_targets(
             self.cell_counts_, self.target, self._method, self.groups_, self.classes_
+        )
+        warn_if_few_rows_kept(
+            self.cell_counts_, targets, self.groups_, self.classes_, type(self).__name__
         )
         cells = group_codes * n_classes + class_codes
         X_res, y_res, cells_res = self._fit_resample(
