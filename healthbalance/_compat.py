@@ -15,7 +15,7 @@ from sklearn.base import _fit_context
 from sklearn.linear_model._base import LinearClassifierMixin
 from sklearn.metrics._scorer import _BaseScorer, _get_response_method_name
 from sklearn.utils import _safe_indexing
-from sklearn.utils._metadata_requests import _routing_enabled
+from sklearn.utils._metadata_requests import _raise_for_params, _routing_enabled
 from sklearn.utils._param_validation import (
     HasMethods,
     Interval,
@@ -39,6 +39,7 @@ __all__ = [
     "_fit_context",
     "_get_response_method_name",
     "_num_samples",
+    "_raise_for_params",
     "_routing_enabled",
     "_safe_indexing",
     "pmf_predict",

@@ -42,6 +42,10 @@ class BaseGroupSampler(BaseSampler):
 
     _sampling_type = "bypass"
 
+    # A group-aware sampler wants the groups: with metadata routing enabled it
+    # requests sensitive_features by default (set_fit_resample_request to change).
+    __metadata_request__fit_resample = {"sensitive_features": True}  # noqa: RUF012
+
     _parameter_constraints: dict = {
         "target": [StrOptions({"joint", "groups", "class_within_group"}), dict],
         "sensitive_columns": [str, list, None],
