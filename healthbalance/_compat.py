@@ -23,6 +23,7 @@ from sklearn.utils._param_validation import (
     validate_params,
 )
 from sklearn.utils.validation import (
+    _check_method_params,
     _check_response_method,
     _check_y,
     _num_samples,
@@ -34,6 +35,7 @@ __all__ = [
     "LinearClassifierMixin",
     "StrOptions",
     "_BaseScorer",
+    "_check_method_params",
     "_check_response_method",
     "_check_y",
     "_fit_context",

@@ -12,10 +12,10 @@ from sklearn.utils.validation import (
 
 from healthbalance._compat import (
     HasMethods,
+    _check_method_params,
     _check_y,
     _fit_context,
     _num_samples,
-    _safe_indexing,
 )
 from healthbalance._sensitive import group_labels, resolve_sensitive_features
 from healthbalance.training._prior_correction import PriorCorrectionMixin
@@ -173,7 +173,7 @@ class ResampledClassifier(
         groups_res = self._resampled_groups(frame)
         weights_res = self._resampled_weights(weights, y, frame, y_res, groups_res)
         params = self._follow_rows(
-            routed["estimator"], len(y), len(y_res), weights_res, groups_res
+            routed["estimator"], y, len(y_res), weights_res, groups_res
         )
         self.estimator_ = clone(self.estimator).fit(X_res, y_res, **params)
         self._record(y, frame, weights, y_res, groups_res, weights_res)
@@ -262,21 +262,34 @@ class ResampledClassifier(
             estimator["sensitive_features"] = groups
         return {"sampler": sampler, "estimator": estimator}
 
-    def _follow_rows(self, params, n_samples, n_resampled, weights_res, groups_res):
+    def _follow_rows(self, params, y, n_resampled, weights_res, groups_res):
         """Map the estimator's metadata of the input rows to the resampled rows."""
-        indices = getattr(self.sampler_, "sample_indices_", None)
-        out = {}
-        for name, value in params.items():
-            if name == "sample_weight":
-                out[name] = weights_res
-            elif name == "sensitive_features":
-                if groups_res is not None:
-                    out[name] = groups_res
-            elif _is_row_aligned(value, n_samples):
-                out[name] = _take_rows(name, value, indices, n_resampled, self)
-            else:
-                out[name] = value
+        out = {name: value for name, value in params.items() if name == "sample_weight"}
+        if "sample_weight" in out:
+            out["sample_weight"] = weights_res
+        if "sensitive_features" in params and groups_res is not None:
+            out["sensitive_features"] = groups_res
+        others = {
+            name: value
+            for name, value in params.items()
+            if name not in ("sample_weight", "sensitive_features")
+        }
+        if others:
+            indices = self._source_rows(list(others), n_resampled)
+            out.update(_check_method_params(y, others, indices=indices))
         return out
+
+    def _source_rows(self, names, n_resampled):
+        indices = getattr(self.sampler_, "sample_indices_", None)
+        if indices is None or indices.size < n_resampled:
+            reason = "has no sample_indices_" if indices is None else "adds rows"
+            raise ValueError(
+                f"{type(self).__name__} cannot route {names} to the estimator: "
+                f"sampler {type(self.sampler_).__name__} {reason}, so they cannot "
+                "follow the resampled rows. Use a sampler that only selects rows "
+                "(e.g. GroupBalancedSampler), or do not request them."
+            )
+        return indices
 
     def _record(self, y, frame, weights, y_res, groups_res, weights_res):
         labels = _labels_or_single(frame, len(y))
@@ -292,26 +305,6 @@ class ResampledClassifier(
         tags.input_tags.allow_nan = inner.allow_nan
         tags.input_tags.sparse = inner.sparse
         return tags
-
-
-def _is_row_aligned(value, n_samples):
-    return (
-        hasattr(value, "__len__")
-        and not isinstance(value, str | dict)
-        and (_num_samples(value) == n_samples)
-    )
-
-
-def _take_rows(name, value, indices, n_resampled, owner):
-    sampler = type(owner.sampler_).__name__
-    if indices is None or indices.size < n_resampled:
-        reason = "has no sample_indices_" if indices is None else "adds synthetic rows"
-        raise ValueError(
-            f"{type(owner).__name__} cannot route {name} to the estimator: sampler "
-            f"{sampler} {reason}, so {name} cannot follow the resampled rows. Use a "
-            f"sampler that only selects rows, or do not request {name}."
-        )
-    return _safe_indexing(value, indices)
 
 
 def _labels_or_single(frame, n_samples):

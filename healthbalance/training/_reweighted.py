@@ -8,7 +8,6 @@ from sklearn.utils import get_tags
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
     column_or_1d,
-    has_fit_parameter,
     validate_data,
 )
 
@@ -22,6 +21,7 @@ from healthbalance._compat import (
 )
 from healthbalance._sensitive import resolve_sensitive_features
 from healthbalance.training._prior_correction import PriorCorrectionMixin
+from healthbalance.training._routing import accepts, fit_router, route_fit
 from healthbalance.utils import check_sample_weight
 from healthbalance.weighting import GroupReweighter
 from healthbalance.weighting._group_weights import STRATEGIES, UNITS, encode_cells
@@ -133,7 +133,7 @@ class ReweightedClassifier(
         return self.sensitive_columns
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, *, sensitive_features=None, sample_weight=None):
+    def fit(self, X, y, *, sensitive_features=None, sample_weight=None, **fit_params):
         """Compute the group weights of the training rows and fit the estimator.
 
         Parameters
@@ -146,7 +146,12 @@ class ReweightedClassifier(
             Group of each row. Without it (and without ``sensitive_columns``) all
             rows form one group, with a ``NoSensitiveFeaturesWarning``.
         sample_weight : array-like of shape (n_samples,), default=None
-            Row weights, multiplied by the group weights.
+            Row weights, multiplied by the group weights. The estimator always gets
+            the product as its ``sample_weight`` (no request needed).
+        **fit_params : dict
+            Other metadata, routed to the estimator's ``fit`` as it requests it
+            (``sensitive_features`` too, when it requests them). Only with
+            metadata routing enabled.
 
         Returns
         -------
@@ -166,17 +171,36 @@ class ReweightedClassifier(
                 self, X, y, dtype=None, ensure_all_finite=False, accept_sparse=True
             )
         self.classes_ = np.unique(y)
-        weights = self._weights(X, y, frame, sample_weight)
-        self.estimator_ = clone(self.estimator).fit(X, y, sample_weight=weights)
-        cells, groups, _ = encode_cells(frame, y)
         base = None
         if sample_weight is not None:
             base = check_sample_weight(sample_weight, _num_samples(X))
+        weights = self._weights(X, y, frame, base)
+        own = {"sensitive_features": sensitive_features}
+        routed = route_fit(self, own, fit_params, estimator="fit")
+        params = {} if routed is None else routed["estimator"]
+        self.estimator_ = clone(self.estimator).fit(
+            X, y, sample_weight=weights, **params
+        )
+        cells, groups, _ = encode_cells(frame, y)
         self._record_priors(groups, (cells, base), (cells, weights))
         return self
 
-    def _weights(self, X, y, frame, sample_weight):
-        if not has_fit_parameter(self.estimator, "sample_weight"):
+    def get_metadata_routing(self):
+        """Get the metadata routing of this object.
+
+        ``fit`` routes metadata other than ``sample_weight`` (which it always
+        passes, multiplied by the group weights) to the estimator's ``fit``; see
+        the :ref:`User Guide <metadata_routing>` of scikit-learn.
+
+        Returns
+        -------
+        routing : MetadataRouter
+            The routing information.
+        """
+        return fit_router(self, estimator=(self.estimator, "fit"))
+
+    def _weights(self, X, y, frame, base):
+        if not accepts(self.estimator, "fit", "sample_weight"):
             raise ValueError(
                 f"estimator {type(self.estimator).__name__} does not accept "
                 "sample_weight in fit, so it cannot be reweighted: use an estimator "
@@ -186,9 +210,7 @@ class ReweightedClassifier(
             strategy=self.strategy, over=self.over, beta=self.beta
         ).fit(X, y, sensitive_features=frame)
         weights = self.reweighter_.compute_sample_weight(X, y, sensitive_features=frame)
-        if sample_weight is not None:
-            weights = weights * check_sample_weight(sample_weight, _num_samples(X))
-        return weights
+        return weights if base is None else weights * base
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

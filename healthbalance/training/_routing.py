@@ -20,7 +20,7 @@ from sklearn.utils.metadata_routing import (
 
 from healthbalance._compat import _raise_for_params, _routing_enabled
 
-__all__ = ["accepts", "fit_router", "route_fit"]
+__all__ = ["accepts", "fit_router", "refuse_sample_weight", "route_fit"]
 
 
 def fit_router(owner, **children):
@@ -124,3 +124,35 @@ def accepts(obj, method, param):
     """
     requests = getattr(get_routing_for_object(obj), method, None)
     return requests is not None and param in getattr(requests, "requests", {})
+
+
+def refuse_sample_weight(owner, fit_params):
+    """Raise when ``sample_weight`` is passed to an estimator that sets its own.
+
+    Group DRO and JTT give the wrapped estimator the weights of their algorithm;
+    a routed ``sample_weight`` would silently replace or clash with them.
+
+    Parameters
+    ----------
+    owner : estimator
+        The meta-estimator.
+    fit_params : dict
+        The keyword arguments of ``owner.fit`` beyond its signature.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from healthbalance.training import JTTClassifier
+    >>> from healthbalance.training._routing import refuse_sample_weight
+    >>> refuse_sample_weight(JTTClassifier(LogisticRegression()), {"sample_weight": 1})
+    Traceback (most recent call last):
+    ...
+    ValueError: JTTClassifier sets the sample weights of its estimator itself ...
+    """
+    if "sample_weight" in fit_params:
+        name = type(owner).__name__
+        raise ValueError(
+            f"{name} sets the sample weights of its estimator itself (they are its "
+            "algorithm), so it does not take sample_weight: drop it, or weight the "
+            "rows by resampling them before the fit."
+        )

@@ -18,6 +18,7 @@ from healthbalance.training._groups import (
     fit_group_labels,
 )
 from healthbalance.training._meta import make_cv
+from healthbalance.training._routing import fit_router, route_fit
 
 __all__ = ["GroupThresholdClassifier", "UnseenGroupWarning"]
 
@@ -179,7 +180,7 @@ class GroupThresholdClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         self.sensitive_columns = sensitive_columns
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, *, sensitive_features=None):
+    def fit(self, X, y, *, sensitive_features=None, **fit_params):
         """Score held-out rows and choose the threshold of every group.
 
         Parameters
@@ -192,11 +193,23 @@ class GroupThresholdClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
                 (n_samples, n_attributes), default=None
             Group of each row.
 
+        **fit_params : dict
+            Other metadata (e.g. ``sample_weight``), routed to the estimator's
+            fits (the out-of-fold fits and the final one) as it requests it. Only
+            with metadata routing enabled; not used with ``cv="prefit"``.
+
         Returns
         -------
         self : GroupThresholdClassifier
             The fitted estimator.
         """
+        routed = route_fit(
+            self,
+            {"sensitive_features": sensitive_features},
+            fit_params,
+            estimator="fit",
+        )
+        params = {} if routed is None else routed["estimator"]
         labels = fit_group_labels(self, X, sensitive_features)
         _, y = validate_data(
             self, X, y, accept_sparse=True, dtype=None, ensure_all_finite=False
@@ -205,7 +218,7 @@ class GroupThresholdClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         codes, self.groups_ = check_groups_have_both_classes(
             labels, y, type(self).__name__
         )
-        scores = self._held_out_scores(X, y)
+        scores = self._held_out_scores(X, y, params)
         self.threshold_ = choose_threshold(y01, scores, self.objective, self.target)
         values = [
             choose_threshold(y01[m], scores[m], self.objective, self.target)
@@ -213,6 +226,19 @@ class GroupThresholdClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         ]
         self.thresholds_ = pd.Series(values, index=self.groups_, name="threshold")
         return self
+
+    def get_metadata_routing(self):
+        """Get the metadata routing of this object.
+
+        ``fit`` routes metadata to the fits of the estimator; see the
+        :ref:`User Guide <metadata_routing>` of scikit-learn.
+
+        Returns
+        -------
+        routing : MetadataRouter
+            The routing information.
+        """
+        return fit_router(self, estimator=(self.estimator, "fit"))
 
     def _binary_target(self, y):
         check_classification_targets(y)
@@ -226,7 +252,7 @@ class GroupThresholdClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
             )
         return (y == self.classes_[1]).astype(int)
 
-    def _held_out_scores(self, X, y):
+    def _held_out_scores(self, X, y, params):
         method = "predict_proba"
         if not hasattr(self.estimator, "predict_proba"):
             method = "decision_function"
@@ -235,9 +261,15 @@ class GroupThresholdClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
             return self._positive_scores(getattr(self.estimator_, method)(X))
         cv = make_cv(self.cv, y, self.random_state)
         scores = cross_val_predict(
-            clone(self.estimator), X, y, cv=cv, n_jobs=self.n_jobs, method=method
+            clone(self.estimator),
+            X,
+            y,
+            cv=cv,
+            n_jobs=self.n_jobs,
+            method=method,
+            params=params or None,
         )
-        self.estimator_ = clone(self.estimator).fit(X, y)
+        self.estimator_ = clone(self.estimator).fit(X, y, **params)
         return self._positive_scores(scores)
 
     @staticmethod
