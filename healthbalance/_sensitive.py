@@ -1,4 +1,4 @@
-"""One place that turns ``sensitive_features`` / ``sensitive_columns`` into groups.
+r"""One place that turns ``sensitive_features`` / ``sensitive_columns`` into groups.
 
 Every estimator, sampler, reweighter and metric of healthbalance resolves the patient
 groups through :func:`resolve_sensitive_features`, so that the same rules hold
@@ -8,9 +8,19 @@ everywhere:
   Series, 2-D array, DataFrame or dict of columns, one row per sample), or are read from
   the columns of a DataFrame ``X`` named by ``sensitive_columns`` (the columns stay in
   ``X``);
-- a missing value is a group of its own, labelled ``"(missing)"``, never dropped;
-- labels are strings, so that ``0`` at fit time and ``"0"`` at predict time agree;
-- several attributes form intersections labelled ``"Black & F"``;
+- a missing value (``None``, ``NaN``, ``pd.NA``, ``NaT``) is a group of its own,
+  labelled ``"(missing)"``, never dropped;
+- labels are strings, normalised once by :func:`normalise_label`, so that the same
+  value gives the same group whatever the container or dtype: ``0`` at fit time and
+  ``"0"`` at predict time agree, and an integral float is its integer (``1.0`` ->
+  ``"1"``, also when a missing value in a batch turns an integer column into
+  floats); other floats keep their shortest repr (``1.5`` -> ``"1.5"``), booleans
+  read ``"True"`` / ``"False"``;
+- several attributes form intersections labelled ``"Black & F"``: the attribute
+  labels joined by ``" & "``, where, inside each attribute label, ``\`` is written
+  ``\\`` and ``&`` is written ``\&``, so that two different intersections never
+  get the same label (``("A & B", "C")`` -> ``"A \& B & C"`` and ``("A", "B & C")``
+  -> ``"A & B \& C"``) while plain labels stay readable;
 - with no groups at all a step sees a single group ``"all"`` and warns once with
   :class:`NoSensitiveFeaturesWarning`.
 """
@@ -26,8 +36,8 @@ __all__ = [
     "MISSING_LABEL",
     "NoSensitiveFeaturesWarning",
     "check_sensitive_features",
-    "encode_groups",
     "group_labels",
+    "normalise_label",
     "resolve_sensitive_features",
 ]
 
@@ -107,23 +117,71 @@ def _as_frame(sensitive_features, name):
     raise ValueError(f"{name} must be 1-D or 2-D, got an array of shape {array.shape}.")
 
 
+def normalise_label(value):
+    """Return the group label of one attribute value.
+
+    Parameters
+    ----------
+    value : object
+        A value of a sensitive attribute.
+
+    Returns
+    -------
+    label : str
+        ``"(missing)"`` for a missing value; the integer's digits for an integral
+        float (``1.0`` -> ``"1"``, ``-0.0`` -> ``"0"``); ``str(value)`` otherwise.
+
+    Examples
+    --------
+    >>> from healthbalance._sensitive import normalise_label
+    >>> [normalise_label(v) for v in (1, 1.0, "1", 1.5, True, None, float("nan"))]
+    ['1', '1', '1', '1.5', 'True', '(missing)', '(missing)']
+    """
+    if isinstance(value, str):
+        return value
+    if value is None or (not isinstance(value, bool | np.bool_) and pd.isna(value)):
+        return MISSING_LABEL
+    if isinstance(value, bool | np.bool_):
+        return str(bool(value))
+    if isinstance(value, float | np.floating) and np.isfinite(value):
+        if float(value).is_integer():
+            return str(int(value))
+        return repr(float(value))
+    if isinstance(value, np.integer):
+        return str(int(value))
+    return str(value)
+
+
 def _as_labels(column):
     values = column.astype(object)
-    # Convert each distinct value once (fast on large cohorts); values of different
-    # types that compare equal (1, 1.0, True) are converted one by one instead.
+    # Convert each distinct value once (fast on large cohorts). factorize merges
+    # values that compare equal (1 and 1.0, which share a label, but also 1 and
+    # True, which do not): with booleans among other values, convert row by row.
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
-    if column.dtype == object and not all(isinstance(u, str) for u in uniques):
-        missing = values.isna().to_numpy()
-        labels = np.array([str(v) for v in values.to_numpy()], dtype=object)
-        labels[missing] = MISSING_LABEL
+    if column.dtype == object and _mixes_bools(values, uniques):
+        labels = np.array([normalise_label(v) for v in values], dtype=object)
     else:
-        names = np.array([str(u) for u in uniques] + [MISSING_LABEL], dtype=object)
-        labels = names[codes]  # code -1 (missing) takes the last name
+        names = [normalise_label(u) for u in uniques] + [MISSING_LABEL]
+        labels = np.array(names, dtype=object)[codes]  # code -1 takes the last
     return pd.Series(labels, index=column.index, name=column.name, dtype=object)
 
 
+def _mixes_bools(values, uniques):
+    """Whether an object column holds booleans and other values (0, 1, strings)."""
+    if not any(isinstance(u, bool | np.bool_) or _is_zero_or_one(u) for u in uniques):
+        return False
+    is_bool = np.fromiter(
+        (isinstance(v, bool | np.bool_) for v in values), bool, len(values)
+    )
+    return is_bool.any() and not is_bool[values.notna().to_numpy()].all()
+
+
+def _is_zero_or_one(value):
+    return isinstance(value, int | float | np.number) and value in (0, 1)
+
+
 def group_labels(frame):
-    """Return one label per row: the intersection of all attributes of ``frame``.
+    r"""Return one label per row: the intersection of all attributes of ``frame``.
 
     Parameters
     ----------
@@ -133,7 +191,10 @@ def group_labels(frame):
     Returns
     -------
     labels : ndarray of shape (n_samples,), dtype=object
-        The attribute values joined by ``" & "`` (the value itself for one attribute).
+        The value itself for one attribute; for several, the attribute labels
+        joined by ``" & "`` after escaping ``\`` and ``&`` inside each of them
+        (see the module docstring), so that different intersections never share
+        a label.
 
     Examples
     --------
@@ -141,45 +202,23 @@ def group_labels(frame):
     >>> from healthbalance._sensitive import group_labels
     >>> group_labels(pd.DataFrame({"race": ["A", "B"], "sex": ["F", "M"]})).tolist()
     ['A & F', 'B & M']
+    >>> group_labels(pd.DataFrame({"a": ["A & B", "A"], "b": ["C", "B & C"]})).tolist()
+    ['A \\& B & C', 'A & B \\& C']
     """
-    first, *rest = (frame[c].astype(object) for c in frame.columns)
-    if rest:
-        first = first.str.cat(rest, sep=INTERSECTION_SEP)
-    return first.to_numpy(dtype=object, copy=True)
+    columns = [frame[c].astype(object) for c in frame.columns]
+    if len(columns) == 1:
+        return columns[0].to_numpy(dtype=object, copy=True)
+    first, *rest = (_escape(column) for column in columns)
+    return first.str.cat(rest, sep=INTERSECTION_SEP).to_numpy(dtype=object, copy=True)
 
 
-def encode_groups(labels):
-    """Encode group labels as integer codes.
-
-    Parameters
-    ----------
-    labels : array-like of shape (n_samples,)
-        Group labels, as returned by :func:`group_labels`.
-
-    Returns
-    -------
-    codes : ndarray of shape (n_samples,), dtype=intp
-        Index of each row's group in ``groups``.
-    groups : ndarray of shape (n_groups,), dtype=object
-        Sorted unique labels.
-
-    Examples
-    --------
-    >>> from healthbalance._sensitive import encode_groups
-    >>> codes, groups = encode_groups(["b", "a", "b"])
-    >>> codes.tolist(), groups.tolist()
-    ([1, 0, 1], ['a', 'b'])
-    """
-    # Hash-based factorize, then sort the few groups: as np.unique, much faster.
-    codes, uniques = pd.factorize(
-        np.asarray(labels, dtype=object), use_na_sentinel=False
+def _escape(column):
+    # Escape the distinct labels only (a few per attribute), then map the rows.
+    codes, uniques = pd.factorize(column)
+    escaped = np.array(
+        [u.replace("\\", "\\\\").replace("&", "\\&") for u in uniques], dtype=object
     )
-    order = np.argsort(np.asarray(uniques, dtype=object), kind="stable")
-    rank = np.empty_like(order)
-    rank[order] = np.arange(order.size)
-    return rank[codes].astype(np.intp, copy=False), np.asarray(uniques, dtype=object)[
-        order
-    ]
+    return pd.Series(escaped[codes], index=column.index, dtype=object)
 
 
 def resolve_sensitive_features(

@@ -5,10 +5,10 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from healthbalance import NoSensitiveFeaturesWarning
+from healthbalance._groups import encode_groups
 from healthbalance._sensitive import (
     MISSING_LABEL,
     check_sensitive_features,
-    encode_groups,
     group_labels,
     resolve_sensitive_features,
 )

@@ -18,7 +18,7 @@ from sklearn.base import clone
 from sklearn.metrics import roc_auc_score, roc_curve
 from sklearn.model_selection import train_test_split
 
-from healthbalance._sensitive import group_labels
+from healthbalance._groups import SensitiveGroups
 from healthbalance.benchmark._models import base_model_grid, make_preprocessor
 
 TARGET_SENSITIVITY = 0.8
@@ -59,7 +59,7 @@ def _strata(y, groups, min_count=5):
 
 def prepare_seed(X, y, sensitive, attribute, seed):
     """Split and preprocess the data of one seed (fitted on the training rows only)."""
-    groups = group_labels(sensitive[[attribute]])
+    groups = SensitiveGroups.from_frame(sensitive[[attribute]]).labels
     train, val, test = split_indices(y, groups, seed)
     preprocessor = make_preprocessor().fit(X.iloc[train])
     return {

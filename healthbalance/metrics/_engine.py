@@ -52,30 +52,31 @@ class _Setup:
             [SortedGroup(p, self.y, s, params) for p in self.positions]
             for s in self.scores
         ]
-        self._plan_parts(groups.strata[self.order] // 2, params)
+        self._plan_parts(groups.intersections[self.order], params)
         self.metrics = metrics
         self.params = params
 
-    def _plan_parts(self, cells, params):
-        """Split every group into cells (intersection groups, sorted once)."""
-        bounds = np.flatnonzero(np.diff(cells)) + 1
-        cell_positions = np.split(np.arange(cells.size), bounds)
-        cell_codes = cells[np.r_[0, bounds]] if cells.size else cells
-        self.cells = [
-            [SortedGroup(p, self.y, s, params) for p in cell_positions]
+    def _plan_parts(self, intersections, params):
+        """Split every group into its intersection groups (sorted once)."""
+        bounds = np.flatnonzero(np.diff(intersections)) + 1
+        part_positions = np.split(np.arange(intersections.size), bounds)
+        part_codes = intersections[np.r_[0, bounds]] if intersections.size else bounds
+        self.intersections = [
+            [SortedGroup(p, self.y, s, params) for p in part_positions]
             for s in self.scores
         ]
         self.parts = [
-            np.searchsorted(cell_codes, np.unique(cells[p])) for p in self.positions
+            np.searchsorted(part_codes, np.unique(intersections[p]))
+            for p in self.positions
         ]
         self.merged = [
             [
-                MergedGroup([cells_m[c] for c in parts], whole)
+                MergedGroup([parts_m[c] for c in parts], whole)
                 if 1 < parts.size <= MAX_PARTS
                 else None
                 for parts, whole in zip(self.parts, sorted_m, strict=True)
             ]
-            for cells_m, sorted_m in zip(self.cells, self.sorted, strict=True)
+            for parts_m, sorted_m in zip(self.intersections, self.sorted, strict=True)
         ]
 
     def values(self, counts):
@@ -84,24 +85,24 @@ class _Setup:
         shape = (k, len(self.sorted), len(self.positions), len(self.metrics))
         out = np.empty(shape)
         for m in range(len(self.sorted)):
-            cell_batches = {}
+            part_batches = {}
             for j in range(len(self.positions)):
-                batch = self._batch(m, j, counts, cell_batches)
+                batch = self._batch(m, j, counts, part_batches)
                 for i, metric in enumerate(self.metrics.values()):
                     out[:, m, j, i] = self._metric(metric, batch, m, j, counts)
         return out
 
-    def _batch(self, m, j, counts, cell_batches):
-        """Return group j's batch: its cell's, merged from its cells, or its own."""
+    def _batch(self, m, j, counts, part_batches):
+        """Return group j's batch: its intersection's, merged from them, or its own."""
         parts = self.parts[j]
         if parts.size > 1 and self.merged[m][j] is None:
             return CountBatch(self.sorted[m][j], counts)
         for c in parts:
-            if c not in cell_batches:
-                cell_batches[c] = CountBatch(self.cells[m][c], counts)
+            if c not in part_batches:
+                part_batches[c] = CountBatch(self.intersections[m][c], counts)
         if parts.size == 1:
-            return cell_batches[parts[0]]
-        parts = [cell_batches[c] for c in parts]
+            return part_batches[parts[0]]
+        parts = [part_batches[c] for c in parts]
         return MergedBatch(self.merged[m][j], parts, counts)
 
     def _metric(self, metric, batch, m, j, counts):

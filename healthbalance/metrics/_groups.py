@@ -4,7 +4,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from healthbalance._sensitive import INTERSECTION_SEP, encode_groups, group_labels
+from healthbalance._groups import SensitiveGroups, cell_codes, encode_groups
+from healthbalance._sensitive import INTERSECTION_SEP
 
 __all__ = ["OVERALL", "ReportedGroups", "build_groups", "too_small"]
 
@@ -24,6 +25,8 @@ class ReportedGroups:
         Label of each reported group.
     rows : list of ndarray
         Row indices of each reported group.
+    intersections : ndarray of shape (n_samples,)
+        Code of each row's finest group (the intersection of all attributes).
     strata : ndarray of shape (n_samples,)
         Bootstrap stratum of each row: intersection of all attributes x outcome.
     """
@@ -31,6 +34,7 @@ class ReportedGroups:
     attribute: list = field(default_factory=list)
     group: list = field(default_factory=list)
     rows: list = field(default_factory=list)
+    intersections: np.ndarray = None
     strata: np.ndarray = None
 
     def add(self, attribute, codes, labels):
@@ -87,14 +91,12 @@ def build_groups(frame, y, *, intersections=True, overall=True):
     for column in frame.columns:
         codes, labels = encode_groups(frame[column].to_numpy(dtype=object))
         groups.add(str(column), codes, labels)
-    if frame.shape[1] == 1:
-        cell_codes = codes
-    else:
-        cell_codes, labels = encode_groups(group_labels(frame))
-        if intersections:
-            name = INTERSECTION_SEP.join(str(c) for c in frame.columns)
-            groups.add(name, cell_codes, labels)
-    groups.strata = cell_codes.astype(np.int64) * 2 + np.asarray(y, dtype=np.int64)
+    finest = SensitiveGroups.from_frame(frame)
+    if intersections and frame.shape[1] > 1:
+        name = INTERSECTION_SEP.join(str(c) for c in frame.columns)
+        groups.add(name, finest.codes, finest.groups)
+    groups.intersections = finest.codes
+    groups.strata = cell_codes(finest.codes, np.asarray(y, dtype=np.intp), 2)
     return groups
 
 

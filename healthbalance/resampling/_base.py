@@ -19,16 +19,8 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length, validate_data
 
 from healthbalance._compat import StrOptions, _fit_context
-from healthbalance._sensitive import (
-    encode_groups,
-    group_labels,
-    resolve_sensitive_features,
-)
-from healthbalance.resampling._targets import (
-    cell_counts,
-    cell_targets,
-    warn_if_few_rows_kept,
-)
+from healthbalance._groups import SensitiveGroups, decode_cells, encode_classes
+from healthbalance.resampling._targets import cell_targets, warn_if_few_rows_kept
 
 __all__ = ["BaseGroupSampler"]
 
@@ -79,26 +71,25 @@ class BaseGroupSampler(BaseSampler):
             Labels of the resampled rows.
         """
         check_classification_targets(y)
-        frame = resolve_sensitive_features(
+        groups = SensitiveGroups.resolve(
             X, sensitive_features, self.sensitive_columns, caller=type(self).__name__
         )
         X_checked, y_labels, binarize_y = self._check_X_y(X, y)
-        group_codes, self.groups_ = encode_groups(group_labels(frame))
-        self.classes_, class_codes = _encode_classes(y_labels)
+        self.groups_ = groups.groups
+        self.classes_, class_codes = encode_classes(y_labels)
         if self.classes_.size < 2:
             raise ValueError(
                 f"y has 1 class {self.classes_.tolist()!r}: the sampler needs at "
                 "least 2 classes to balance."
             )
-        n_groups, n_classes = self.groups_.size, self.classes_.size
-        self.cell_counts_ = cell_counts(group_codes, class_codes, n_groups, n_classes)
+        self.cell_counts_ = groups.cell_counts(class_codes, self.classes_.size)
         targets = cell_targets(
             self.cell_counts_, self.target, self._method, self.groups_, self.classes_
         )
         warn_if_few_rows_kept(
             self.cell_counts_, targets, self.groups_, self.classes_, type(self).__name__
         )
-        cells = group_codes * n_classes + class_codes
+        cells = groups.cells(class_codes, self.classes_.size)
         X_res, y_res, cells_res = self._fit_resample(
             X_checked,
             y_labels,
@@ -106,7 +97,7 @@ class BaseGroupSampler(BaseSampler):
             targets=targets,
             random_state=check_random_state(self.random_state),
         )
-        self._record_outcome(frame, group_codes, targets, cells_res)
+        self._record_outcome(groups, targets, cells_res)
         return self._wrap_output(X, y, X_res, y_res, binarize_y)
 
     def fit(self, X, y, **params):
@@ -156,11 +147,12 @@ class BaseGroupSampler(BaseSampler):
         )
         return X, y, binarize_y
 
-    def _record_outcome(self, frame, group_codes, targets, cells_res):
+    def _record_outcome(self, groups, targets, cells_res):
         # One original row per group carries the group's attribute values.
+        group_codes, frame = groups.codes, groups.frame
         first_row = np.zeros(self.groups_.size, dtype=np.intp)
         first_row[group_codes[::-1]] = np.arange(group_codes.size - 1, -1, -1)
-        groups_res = cells_res // self.classes_.size
+        groups_res, _ = decode_cells(cells_res, self.classes_.size)
         columns = {}
         for column in frame.columns:
             # Categorical columns: one small code per output row, not one object.
@@ -196,15 +188,6 @@ class BaseGroupSampler(BaseSampler):
         tags.input_tags.string = True
         tags.sampler_tags.sample_indices = True
         return tags
-
-
-def _encode_classes(y):
-    """Return sorted classes and the class code of every row (hash-based, O(n))."""
-    codes, uniques = pd.factorize(y)
-    order = np.argsort(uniques, kind="stable")
-    rank = np.empty_like(order)
-    rank[order] = np.arange(order.size)
-    return np.asarray(uniques)[order], rank[codes]
 
 
 def small_codes(codes, n_codes):

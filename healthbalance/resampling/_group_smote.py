@@ -7,6 +7,7 @@ import numpy as np
 from imblearn.over_sampling import SMOTE, SMOTEN, SMOTENC
 
 from healthbalance._compat import Interval, StrOptions
+from healthbalance._groups import decode_cells
 from healthbalance.resampling._base import BaseGroupSampler
 from healthbalance.resampling._encoding import FeatureCodec
 
@@ -133,17 +134,18 @@ class GroupSMOTE(BaseGroupSampler):
         growth = np.maximum(targets.ravel() - counts, 0)
         codec.start(X, int(growth.sum()))
         n_classes = self.classes_.size
-        group_codes = cells // n_classes
+        group_codes, _ = decode_cells(cells, n_classes)
         for cell in np.flatnonzero(growth):
             seed = random_state.randint(np.iinfo(np.int32).max)
-            group = group_codes == cell // n_classes
+            group = group_codes == decode_cells(cell, n_classes)[0]
             codec.add(
                 self._smote_cell(codec, cells, group, cell, targets.flat[cell], seed)
             )
         cells_new = np.repeat(np.arange(targets.size, dtype=cells.dtype), growth)
         self.sample_indices_ = np.arange(len(y), dtype=np.intp)
         self.n_synthetic_ = int(growth.sum())
-        y_new = self.classes_[cells_new % n_classes].astype(y.dtype, copy=False)
+        y_new = self.classes_[decode_cells(cells_new, n_classes)[1]]
+        y_new = y_new.astype(y.dtype, copy=False)
         X_res = codec.finish(X)
         return X_res, np.concatenate([y, y_new]), np.concatenate([cells, cells_new])
 
@@ -182,9 +184,8 @@ class GroupSMOTE(BaseGroupSampler):
         )
 
     def _warn_small(self, cell, n_rows, k):
-        n_classes = self.classes_.size
-        name = f"(group {self.groups_[cell // n_classes]!r}, class "
-        name += f"{self.classes_.tolist()[cell % n_classes]!r})"
+        g, c = decode_cells(cell, self.classes_.size)
+        name = f"(group {self.groups_[g]!r}, class {self.classes_.tolist()[c]!r})"
         action = (
             f"uses {k} neighbours instead of {self.k_neighbors}"
             if k

@@ -1,9 +1,11 @@
 """Target sizes of the (group x class) cells, shared by every group-aware sampler.
 
-A sampler counts the rows of each cell, asks :func:`cell_targets` how many rows each
-cell must hold after resampling, then draws (or synthesises) rows to get there. The
-functions work on a counts matrix ``counts[g, c]`` (groups in rows, classes in columns),
-so they can be checked against a brute-force loop independently of any data.
+A sampler counts the rows of each cell (with
+:meth:`healthbalance._groups.SensitiveGroups.cell_counts`), asks
+:func:`cell_targets` how many rows each cell must hold after resampling, then draws
+(or synthesises) rows to get there. The functions work on a counts matrix
+``counts[g, c]`` (groups in rows, classes in columns), so they can be checked against
+a brute-force loop independently of any data.
 """
 
 import warnings
@@ -13,7 +15,6 @@ import numpy as np
 __all__ = [
     "EmptyCellWarning",
     "HeavyUndersamplingWarning",
-    "cell_counts",
     "cell_targets",
     "warn_if_few_rows_kept",
 ]
@@ -23,42 +24,14 @@ class EmptyCellWarning(UserWarning):
     """Warn that a (group, class) cell has no row, so resampling cannot fill it."""
 
 
-def cell_counts(group_codes, class_codes, n_groups, n_classes):
-    """Count the rows of every (group, class) cell.
-
-    Parameters
-    ----------
-    group_codes : ndarray of shape (n_samples,)
-        Integer group of each row, in ``[0, n_groups)``.
-    class_codes : ndarray of shape (n_samples,)
-        Integer class of each row, in ``[0, n_classes)``.
-    n_groups, n_classes : int
-        Number of groups and classes.
-
-    Returns
-    -------
-    counts : ndarray of shape (n_groups, n_classes), dtype=int64
-        Rows per cell.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from healthbalance.resampling._targets import cell_counts
-    >>> cell_counts(np.array([0, 0, 1]), np.array([0, 1, 1]), 2, 2).tolist()
-    [[1, 1], [0, 1]]
-    """
-    cells = group_codes * n_classes + class_codes
-    flat = np.bincount(cells, minlength=n_groups * n_classes)
-    return flat.reshape(n_groups, n_classes).astype(np.int64)
-
-
 def cell_targets(counts, target, method, groups, classes):
     """Return the number of rows each (group, class) cell holds after resampling.
 
     Parameters
     ----------
     counts : ndarray of shape (n_groups, n_classes)
-        Rows per cell before resampling, from :func:`cell_counts`.
+        Rows per cell before resampling, from
+        :func:`healthbalance._groups.cell_counts`.
     target : {"joint", "groups", "class_within_group"} or dict
         ``"joint"``: every non-empty cell gets the same size. ``"groups"``: every
         group gets the same size and keeps its class proportions.

@@ -15,10 +15,8 @@ from healthbalance._compat import (
     _fit_context,
     _safe_indexing,
 )
-from healthbalance.training._groups import (
-    check_groups_have_both_classes,
-    fit_group_labels,
-)
+from healthbalance._groups import cell_codes
+from healthbalance.training._groups import check_groups_have_both_classes, fit_groups
 from healthbalance.training._meta import (
     check_binary_or_more,
     check_sample_weight_support,
@@ -185,7 +183,7 @@ class GroupDROClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             estimator="fit",
         )
         params = {} if routed is None else routed["estimator"]
-        labels = fit_group_labels(self, X, sensitive_features)
+        groups = fit_groups(self, X, sensitive_features)
         check_sample_weight_support(self.estimator, type(self).__name__)
         X_checked, y = validate_data(
             self, X, y, accept_sparse="csr", dtype=None, ensure_all_finite=False
@@ -195,9 +193,8 @@ class GroupDROClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         check_classification_targets(y)
         self.classes_, y_codes = np.unique(y, return_inverse=True)
         check_binary_or_more(self.classes_, type(self).__name__)
-        codes, self.groups_ = check_groups_have_both_classes(
-            labels, y, type(self).__name__
-        )
+        check_groups_have_both_classes(groups, y, type(self).__name__)
+        codes, self.groups_ = groups.codes, groups.groups
         fit_rows, val_rows = self._split(codes, y_codes)
         q = self._run_rounds(X, y, y_codes, codes, fit_rows, val_rows, params)
         rows = np.arange(len(y)) if self.refit else fit_rows
@@ -215,7 +212,7 @@ class GroupDROClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                 f"{sizes.min()} row; every group needs at least 2 rows to appear "
                 "in both the fitting and the validation part."
             )
-        cells = codes * len(self.classes_) + y_codes
+        cells = cell_codes(codes, y_codes, len(self.classes_))
         rows = np.arange(codes.size)
         for strata in (cells, codes):
             try:

@@ -10,12 +10,8 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from healthbalance._compat import Interval, LinearClassifierMixin, _fit_context
-from healthbalance._sensitive import encode_groups
 from healthbalance.training._dro_solver import GroupDROProblem, solve_group_dro
-from healthbalance.training._groups import (
-    check_groups_have_both_classes,
-    fit_group_labels,
-)
+from healthbalance.training._groups import check_groups_have_both_classes, fit_groups
 from healthbalance.utils._prior import class_priors
 
 __all__ = ["GroupDROLogisticRegression"]
@@ -177,7 +173,7 @@ class GroupDROLogisticRegression(LinearClassifierMixin, BaseEstimator):
         self : GroupDROLogisticRegression
             The fitted estimator.
         """
-        labels = fit_group_labels(self, X, sensitive_features)
+        groups = fit_groups(self, X, sensitive_features)
         X, y = validate_data(self, X, y, dtype=np.float64, y_numeric=False)
         check_classification_targets(y)
         y_type = type_of_target(y, input_name="y")
@@ -187,20 +183,22 @@ class GroupDROLogisticRegression(LinearClassifierMixin, BaseEstimator):
                 f"{y_type}. Use GroupDROClassifier for more than two classes."
             )
         self.classes_ = np.unique(y)
-        check_groups_have_both_classes(labels, y, type(self).__name__)
+        check_groups_have_both_classes(groups, y, type(self).__name__)
         y01 = (y == self.classes_[-1]).astype(np.float64)
-        codes, self.groups_ = self._cells(labels, y01)
+        codes, self.groups_ = self._units(groups, y01)
         self._solve(X, y01, codes)
         return self
 
-    def _cells(self, labels, y01):
-        if self.by_class:
-            suffix = np.where(y01 == 1, self.classes_[-1], self.classes_[0])
-            labels = np.array(
-                [f"{g} | y={c}" for g, c in zip(labels, suffix, strict=True)],
-                dtype=object,
-            )
-        return encode_groups(labels)
+    def _units(self, groups, y01):
+        """Codes and labels of the DRO units: the groups, or the cells by_class."""
+        if not self.by_class:
+            return groups.codes, groups.groups
+        cells = groups.cells(y01.astype(np.intp), 2)
+        present, codes = np.unique(cells, return_inverse=True)
+        labels = [
+            f"{groups.groups[k // 2]} | y={self.classes_[k % 2]}" for k in present
+        ]
+        return codes.astype(np.intp), np.asarray(labels, dtype=object)
 
     def _solve(self, X, y01, codes):
         sizes = np.bincount(codes)

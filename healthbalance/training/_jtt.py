@@ -11,8 +11,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from healthbalance._compat import HasMethods, Interval, _fit_context
-from healthbalance._sensitive import encode_groups
-from healthbalance.training._groups import fit_group_labels
+from healthbalance.training._groups import fit_groups
 from healthbalance.training._meta import (
     check_binary_or_more,
     check_sample_weight_support,
@@ -175,7 +174,7 @@ class JTTClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         """
         refuse_sample_weight(self, fit_params)
         first_params, second_params = self._route(sensitive_features, fit_params)
-        labels = fit_group_labels(self, X, sensitive_features)
+        groups = fit_groups(self, X, sensitive_features)
         check_sample_weight_support(self.estimator, type(self).__name__)
         _, y = validate_data(
             self, X, y, accept_sparse=True, dtype=None, ensure_all_finite=False
@@ -193,7 +192,7 @@ class JTTClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.estimator_ = clone(self.estimator).fit(
             X, y, sample_weight=self.sample_weight_, **second_params
         )
-        self._describe_error_set(labels)
+        self._describe_error_set(groups)
         n_classes = self.classes_.size
         self.class_prior_before_ = class_priors(y_codes, 1, n_classes)[0]
         self.class_prior_after_ = self.class_prior_before_
@@ -230,8 +229,8 @@ class JTTClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             first_stage=(self.first_stage, "fit"),
         )
 
-    def _describe_error_set(self, labels):
-        codes, self.groups_ = encode_groups(labels)
+    def _describe_error_set(self, groups):
+        codes, self.groups_ = groups.codes, groups.groups
         rate = np.bincount(codes, weights=self.error_set_) / np.bincount(codes)
         self.error_set_rate_ = pd.Series(rate, index=self.groups_, name="error_set")
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from healthbalance._sensitive import group_labels, resolve_sensitive_features
+from healthbalance._groups import SensitiveGroups
 from healthbalance.utils._prior import class_priors, correct_priors
 
 __all__ = ["MissingGroupsWarning", "PriorCorrectionMixin"]
@@ -148,10 +148,9 @@ class PriorCorrectionMixin:
                 stacklevel=3,
             )
             return self.prior_before_, self.prior_after_
-        frame = resolve_sensitive_features(
+        labels = SensitiveGroups.resolve(
             X, sensitive_features, columns, caller=type(self).__name__
-        )
-        labels = group_labels(frame)
+        ).labels
         before = self.class_prior_before_.reindex(labels).to_numpy(copy=True)
         after = self.class_prior_after_.reindex(labels).to_numpy(copy=True)
         unseen = np.isnan(before).any(axis=1)

@@ -17,7 +17,12 @@ from healthbalance._compat import (
     _fit_context,
     _num_samples,
 )
-from healthbalance._sensitive import group_labels, resolve_sensitive_features
+from healthbalance._groups import (
+    SensitiveGroups,
+    cell_codes,
+    encode_labels,
+)
+from healthbalance._sensitive import SINGLE_GROUP
 from healthbalance.training._prior_correction import PriorCorrectionMixin
 from healthbalance.training._routing import accepts, fit_router, route_fit
 from healthbalance.utils import check_sample_weight
@@ -213,9 +218,9 @@ class ResampledClassifier(
     def _groups(self, X, sensitive_features):
         if sensitive_features is None and self._sensitive_columns is None:
             return None
-        return resolve_sensitive_features(
+        return SensitiveGroups.resolve(
             X, sensitive_features, self._sensitive_columns, caller=type(self).__name__
-        )
+        ).frame
 
     def _resampled_groups(self, frame):
         if hasattr(self.sampler_, "sensitive_features_"):
@@ -309,13 +314,14 @@ class ResampledClassifier(
 
 def _labels_or_single(frame, n_samples):
     if frame is None:
-        return np.full(n_samples, "all", dtype=object)
-    return group_labels(frame)
+        return np.full(n_samples, SINGLE_GROUP, dtype=object)
+    return SensitiveGroups.from_frame(frame).labels
 
 
 def _cells(labels, y, groups, classes):
-    group_codes = np.searchsorted(groups, labels)
-    return group_codes * classes.size + np.searchsorted(classes, y)
+    return cell_codes(
+        encode_labels(labels, groups), encode_labels(y, classes), classes.size
+    )
 
 
 def _cell_mean_weights(weights, y, frame, y_new, groups_res, offset):

@@ -2,7 +2,6 @@
 
 from numbers import Real
 
-import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.utils import get_tags
 from sklearn.utils.multiclass import check_classification_targets
@@ -19,12 +18,12 @@ from healthbalance._compat import (
     _fit_context,
     _num_samples,
 )
-from healthbalance._sensitive import resolve_sensitive_features
+from healthbalance._groups import SensitiveGroups, encode_classes
 from healthbalance.training._prior_correction import PriorCorrectionMixin
 from healthbalance.training._routing import accepts, fit_router, route_fit
 from healthbalance.utils import check_sample_weight
 from healthbalance.weighting import GroupReweighter
-from healthbalance.weighting._group_weights import STRATEGIES, UNITS, encode_cells
+from healthbalance.weighting._group_weights import STRATEGIES, UNITS
 
 __all__ = ["ReweightedClassifier"]
 
@@ -160,7 +159,7 @@ class ReweightedClassifier(
         """
         y = _check_y(y, multi_output=False, y_numeric=False)
         check_classification_targets(y)
-        frame = resolve_sensitive_features(
+        groups = SensitiveGroups.resolve(
             X, sensitive_features, self.sensitive_columns, caller=type(self).__name__
         )
         if hasattr(X, "columns"):
@@ -170,19 +169,19 @@ class ReweightedClassifier(
             X, y = validate_data(
                 self, X, y, dtype=None, ensure_all_finite=False, accept_sparse=True
             )
-        self.classes_ = np.unique(y)
+        self.classes_, class_codes = encode_classes(y)
         base = None
         if sample_weight is not None:
             base = check_sample_weight(sample_weight, _num_samples(X))
-        weights = self._weights(X, y, frame, base)
+        weights = self._weights(X, y, groups, base)
         own = {"sensitive_features": sensitive_features}
         routed = route_fit(self, own, fit_params, estimator="fit")
         params = {} if routed is None else routed["estimator"]
         self.estimator_ = clone(self.estimator).fit(
             X, y, sample_weight=weights, **params
         )
-        cells, groups, _ = encode_cells(frame, y)
-        self._record_priors(groups, (cells, base), (cells, weights))
+        cells = groups.cells(class_codes, self.classes_.size)
+        self._record_priors(groups.groups, (cells, base), (cells, weights))
         return self
 
     def get_metadata_routing(self):
@@ -199,7 +198,7 @@ class ReweightedClassifier(
         """
         return fit_router(self, estimator=(self.estimator, "fit"))
 
-    def _weights(self, X, y, frame, base):
+    def _weights(self, X, y, groups, base):
         if not accepts(self.estimator, "fit", "sample_weight"):
             raise ValueError(
                 f"estimator {type(self.estimator).__name__} does not accept "
@@ -208,8 +207,10 @@ class ReweightedClassifier(
             )
         self.reweighter_ = GroupReweighter(
             strategy=self.strategy, over=self.over, beta=self.beta
-        ).fit(X, y, sensitive_features=frame)
-        weights = self.reweighter_.compute_sample_weight(X, y, sensitive_features=frame)
+        ).fit(X, y, sensitive_features=groups)
+        weights = self.reweighter_.compute_sample_weight(
+            X, y, sensitive_features=groups
+        )
         return weights if base is None else weights * base
 
     def __sklearn_tags__(self):

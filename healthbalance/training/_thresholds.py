@@ -13,10 +13,7 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from healthbalance._compat import HasMethods, Interval, StrOptions, _fit_context
-from healthbalance.training._groups import (
-    check_groups_have_both_classes,
-    fit_group_labels,
-)
+from healthbalance.training._groups import check_groups_have_both_classes, fit_groups
 from healthbalance.training._meta import make_cv
 from healthbalance.training._routing import fit_router, route_fit
 
@@ -210,14 +207,13 @@ class GroupThresholdClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
             estimator="fit",
         )
         params = {} if routed is None else routed["estimator"]
-        labels = fit_group_labels(self, X, sensitive_features)
+        groups = fit_groups(self, X, sensitive_features)
         _, y = validate_data(
             self, X, y, accept_sparse=True, dtype=None, ensure_all_finite=False
         )
         y01 = self._binary_target(y)
-        codes, self.groups_ = check_groups_have_both_classes(
-            labels, y, type(self).__name__
-        )
+        check_groups_have_both_classes(groups, y, type(self).__name__)
+        codes, self.groups_ = groups.codes, groups.groups
         scores = self._held_out_scores(X, y, params)
         self.threshold_ = choose_threshold(y01, scores, self.objective, self.target)
         values = [
@@ -299,8 +295,8 @@ class GroupThresholdClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
             Predicted classes.
         """
         check_is_fitted(self)
-        labels = fit_group_labels(self, X, sensitive_features)
-        thresholds = self._row_thresholds(labels)
+        groups = fit_groups(self, X, sensitive_features)
+        thresholds = self._row_thresholds(groups.labels)
         return self.classes_[(self._scores(X) >= thresholds).astype(int)]
 
     def _row_thresholds(self, labels):

@@ -10,13 +10,9 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d
 
 from healthbalance._compat import Interval, StrOptions, validate_params
-from healthbalance._sensitive import (
-    encode_groups,
-    group_labels,
-    resolve_sensitive_features,
-)
+from healthbalance._groups import SensitiveGroups, encode_classes
 
-__all__ = ["cell_weight_table", "compute_group_weights", "encode_cells"]
+__all__ = ["cell_weight_table", "compute_group_weights"]
 
 STRATEGIES = ("reweighing", "inverse_frequency", "effective_number")
 UNITS = ("classes", "groups", "cells")
@@ -88,25 +84,13 @@ def compute_group_weights(
     """
     y = column_or_1d(y)
     check_classification_targets(y)
-    frame = resolve_sensitive_features(
+    groups = SensitiveGroups.resolve(
         y.reshape(-1, 1), sensitive_features, caller="compute_group_weights"
     )
-    cells, groups, classes = encode_cells(frame, y)
-    counts = np.bincount(cells, minlength=groups.size * classes.size)
-    table = cell_weight_table(
-        counts.reshape(groups.size, classes.size), strategy, over, beta
-    )
-    return table.ravel()[cells]
-
-
-def encode_cells(frame, y):
-    """Return the cell code of every row, the group labels and the class labels.
-
-    The cell of a row in group ``g`` and class ``c`` is ``g * n_classes + c``.
-    """
-    group_codes, groups = encode_groups(group_labels(frame))
-    classes, class_codes = np.unique(y, return_inverse=True)
-    return group_codes * classes.size + class_codes, groups, classes
+    classes, class_codes = encode_classes(y)
+    counts = groups.cell_counts(class_codes, classes.size)
+    table = cell_weight_table(counts, strategy, over, beta)
+    return table[groups.codes, class_codes]
 
 
 def cell_weight_table(counts, strategy, over="cells", beta=0.999):

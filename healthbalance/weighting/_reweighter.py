@@ -9,15 +9,11 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from healthbalance._compat import Interval, StrOptions, _fit_context
-from healthbalance._sensitive import (
-    group_labels,
-    resolve_sensitive_features,
-)
+from healthbalance._groups import SensitiveGroups, encode_classes, encode_labels
 from healthbalance.weighting._group_weights import (
     STRATEGIES,
     UNITS,
     cell_weight_table,
-    encode_cells,
 )
 
 __all__ = ["GroupReweighter"]
@@ -114,7 +110,7 @@ class GroupReweighter(BaseEstimator):
         self : object
             The fitted reweighter.
         """
-        frame = resolve_sensitive_features(
+        groups = SensitiveGroups.resolve(
             X, sensitive_features, self.sensitive_columns, caller="GroupReweighter"
         )
         _, y = validate_data(
@@ -127,9 +123,9 @@ class GroupReweighter(BaseEstimator):
             accept_sparse=True,
         )
         check_classification_targets(y)
-        cells, self.groups_, self.classes_ = encode_cells(frame, y)
-        shape = (self.groups_.size, self.classes_.size)
-        counts = np.bincount(cells, minlength=shape[0] * shape[1]).reshape(shape)
+        self.groups_ = groups.groups
+        self.classes_, class_codes = encode_classes(y)
+        counts = groups.cell_counts(class_codes, self.classes_.size)
         table = cell_weight_table(counts, self.strategy, self.over, self.beta)
         self.cell_counts_ = pd.DataFrame(
             counts, index=self.groups_, columns=self.classes_
@@ -155,7 +151,7 @@ class GroupReweighter(BaseEstimator):
             Weight of each row.
         """
         check_is_fitted(self)
-        frame = resolve_sensitive_features(
+        groups = SensitiveGroups.resolve(
             X, sensitive_features, self.sensitive_columns, caller="GroupReweighter"
         )
         validate_data(
@@ -167,7 +163,7 @@ class GroupReweighter(BaseEstimator):
             accept_sparse=True,
         )
         y = column_or_1d(y)
-        group_rows = _positions(group_labels(frame), self.groups_, "group")
+        group_rows = _positions(groups.labels, self.groups_, "group")
         class_cols = _positions(y, self.classes_, "class")
         weights = self.weights_.to_numpy()[group_rows, class_cols]
         if np.isnan(weights).any():
@@ -188,9 +184,8 @@ class GroupReweighter(BaseEstimator):
 
 def _positions(values, known, kind):
     values = np.asarray(values)
-    positions = np.searchsorted(known, values)
-    positions = np.clip(positions, 0, known.size - 1)
-    unseen = known[positions] != values
+    positions = encode_labels(values, known)
+    unseen = positions < 0
     if unseen.any():
         raise ValueError(
             f"{kind} {values[unseen].tolist()[0]!r} was not seen in fit (seen: "

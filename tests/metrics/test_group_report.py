@@ -9,7 +9,8 @@ from hypothesis import strategies as st
 from sklearn import metrics as skm
 
 from healthbalance import NoSensitiveFeaturesWarning
-from healthbalance._sensitive import encode_groups, group_labels
+from healthbalance._groups import encode_groups
+from healthbalance._sensitive import group_labels
 from healthbalance.metrics import GroupReport, SmallGroupWarning, group_report
 from healthbalance.utils import percentile_interval, stratified_bootstrap_indices
 from tests.metrics._data import make_scores

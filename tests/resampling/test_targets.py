@@ -6,8 +6,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
+from healthbalance._groups import cell_counts
 from healthbalance.resampling import EmptyCellWarning
-from healthbalance.resampling._targets import cell_counts, cell_targets
+from healthbalance.resampling._targets import cell_targets
 
 GROUPS = np.array(["a", "b", "c"], dtype=object)
 CLASSES = np.array([0, 1])
