@@ -86,13 +86,16 @@ class PriorCorrectionMixin:
             Probabilities, columns in the order of ``classes_``.
         """
         check_is_fitted(self)
+        return self._corrected_proba(X, sensitive_features, "predict_proba")
+
+    def _corrected_proba(self, X, sensitive_features, method):
         self._check_X(X)
         proba = self._estimator_proba(X)
         if self.prior_correction_ == "none":
             return proba
         if self.prior_correction_ == "global":
             return correct_priors(proba, self.prior_before_, self.prior_after_)
-        before, after = self._row_priors(X, sensitive_features)
+        before, after = self._row_priors(X, sensitive_features, method)
         return correct_priors(proba, before, after)
 
     def predict(self, X, *, sensitive_features=None):
@@ -114,7 +117,7 @@ class PriorCorrectionMixin:
         if self.prior_correction_ == "none":
             self._check_X(X)
             return self.estimator_.predict(X)
-        proba = self.predict_proba(X, sensitive_features=sensitive_features)
+        proba = self._corrected_proba(X, sensitive_features, "predict")
         return self.classes_[np.argmax(proba, axis=1)]
 
     def _check_X(self, X):
@@ -137,15 +140,18 @@ class PriorCorrectionMixin:
         full[:, order] = proba
         return full
 
-    def _row_priors(self, X, sensitive_features):
+    def _row_priors(self, X, sensitive_features, method):
         columns = self._sensitive_columns
         if sensitive_features is None and columns is None:
             warnings.warn(
                 f"{type(self).__name__} corrects priors per group but got no "
-                "sensitive_features in predict: the overall prior is used. Pass "
-                "sensitive_features=... (routed with set_predict_request).",
+                f"sensitive_features in {method}: the overall prior is used. Pass "
+                f"sensitive_features=... to {method} (through a pipeline or a "
+                "search with metadata routing: "
+                f"set_{method}_request(sensitive_features=True)), or give the "
+                "estimator sensitive_columns.",
                 MissingGroupsWarning,
-                stacklevel=3,
+                stacklevel=4,
             )
             return self.prior_before_, self.prior_after_
         labels = SensitiveGroups.resolve(

@@ -269,3 +269,19 @@ def test_fit_params_without_routing_get_sklearns_error(data):
             GroupDROClassifier(LogisticRegression()).fit(
                 X, y, sensitive_features=groups, row_id=np.arange(len(y))
             )
+
+
+@pytest.mark.parametrize("method", ["predict", "predict_proba"])
+def test_missing_groups_warning_names_the_request_actually_missing(data, method):
+    X, y, groups = data
+    clf = ResampledClassifier(
+        LogisticRegression(), GroupBalancedSampler(random_state=0)
+    ).fit(X, y, sensitive_features=groups)
+    assert clf.prior_correction_ == "group"
+    with pytest.warns(MissingGroupsWarning) as record:
+        getattr(clf, method)(X[:5])
+    message = str(record[0].message)
+    assert f"set_{method}_request(sensitive_features=True)" in message
+    other = "predict_proba" if method == "predict" else "predict"
+    assert f"set_{other}_request" not in message
+    assert record[0].filename == __file__
