@@ -16,13 +16,14 @@ from healthbalance._compat import (
     _safe_indexing,
 )
 from healthbalance._groups import cell_codes
+from healthbalance._prior import apply_prior_shift, record_intercept_shift
 from healthbalance.training._groups import check_groups_have_both_classes, fit_groups
 from healthbalance.training._meta import (
     check_binary_or_more,
     check_sample_weight_support,
+    full_proba,
 )
 from healthbalance.training._routing import fit_router, refuse_sample_weight, route_fit
-from healthbalance.utils._prior import class_priors, correct_priors
 
 __all__ = ["GroupDROClassifier"]
 
@@ -63,9 +64,12 @@ class GroupDROClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         all rows (recommended: small groups need every row). If False the model
         of the selected round, fitted on the fitting part only, is kept.
     prior_correction : bool, default=True
-        Group weights change the class prior the model sees. If True,
-        ``predict_proba`` multiplies the probabilities by the ratio of observed to
-        weighted class priors (and ``predict`` is its arg-max).
+        Group weights change the risks the model learns, and no class-prior ratio undoes
+        it. If True the intercept is refitted on the training rows (the maximum-
+        likelihood shift ``a`` of ``logit P = a + logit(p)``, see
+        :mod:`healthbalance._prior`), so that ``predict_proba`` is calibrated in the
+        large on the training population (mean predicted risk = observed prevalence);
+        ``predict`` is its arg-max.
     random_state : int, RandomState instance or None, default=None
         Seeds the validation split.
     sensitive_columns : str, list of str or None, default=None
@@ -86,11 +90,23 @@ class GroupDROClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         Validation log-loss of every group in every round.
     best_round_ : int
         Index of the selected round.
-    class_prior_before_ : ndarray of shape (n_classes,)
-        Observed class prior of the training rows.
-    class_prior_after_ : ndarray of shape (n_classes,)
-        Class prior under the training weights; ``predict_proba`` maps it back to
-        ``class_prior_before_`` (equal to it without correction).
+    prior_correction_ : {"none", "global"}
+        ``"global"``: ``predict_proba`` adds one refitted intercept shift to all
+        rows (``"none"`` with ``prior_correction=False``).
+    prior_method_ : "intercept"
+        Mechanism of the correction (see :mod:`healthbalance._prior`).
+    class_prior_before_ : DataFrame of shape (n_groups, n_classes)
+        Observed class prior of each group in the training rows.
+    class_prior_after_ : DataFrame of shape (n_groups, n_classes)
+        Mean uncorrected predicted probabilities of each group's training rows.
+    prior_before_, prior_after_ : ndarray of shape (n_classes,)
+        The same over all training rows.
+    prior_shift_ : DataFrame of shape (n_groups, n_classes)
+        Log-multiplier of each class's probability (the same for every group).
+    prior_shift_overall_ : ndarray of shape (n_classes,)
+        The refitted shift: maximum likelihood of ``logit P = a + logit(p)`` on
+        the training rows, so that the mean corrected risk equals the observed
+        prevalence.
     n_features_in_ : int
         Number of features seen in ``fit``.
 
@@ -201,7 +217,8 @@ class GroupDROClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         weights = self._row_weights(q, codes[rows])
         if self.refit:
             self.estimator_ = self._fit_one(X, y, rows, weights, params)
-        self._set_prior_ratio(y_codes[rows], weights)
+        proba = self._estimator_proba(_safe_indexing(X, rows))
+        record_intercept_shift(self, proba, y_codes[rows], groups.take(rows))
         return self
 
     def _split(self, codes, y_codes):
@@ -259,24 +276,12 @@ class GroupDROClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         )
 
     def _group_losses(self, model, X, y_codes, codes, rows):
-        proba = model.predict_proba(_safe_indexing(X, rows))
-        columns = np.searchsorted(self.classes_, model.classes_)
-        full = np.zeros((rows.size, self.classes_.size))
-        full[:, columns] = proba
+        full = full_proba(model, _safe_indexing(X, rows), self.classes_)
         picked = full[np.arange(rows.size), y_codes[rows]]
         loss = -np.log(np.clip(picked, _EPS, 1.0))
         n_groups = self.groups_.size
         sums = np.bincount(codes[rows], weights=loss, minlength=n_groups)
         return sums / np.maximum(np.bincount(codes[rows], minlength=n_groups), 1)
-
-    def _set_prior_ratio(self, y_codes, weights):
-        n_classes = self.classes_.size
-        self.class_prior_before_ = class_priors(y_codes, 1, n_classes)[0]
-        self.class_prior_after_ = self.class_prior_before_
-        if self.prior_correction:
-            self.class_prior_after_ = class_priors(
-                y_codes, 1, n_classes, sample_weight=weights
-            )[0]
 
     def get_metadata_routing(self):
         """Get the metadata routing of this object.
@@ -305,10 +310,10 @@ class GroupDROClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             Probabilities of ``classes_``.
         """
         check_is_fitted(self)
-        proba = self.estimator_.predict_proba(X)
-        full = np.zeros((proba.shape[0], self.classes_.size))
-        full[:, np.searchsorted(self.classes_, self.estimator_.classes_)] = proba
-        return correct_priors(full, self.class_prior_before_, self.class_prior_after_)
+        return apply_prior_shift(self._estimator_proba(X), self.prior_shift_overall_)
+
+    def _estimator_proba(self, X):
+        return full_proba(self.estimator_, X, self.classes_)
 
     def predict(self, X):
         """Predict the classes of largest corrected probability.

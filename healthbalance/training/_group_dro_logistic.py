@@ -4,15 +4,16 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
+from scipy.special import expit
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from healthbalance._compat import Interval, LinearClassifierMixin, _fit_context
+from healthbalance._prior import record_intercept_shift
 from healthbalance.training._dro_solver import GroupDROProblem, solve_group_dro
 from healthbalance.training._groups import check_groups_have_both_classes, fit_groups
-from healthbalance.utils._prior import class_priors
 
 __all__ = ["GroupDROLogisticRegression"]
 
@@ -44,11 +45,13 @@ class GroupDROLogisticRegression(LinearClassifierMixin, BaseEstimator):
     fit_intercept : bool, default=True
         Whether to fit an (unpenalised) intercept.
     prior_correction : bool, default=True
-        The optimal group weights define a weighted training set whose class prior
-        differs from the observed one. If True the intercept is shifted by the
-        log-odds that map the weighted prior back to the observed prior, so that
-        ``predict_proba`` is calibrated in the large on the training population;
-        ``intercept_shift_`` holds the shift. If False the raw minimax solution is
+        The optimal group weights change more than the class prior, so no
+        class-prior ratio undoes them. If True (and ``fit_intercept``) the
+        intercept is refitted on the training rows: the maximum-likelihood shift
+        ``a`` of ``logit P = a + logit(p)`` (see :mod:`healthbalance._prior`), so
+        that ``predict_proba`` is calibrated in the large on the training
+        population (mean predicted risk = observed prevalence);
+        ``intercept_shift_`` holds ``a``. If False the raw minimax solution is
         kept.
     tol : float, default=1e-6
         Stop when the predicted decrease of the objective is below
@@ -71,7 +74,8 @@ class GroupDROLogisticRegression(LinearClassifierMixin, BaseEstimator):
     intercept_ : ndarray of shape (1,)
         Intercept, including ``intercept_shift_``.
     intercept_shift_ : float
-        Prior correction added to the minimax intercept (0 without correction).
+        Refitted intercept shift added to the minimax intercept (0 without
+        correction); equals ``prior_shift_overall_[1] - prior_shift_overall_[0]``.
     groups_ : ndarray of shape (n_groups,)
         Group labels (``"group | y=class"`` cells with ``by_class=True``).
     group_weights_ : ndarray of shape (n_groups,)
@@ -82,6 +86,20 @@ class GroupDROLogisticRegression(LinearClassifierMixin, BaseEstimator):
         adjustment).
     objective_ : float
         Optimal value of the objective above.
+    prior_correction_ : {"none", "global"}
+        ``"global"`` when the intercept was refitted, ``"none"`` otherwise.
+    prior_method_ : "intercept"
+        Mechanism of the correction (see :mod:`healthbalance._prior`).
+    class_prior_before_ : DataFrame of shape (n_groups, 2)
+        Observed class prior of each group (of ``sensitive_features``).
+    class_prior_after_ : DataFrame of shape (n_groups, 2)
+        Mean predicted probabilities of each group's rows before the refit.
+    prior_before_, prior_after_ : ndarray of shape (2,)
+        The same over all training rows.
+    prior_shift_ : DataFrame of shape (n_groups, 2)
+        Log-multiplier of each class's probability (the same for every group).
+    prior_shift_overall_ : ndarray of shape (2,)
+        The refitted shift ``[0, intercept_shift_]``.
     n_iter_ : int
         Number of iterations run.
     n_features_in_ : int
@@ -187,7 +205,20 @@ class GroupDROLogisticRegression(LinearClassifierMixin, BaseEstimator):
         y01 = (y == self.classes_[-1]).astype(np.float64)
         codes, self.groups_ = self._units(groups, y01)
         self._solve(X, y01, codes)
+        self._correct_intercept(X, y01, groups)
         return self
+
+    def _correct_intercept(self, X, y01, groups):
+        risk = expit(X @ self.coef_[0] + self.intercept_[0])
+        shift = record_intercept_shift(
+            self,
+            np.c_[1 - risk, risk],
+            y01.astype(np.intp),
+            groups,
+            enabled=self.prior_correction and self.fit_intercept,
+        )
+        self.intercept_shift_ = float(shift[1] - shift[0])
+        self.intercept_ = self.intercept_ + self.intercept_shift_
 
     def _units(self, groups, y01):
         """Codes and labels of the DRO units: the groups, or the cells by_class."""
@@ -219,11 +250,7 @@ class GroupDROLogisticRegression(LinearClassifierMixin, BaseEstimator):
         self.group_weights_ = q
         self.group_losses_ = losses - offsets
         self.coef_ = theta[None, : X.shape[1]]
-        intercept = theta[-1] if self.fit_intercept else 0.0
-        self.intercept_shift_ = 0.0
-        if self.prior_correction and self.fit_intercept:
-            self.intercept_shift_ = _log_odds_shift(y01, (q / sizes)[codes])
-        self.intercept_ = np.array([intercept + self.intercept_shift_])
+        self.intercept_ = np.array([theta[-1] if self.fit_intercept else 0.0])
 
     def predict_proba(self, X):
         """Return the probabilities of both classes.
@@ -260,13 +287,3 @@ class GroupDROLogisticRegression(LinearClassifierMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.classifier_tags.multi_class = False
         return tags
-
-
-def _log_odds_shift(y01, weights):
-    """Log-odds mapping the ``weights``-weighted class prior back to the observed."""
-    codes = y01.astype(np.intp)
-    before = class_priors(codes, 1, 2)[0]
-    after = class_priors(codes, 1, 2, sample_weight=weights)[0]
-    if np.any(after == 0) or np.any(before == 0):
-        return 0.0
-    return float(np.log(before[1] / before[0]) - np.log(after[1] / after[0]))

@@ -4,7 +4,23 @@ import numpy as np
 from sklearn.model_selection import StratifiedKFold, check_cv
 from sklearn.utils.validation import has_fit_parameter
 
-__all__ = ["check_binary_or_more", "check_sample_weight_support", "make_cv"]
+__all__ = [
+    "check_binary_or_more",
+    "check_sample_weight_support",
+    "full_proba",
+    "make_cv",
+]
+
+
+def full_proba(model, X, classes):
+    """``model.predict_proba(X)`` with one column per class of ``classes``.
+
+    A model fitted on a subset of the classes gets zero columns for the others.
+    """
+    proba = model.predict_proba(X)
+    full = np.zeros((proba.shape[0], classes.size))
+    full[:, np.searchsorted(classes, model.classes_)] = proba
+    return full
 
 
 def check_sample_weight_support(estimator, caller, name="estimator"):

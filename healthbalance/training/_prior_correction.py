@@ -1,58 +1,76 @@
-"""Prior correction shared by ResampledClassifier and ReweightedClassifier.
+"""``predict_proba`` / ``predict`` of the estimators that correct by the odds ratio.
 
-Resampling or reweighting changes the class prior the model learns from (per group
-when a step balances classes within groups). The mixin records the priors before and
-after, per group, and maps ``predict_proba`` back to the original priors with
-:func:`healthbalance.utils._prior.correct_priors`.
+The rules (attribute schema, mechanisms, unseen-group policy) live in
+:mod:`healthbalance._prior`; this mixin only wires them into ``ResampledClassifier``
+and ``ReweightedClassifier``.
 """
 
 import warnings
 
 import numpy as np
-import pandas as pd
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from healthbalance._groups import SensitiveGroups
-from healthbalance.utils._prior import class_priors, correct_priors
+from healthbalance._groups import SensitiveGroups, encode_labels
+from healthbalance._prior import (
+    MissingGroupsWarning,
+    apply_prior_shift,
+    check_unseen_groups,
+    class_priors,
+    odds_ratio_shift,
+    record_prior_correction,
+)
+from healthbalance.training._meta import full_proba
 
-__all__ = ["MissingGroupsWarning", "PriorCorrectionMixin"]
-
-
-class MissingGroupsWarning(UserWarning):
-    """Warn that per-group prior correction fell back to the overall prior."""
+__all__ = ["PriorCorrectionMixin"]
 
 
 class PriorCorrectionMixin:
     """Record class priors per group in ``fit``; correct ``predict_proba`` with them.
 
-    Subclasses set ``estimator_`` and call :meth:`_record_priors`, and define
-    ``_sensitive_columns`` (the columns of ``X`` holding the groups, or None).
+    For estimators that change only the class prior (resampling, reweighting):
+    subclasses set ``estimator_`` and ``classes_``, call :meth:`_record_priors`, and
+    define ``_sensitive_columns`` (the columns of ``X`` holding the groups, or None)
+    and the ``unseen_group`` parameter.
     """
 
     def _record_priors(self, groups, before, after):
-        """Store priors; ``before``/``after`` are ``(cell codes, weights)`` pairs."""
-        shape = (groups.size, self.classes_.size)
-        prior_before = class_priors(before[0], *shape, sample_weight=before[1])
-        prior_after = class_priors(after[0], *shape, sample_weight=after[1])
-        self.class_prior_before_ = pd.DataFrame(
-            prior_before, index=groups, columns=self.classes_
+        """Store the schema from (group codes, class codes, weights) triples.
+
+        ``before`` and ``after`` describe the rows before and after the change,
+        with group codes into ``groups``.
+        """
+        n_classes = self.classes_.size
+        priors = [
+            class_priors(g, c, groups.size, n_classes, sample_weight=w)
+            for g, c, w in (before, after)
+        ]
+        overall = [
+            class_priors(np.zeros_like(c), c, 1, n_classes, sample_weight=w)[0]
+            for _, c, w in (before, after)
+        ]
+        scope = self._scope(*priors, *overall)
+        shift = odds_ratio_shift(*priors), odds_ratio_shift(*overall)
+        if scope == "none":
+            shift = np.zeros_like(shift[0]), np.zeros(n_classes)
+        elif scope == "global":
+            shift = np.tile(shift[1], (groups.size, 1)), shift[1]
+        record_prior_correction(
+            self,
+            groups,
+            (priors[0], overall[0]),
+            (priors[1], overall[1]),
+            shift,
+            scope=scope,
+            method="odds_ratio",
         )
-        self.class_prior_after_ = pd.DataFrame(
-            prior_after, index=groups, columns=self.classes_
-        )
-        self.prior_before_ = _overall(before, shape)
-        self.prior_after_ = _overall(after, shape)
-        self.prior_correction_ = self._correction_mode(prior_before, prior_after)
-        if self.prior_correction_ != "none" and not hasattr(
-            self.estimator_, "predict_proba"
-        ):
+        if scope != "none" and not hasattr(self.estimator_, "predict_proba"):
             raise ValueError(
                 f"estimator {type(self.estimator_).__name__} has no predict_proba, so "
                 "its probabilities cannot be mapped back to the original priors: set "
                 "prior_correction=False or use a probabilistic classifier."
             )
 
-    def _correction_mode(self, prior_before, prior_after):
+    def _scope(self, prior_before, prior_after, overall_before, overall_after):
         if not self.prior_correction:
             return "none"
         ratio = np.divide(
@@ -62,7 +80,7 @@ class PriorCorrectionMixin:
             where=prior_after > 0,
         )
         if np.allclose(ratio, ratio[:1], rtol=1e-9, atol=1e-12):
-            if np.allclose(self.prior_before_, self.prior_after_, atol=1e-12):
+            if np.allclose(overall_before, overall_after, atol=1e-12):
                 return "none"
             return "global"
         return "group"
@@ -78,7 +96,7 @@ class PriorCorrectionMixin:
             Group of each row; needed only when ``prior_correction_ == "group"``
             (or read from ``sensitive_columns``). Without it the overall prior is
             used, with a ``MissingGroupsWarning``; rows of a group unseen in ``fit``
-            also get the overall prior.
+            follow ``unseen_group``.
 
         Returns
         -------
@@ -94,9 +112,8 @@ class PriorCorrectionMixin:
         if self.prior_correction_ == "none":
             return proba
         if self.prior_correction_ == "global":
-            return correct_priors(proba, self.prior_before_, self.prior_after_)
-        before, after = self._row_priors(X, sensitive_features, method)
-        return correct_priors(proba, before, after)
+            return apply_prior_shift(proba, self.prior_shift_overall_)
+        return apply_prior_shift(proba, self._row_shift(X, sensitive_features, method))
 
     def predict(self, X, *, sensitive_features=None):
         """Predict the class of highest (prior-corrected) probability.
@@ -134,17 +151,14 @@ class PriorCorrectionMixin:
             validate_data(self, X, reset=False, skip_check_array=True)
 
     def _estimator_proba(self, X):
-        proba = self.estimator_.predict_proba(X)
-        order = np.searchsorted(self.classes_, self.estimator_.classes_)
-        full = np.zeros((proba.shape[0], self.classes_.size))
-        full[:, order] = proba
-        return full
+        return full_proba(self.estimator_, X, self.classes_)
 
-    def _row_priors(self, X, sensitive_features, method):
+    def _row_shift(self, X, sensitive_features, method):
         columns = self._sensitive_columns
+        caller = type(self).__name__
         if sensitive_features is None and columns is None:
             warnings.warn(
-                f"{type(self).__name__} corrects priors per group but got no "
+                f"{caller} corrects priors per group but got no "
                 f"sensitive_features in {method}: the overall prior is used. Pass "
                 f"sensitive_features=... to {method} (through a pipeline or a "
                 "search with metadata routing: "
@@ -153,18 +167,19 @@ class PriorCorrectionMixin:
                 MissingGroupsWarning,
                 stacklevel=4,
             )
-            return self.prior_before_, self.prior_after_
+            return self.prior_shift_overall_
         labels = SensitiveGroups.resolve(
-            X, sensitive_features, columns, caller=type(self).__name__
+            X, sensitive_features, columns, caller=caller
         ).labels
-        before = self.class_prior_before_.reindex(labels).to_numpy(copy=True)
-        after = self.class_prior_after_.reindex(labels).to_numpy(copy=True)
-        unseen = np.isnan(before).any(axis=1)
-        before[unseen], after[unseen] = self.prior_before_, self.prior_after_
-        return before, after
-
-
-def _overall(pair, shape):
-    cells, weights = pair
-    n_classes = shape[1]
-    return class_priors(cells % n_classes, 1, n_classes, sample_weight=weights)[0]
+        codes = encode_labels(labels, self.prior_shift_.index.to_numpy(dtype=object))
+        unseen = check_unseen_groups(
+            codes,
+            labels,
+            self.unseen_group,
+            caller=caller,
+            fallback="the overall prior correction",
+            stacklevel=4,
+        )
+        shift = self.prior_shift_.to_numpy()[np.maximum(codes, 0)]
+        shift[unseen] = self.prior_shift_overall_
+        return shift

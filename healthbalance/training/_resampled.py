@@ -17,11 +17,8 @@ from healthbalance._compat import (
     _fit_context,
     _num_samples,
 )
-from healthbalance._groups import (
-    SensitiveGroups,
-    cell_codes,
-    encode_labels,
-)
+from healthbalance._groups import SensitiveGroups, encode_labels
+from healthbalance._prior import UNSEEN_GROUP_OPTIONS
 from healthbalance._sensitive import SINGLE_GROUP
 from healthbalance.training._prior_correction import PriorCorrectionMixin
 from healthbalance.training._routing import accepts, fit_router, route_fit
@@ -47,13 +44,19 @@ class ResampledClassifier(
     ----------
     estimator : classifier
         Classifier to fit on the resampled rows (cloned). Needs ``predict_proba``
-        when ``prior_correction=True``. It gets ``sample_weight`` (and the resampled
-        ``sensitive_features``) when its ``fit`` accepts them.
+        when ``prior_correction=True``. It gets the resampled ``sample_weight`` and
+        ``sensitive_features`` when its ``fit`` accepts them (with metadata
+        routing: when it requests them).
     sampler : sampler with ``fit_resample``
         Sampler (cloned), e.g. :class:`~healthbalance.resampling.GroupBalancedSampler`
         or any imbalanced-learn sampler. Sample weights need its ``sample_indices_``.
     prior_correction : bool, default=True
         Map predicted probabilities back to the class priors before resampling.
+    unseen_group : {"overall", "error"}, default="overall"
+        Rows of a group not seen in ``fit`` get the overall correction, with one
+        :class:`~healthbalance.UnseenGroupWarning` per call naming the groups
+        (``"overall"``), or make ``predict_proba`` raise a ``ValueError`` naming
+        them (``"error"``).
 
     Attributes
     ----------
@@ -63,14 +66,23 @@ class ResampledClassifier(
         The fitted clone of ``sampler``.
     classes_ : ndarray of shape (n_classes,)
         Class labels.
-    class_prior_before_, class_prior_after_ : DataFrame of shape (n_groups, n_classes)
-        Weighted class prior of each group before and after resampling.
+    class_prior_before_ : DataFrame of shape (n_groups, n_classes)
+        Observed (sample-weighted) class prior of each group.
+    class_prior_after_ : DataFrame of shape (n_groups, n_classes)
+        Class prior of each group after resampling.
     prior_before_, prior_after_ : ndarray of shape (n_classes,)
         Overall class prior before and after resampling.
     prior_correction_ : {"none", "global", "group"}
         Correction applied by ``predict_proba``: none (off, or priors unchanged),
         one overall correction (every group's prior changed by the same ratio) or
         one per group (then pass ``sensitive_features`` to ``predict_proba``).
+    prior_method_ : "odds_ratio"
+        Mechanism of the correction (see :mod:`healthbalance._prior`).
+    prior_shift_ : DataFrame of shape (n_groups, n_classes)
+        Log-multiplier of each class's probability, per group:
+        ``log(class_prior_before_ / class_prior_after_)``.
+    prior_shift_overall_ : ndarray of shape (n_classes,)
+        The shift used without groups and for groups unseen in ``fit``.
     n_features_in_ : int
         Number of features seen in ``fit``.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -124,12 +136,16 @@ class ResampledClassifier(
         "estimator": [HasMethods(["fit", "predict"])],
         "sampler": [HasMethods(["fit_resample"])],
         "prior_correction": ["boolean"],
+        "unseen_group": UNSEEN_GROUP_OPTIONS,
     }
 
-    def __init__(self, estimator, sampler, *, prior_correction=True):
+    def __init__(
+        self, estimator, sampler, *, prior_correction=True, unseen_group="overall"
+    ):
         self.estimator = estimator
         self.sampler = sampler
         self.prior_correction = prior_correction
+        self.unseen_group = unseen_group
 
     @property
     def _sensitive_columns(self):
@@ -300,9 +316,9 @@ class ResampledClassifier(
         labels = _labels_or_single(frame, len(y))
         labels_res = _labels_or_single(groups_res, len(y_res))
         groups = np.unique(np.concatenate([labels, labels_res]))
-        before = _cells(labels, y, groups, self.classes_)
-        after = _cells(labels_res, y_res, groups, self.classes_)
-        self._record_priors(groups, (before, weights), (after, weights_res))
+        before = _codes(labels, y, groups, self.classes_)
+        after = _codes(labels_res, y_res, groups, self.classes_)
+        self._record_priors(groups, (*before, weights), (*after, weights_res))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -318,10 +334,8 @@ def _labels_or_single(frame, n_samples):
     return SensitiveGroups.from_frame(frame).labels
 
 
-def _cells(labels, y, groups, classes):
-    return cell_codes(
-        encode_labels(labels, groups), encode_labels(y, classes), classes.size
-    )
+def _codes(labels, y, groups, classes):
+    return encode_labels(labels, groups), encode_labels(y, classes)
 
 
 def _cell_mean_weights(weights, y, frame, y_new, groups_res, offset):

@@ -19,6 +19,7 @@ from healthbalance._compat import (
     _num_samples,
 )
 from healthbalance._groups import SensitiveGroups, encode_classes
+from healthbalance._prior import UNSEEN_GROUP_OPTIONS
 from healthbalance.training._prior_correction import PriorCorrectionMixin
 from healthbalance.training._routing import accepts, fit_router, route_fit
 from healthbalance.utils import check_sample_weight
@@ -54,6 +55,11 @@ class ReweightedClassifier(
         Columns of a DataFrame ``X`` holding the groups (they stay in ``X``).
     prior_correction : bool, default=True
         Map predicted probabilities back to the class priors before weighting.
+    unseen_group : {"overall", "error"}, default="overall"
+        Rows of a group not seen in ``fit`` get the overall correction, with one
+        :class:`~healthbalance.UnseenGroupWarning` per call naming the groups
+        (``"overall"``), or make ``predict_proba`` raise a ``ValueError`` naming
+        them (``"error"``).
 
     Attributes
     ----------
@@ -63,13 +69,23 @@ class ReweightedClassifier(
         The fitted reweighter; ``reweighter_.weights_`` is the cell weight table.
     classes_ : ndarray of shape (n_classes,)
         Class labels.
-    class_prior_before_, class_prior_after_ : DataFrame of shape (n_groups, n_classes)
-        Class prior of each group before and after weighting.
+    class_prior_before_ : DataFrame of shape (n_groups, n_classes)
+        Observed (sample-weighted) class prior of each group.
+    class_prior_after_ : DataFrame of shape (n_groups, n_classes)
+        Class prior of each group after weighting.
     prior_before_, prior_after_ : ndarray of shape (n_classes,)
         Overall class prior before and after weighting.
     prior_correction_ : {"none", "global", "group"}
-        Correction applied by ``predict_proba`` (see
-        :class:`ResampledClassifier`).
+        Correction applied by ``predict_proba``: none (off, or priors unchanged),
+        one overall correction (every group's prior changed by the same ratio) or
+        one per group (then pass ``sensitive_features`` to ``predict_proba``).
+    prior_method_ : "odds_ratio"
+        Mechanism of the correction (see :mod:`healthbalance._prior`).
+    prior_shift_ : DataFrame of shape (n_groups, n_classes)
+        Log-multiplier of each class's probability, per group:
+        ``log(class_prior_before_ / class_prior_after_)``.
+    prior_shift_overall_ : ndarray of shape (n_classes,)
+        The shift used without groups and for groups unseen in ``fit``.
     n_features_in_ : int
         Number of features seen in ``fit``.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -108,6 +124,7 @@ class ReweightedClassifier(
         "beta": [Interval(Real, 0, 1, closed="left")],
         "sensitive_columns": [str, list, None],
         "prior_correction": ["boolean"],
+        "unseen_group": UNSEEN_GROUP_OPTIONS,
     }
 
     def __init__(
@@ -119,6 +136,7 @@ class ReweightedClassifier(
         beta=0.999,
         sensitive_columns=None,
         prior_correction=True,
+        unseen_group="overall",
     ):
         self.estimator = estimator
         self.strategy = strategy
@@ -126,6 +144,7 @@ class ReweightedClassifier(
         self.beta = beta
         self.sensitive_columns = sensitive_columns
         self.prior_correction = prior_correction
+        self.unseen_group = unseen_group
 
     @property
     def _sensitive_columns(self):
@@ -180,8 +199,8 @@ class ReweightedClassifier(
         self.estimator_ = clone(self.estimator).fit(
             X, y, sample_weight=weights, **params
         )
-        cells = groups.cells(class_codes, self.classes_.size)
-        self._record_priors(groups.groups, (cells, base), (cells, weights))
+        rows = groups.codes, class_codes
+        self._record_priors(groups.groups, (*rows, base), (*rows, weights))
         return self
 
     def get_metadata_routing(self):

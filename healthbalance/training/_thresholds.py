@@ -1,6 +1,5 @@
 """Per-group decision thresholds chosen on held-out predictions."""
 
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -13,15 +12,13 @@ from sklearn.utils.multiclass import check_classification_targets, type_of_targe
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from healthbalance._compat import HasMethods, Interval, StrOptions, _fit_context
+from healthbalance._groups import encode_labels
+from healthbalance._prior import UNSEEN_GROUP_OPTIONS, check_unseen_groups
 from healthbalance.training._groups import check_groups_have_both_classes, fit_groups
 from healthbalance.training._meta import make_cv
 from healthbalance.training._routing import fit_router, route_fit
 
-__all__ = ["GroupThresholdClassifier", "UnseenGroupWarning"]
-
-
-class UnseenGroupWarning(UserWarning):
-    """Warn that a group seen at predict time had no threshold fitted."""
+__all__ = ["GroupThresholdClassifier"]
 
 
 def choose_threshold(y01, scores, objective, target):
@@ -75,9 +72,10 @@ class GroupThresholdClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
     the threshold meeting ``objective`` at ``target`` is chosen, e.g. every group
     reaches a sensitivity of at least 80% at its best specificity (an operating
     point per group, Pfohl et al. 2022). ``predict`` needs the groups; a group not
-    seen in ``fit`` gets the global threshold (chosen on all rows) with an
-    :class:`UnseenGroupWarning` naming it. ``predict_proba`` is the estimator's,
-    unchanged: the thresholds move decisions, not probabilities.
+    seen in ``fit`` follows ``unseen_group``: by default it gets the global
+    threshold (chosen on all rows) with an
+    :class:`~healthbalance.UnseenGroupWarning` naming it. ``predict_proba`` is the
+    estimator's, unchanged: the thresholds move decisions, not probabilities.
 
     Parameters
     ----------
@@ -101,6 +99,11 @@ class GroupThresholdClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
     sensitive_columns : str, list of str or None, default=None
         Columns of a DataFrame ``X`` holding the groups, instead of
         ``sensitive_features``.
+    unseen_group : {"overall", "error"}, default="overall"
+        Rows of a group not seen in ``fit`` get the global threshold, with one
+        :class:`~healthbalance.UnseenGroupWarning` per call naming the groups
+        (``"overall"``), or make ``predict`` raise a ``ValueError`` naming them
+        (``"error"``).
 
     Attributes
     ----------
@@ -155,6 +158,7 @@ class GroupThresholdClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
         "sensitive_columns": [str, list, None],
+        "unseen_group": UNSEEN_GROUP_OPTIONS,
     }
 
     def __init__(
@@ -167,6 +171,7 @@ class GroupThresholdClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         n_jobs=None,
         random_state=None,
         sensitive_columns=None,
+        unseen_group="overall",
     ):
         self.estimator = estimator
         self.objective = objective
@@ -175,6 +180,7 @@ class GroupThresholdClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.sensitive_columns = sensitive_columns
+        self.unseen_group = unseen_group
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, *, sensitive_features=None, **fit_params):
@@ -300,16 +306,18 @@ class GroupThresholdClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         return self.classes_[(self._scores(X) >= thresholds).astype(int)]
 
     def _row_thresholds(self, labels):
-        known = pd.Series(labels).map(self.thresholds_)
-        unseen = sorted(set(pd.Series(labels)[known.isna()]))
-        if unseen:
-            warnings.warn(
-                f"GroupThresholdClassifier has no threshold for groups {unseen!r} "
-                f"(not seen in fit): using the global threshold {self.threshold_:.4g}.",
-                UnseenGroupWarning,
-                stacklevel=3,
-            )
-        return known.fillna(self.threshold_).to_numpy(dtype=float)
+        codes = encode_labels(labels, self.groups_)
+        unseen = check_unseen_groups(
+            codes,
+            labels,
+            self.unseen_group,
+            caller=type(self).__name__,
+            fallback=f"the global threshold {self.threshold_:.4g}",
+            stacklevel=3,
+        )
+        thresholds = self.thresholds_.to_numpy(dtype=float)[np.maximum(codes, 0)]
+        thresholds[unseen] = self.threshold_
+        return thresholds
 
     def predict_proba(self, X):
         """Return the probabilities of the wrapped estimator, unchanged.

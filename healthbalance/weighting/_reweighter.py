@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 
 from healthbalance._compat import Interval, StrOptions, _fit_context
 from healthbalance._groups import SensitiveGroups, encode_classes, encode_labels
+from healthbalance._prior import UNSEEN_GROUP_OPTIONS, check_unseen_groups
 from healthbalance.weighting._group_weights import (
     STRATEGIES,
     UNITS,
@@ -39,6 +40,12 @@ class GroupReweighter(BaseEstimator):
     sensitive_columns : str, list of str or None, default=None
         Columns of a DataFrame ``X`` holding the groups, instead of passing
         ``sensitive_features``.
+    unseen_group : {"overall", "error"}, default="overall"
+        In :meth:`compute_sample_weight`, rows of a group not seen in ``fit`` get
+        the overall weight of their class (the mean weight of the class's training
+        rows), with one :class:`~healthbalance.UnseenGroupWarning` per call naming
+        the groups (``"overall"``), or make it raise a ``ValueError`` naming them
+        (``"error"``).
 
     Attributes
     ----------
@@ -81,15 +88,23 @@ class GroupReweighter(BaseEstimator):
         "over": [StrOptions(set(UNITS))],
         "beta": [Interval(Real, 0, 1, closed="left")],
         "sensitive_columns": [str, list, None],
+        "unseen_group": UNSEEN_GROUP_OPTIONS,
     }
 
     def __init__(
-        self, *, strategy="reweighing", over="cells", beta=0.999, sensitive_columns=None
+        self,
+        *,
+        strategy="reweighing",
+        over="cells",
+        beta=0.999,
+        sensitive_columns=None,
+        unseen_group="overall",
     ):
         self.strategy = strategy
         self.over = over
         self.beta = beta
         self.sensitive_columns = sensitive_columns
+        self.unseen_group = unseen_group
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y, *, sensitive_features=None):
@@ -143,7 +158,7 @@ class GroupReweighter(BaseEstimator):
         y : array-like of shape (n_samples,)
             Class labels, all seen in ``fit``.
         sensitive_features : array-like of shape (n_samples,), default=None
-            Group of each row, all seen in ``fit``.
+            Group of each row; a group unseen in ``fit`` follows ``unseen_group``.
 
         Returns
         -------
@@ -163,15 +178,30 @@ class GroupReweighter(BaseEstimator):
             accept_sparse=True,
         )
         y = column_or_1d(y)
-        group_rows = _positions(groups.labels, self.groups_, "group")
+        group_rows = encode_labels(groups.labels, self.groups_)
+        unseen = check_unseen_groups(
+            group_rows,
+            groups.labels,
+            self.unseen_group,
+            caller=type(self).__name__,
+            fallback="the overall weight of their class",
+            stacklevel=2,
+        )
         class_cols = _positions(y, self.classes_, "class")
-        weights = self.weights_.to_numpy()[group_rows, class_cols]
+        weights = self.weights_.to_numpy()[np.maximum(group_rows, 0), class_cols]
+        weights[unseen] = self._class_weights()[class_cols[unseen]]
         if np.isnan(weights).any():
             raise ValueError(
                 "some rows fall in a (group, class) cell without rows in fit, so it "
                 "has no weight: fit on data covering every cell."
             )
         return weights
+
+    def _class_weights(self):
+        """Mean weight of the training rows of each class."""
+        counts = self.cell_counts_.to_numpy(dtype=float)
+        mass = np.nansum(self.weights_.to_numpy() * counts, axis=0)
+        return mass / np.maximum(counts.sum(axis=0), 1)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

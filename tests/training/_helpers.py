@@ -1,7 +1,7 @@
 """Data and a spy classifier shared by the training tests."""
 
 import numpy as np
-from scipy.optimize import brentq
+from scipy.optimize import brentq, minimize_scalar
 from scipy.special import expit, logit
 from sklearn.base import BaseEstimator, ClassifierMixin
 
@@ -23,6 +23,19 @@ def calibration_intercept(y, proba):
     """Intercept of a logistic fit of y with logit(proba) as offset (0 is ideal)."""
     lp = logit(np.clip(proba, 1e-12, 1 - 1e-12))
     return brentq(lambda a: np.sum(y - expit(a + lp)), -20, 20)
+
+
+def offset_mle(y, proba):
+    """Statsmodels-style offset MLE: maximise the likelihood of a + logit(proba)."""
+    z = logit(proba)
+
+    def nll(a):
+        eta = a + z
+        return np.sum(np.logaddexp(0, eta) - y * eta)
+
+    return minimize_scalar(
+        nll, bounds=(-30, 30), method="bounded", options={"xatol": 1e-10}
+    ).x
 
 
 class SpyClassifier(ClassifierMixin, BaseEstimator):

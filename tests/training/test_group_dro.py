@@ -1,12 +1,14 @@
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.special import expit, logit
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 from sklearn.model_selection import train_test_split
 
 from healthbalance.training import GroupDROClassifier
+from tests.training._helpers import calibration_intercept, offset_mle
 
 
 def _data(seed=0, n=400):
@@ -86,22 +88,21 @@ def test_refit_false_keeps_the_round_model_and_refit_true_uses_all_rows():
     assert not np.allclose(kept.estimator_.coef_, refit.estimator_.coef_)
 
 
-def test_predict_proba_is_prior_corrected():
+def test_prior_correction_refits_the_intercept():
     X, y, groups = _data(3)
     dro = GroupDROClassifier(LogisticRegression(), n_rounds=3, random_state=0)
     dro.fit(X, y, sensitive_features=groups)
-    raw = dro.estimator_.predict_proba(X)
-    weights = np.where(
-        groups == "small",
-        dro.group_weights_[1] / np.mean(groups == "small"),
-        dro.group_weights_[0] / np.mean(groups == "large"),
+    raw = dro.estimator_.predict_proba(X)[:, 1]
+    shift = offset_mle(y, raw)  # independent offset fit
+    np.testing.assert_allclose(
+        dro.predict_proba(X)[:, 1], expit(logit(raw) + shift), rtol=1e-6
     )
-    observed = np.array([np.mean(y == 0), np.mean(y == 1)])
-    weighted = np.array([weights[y == 0].sum(), weights[y == 1].sum()])
-    corrected = raw * observed / (weighted / weighted.sum())
-    corrected /= corrected.sum(axis=1, keepdims=True)
-    np.testing.assert_allclose(dro.predict_proba(X), corrected)
-    np.testing.assert_array_equal(dro.predict(X), corrected.argmax(axis=1))
+    assert dro.predict_proba(X)[:, 1].mean() == pytest.approx(y.mean(), abs=1e-6)
+    assert calibration_intercept(y, dro.predict_proba(X)[:, 1]) == pytest.approx(
+        0, abs=1e-6
+    )
+    np.testing.assert_array_equal(dro.predict(X), dro.predict_proba(X).argmax(axis=1))
+    assert dro.prior_method_ == "intercept" and dro.prior_correction_ == "global"
 
 
 def test_works_with_data_frames_and_sensitive_columns():

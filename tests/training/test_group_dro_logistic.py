@@ -6,6 +6,7 @@ from sklearn.linear_model import LogisticRegression
 
 from healthbalance._sensitive import NoSensitiveFeaturesWarning
 from healthbalance.training import GroupDROLogisticRegression
+from tests.training._helpers import cohort, offset_mle
 
 
 def _problem(seed, n=240, d=4, n_groups=3):
@@ -125,24 +126,24 @@ def test_by_class_uses_group_by_class_cells():
     assert objective == pytest.approx(_epigraph_optimum(X, y, cells, 1.0), rel=1e-6)
 
 
-def test_prior_correction_only_moves_the_intercept():
+def test_prior_correction_is_calibrated_in_the_large():
     X, y, groups = _problem(2)
     raw = GroupDROLogisticRegression(prior_correction=False).fit(
         X, y, sensitive_features=groups
     )
     corrected = GroupDROLogisticRegression().fit(X, y, sensitive_features=groups)
     np.testing.assert_allclose(corrected.coef_, raw.coef_)
+    # The shift is the offset MLE of the raw model, fitted independently.
+    raw_risk = raw.predict_proba(X)[:, 1]
+    assert corrected.intercept_shift_ == pytest.approx(
+        offset_mle(y, raw_risk), abs=1e-6
+    )
     np.testing.assert_allclose(
-        corrected.intercept_ - corrected.intercept_shift_, raw.intercept_
+        corrected.intercept_, raw.intercept_ + corrected.intercept_shift_
     )
-    weights = np.zeros(len(y))
-    for g, q in zip(raw.groups_, raw.group_weights_, strict=True):
-        weights[groups == g] = q / (groups == g).sum()
-    weighted_prior = weights @ y / weights.sum()
-    expected = np.log(y.mean() / (1 - y.mean())) - np.log(
-        weighted_prior / (1 - weighted_prior)
-    )
-    assert corrected.intercept_shift_ == pytest.approx(expected)
+    risk = corrected.predict_proba(X)[:, 1]
+    assert risk.mean() == pytest.approx(y.mean(), abs=1e-6)
+    assert offset_mle(y, risk) == pytest.approx(0, abs=1e-6)
 
 
 def test_sensitive_columns_equal_sensitive_features():
@@ -180,3 +181,15 @@ def test_string_labels_and_determinism():
     np.testing.assert_array_equal(first.coef_, second.coef_)
     assert set(first.predict(X)) <= {"died", "survived"}
     assert list(first.classes_) == ["died", "survived"]
+
+
+def test_prior_correction_undoes_group_weights_on_a_cohort():
+    # A class-prior ratio left a calibration intercept of -0.16 here.
+    X, y, groups = cohort(1, n=20_000)
+    risk = (
+        GroupDROLogisticRegression()
+        .fit(X, y, sensitive_features=groups)
+        .predict_proba(X)[:, 1]
+    )
+    assert offset_mle(y, risk) == pytest.approx(0, abs=1e-6)
+    assert risk.mean() == pytest.approx(y.mean(), abs=1e-6)

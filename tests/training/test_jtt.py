@@ -1,6 +1,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.special import expit, logit
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.neighbors import KNeighborsClassifier
@@ -8,6 +9,7 @@ from sklearn.tree import DecisionTreeClassifier
 
 from healthbalance._sensitive import NoSensitiveFeaturesWarning
 from healthbalance.training import JTTClassifier
+from tests.training._helpers import offset_mle
 
 
 def _data(seed=0, n=300):
@@ -57,18 +59,18 @@ def test_first_stage_is_used_for_the_error_set():
     assert isinstance(jtt.estimator_, LogisticRegression)
 
 
-def test_prior_correction_restores_the_observed_prior():
+def test_prior_correction_refits_the_intercept():
     X, y, groups = _data(2)
     jtt = JTTClassifier(LogisticRegression(), cv=3, random_state=0)
     jtt.fit(X, y, sensitive_features=groups)
     raw = jtt.estimator_.predict_proba(X)
-    w = jtt.sample_weight_
-    observed = np.array([np.mean(y == 0), np.mean(y == 1)])
-    weighted = np.array([w[y == 0].sum(), w[y == 1].sum()]) / w.sum()
-    expected = raw * observed / weighted
-    expected /= expected.sum(axis=1, keepdims=True)
-    np.testing.assert_allclose(jtt.predict_proba(X), expected)
-    np.testing.assert_array_equal(jtt.predict(X), np.argmax(expected, axis=1))
+    shift = offset_mle(y, raw[:, 1])  # independent offset fit
+    expected = expit(logit(raw[:, 1]) + shift)
+    np.testing.assert_allclose(jtt.predict_proba(X)[:, 1], expected, rtol=1e-6)
+    assert jtt.predict_proba(X)[:, 1].mean() == pytest.approx(y.mean(), abs=1e-6)
+    np.testing.assert_array_equal(
+        jtt.predict(X), np.argmax(jtt.predict_proba(X), axis=1)
+    )
     plain = JTTClassifier(
         LogisticRegression(), cv=3, random_state=0, prior_correction=False
     ).fit(X, y, sensitive_features=groups)
@@ -116,3 +118,27 @@ def test_without_groups_warns_and_uses_one_group():
     with pytest.warns(NoSensitiveFeaturesWarning):
         jtt = JTTClassifier(LogisticRegression(), cv=3).fit(X, y)
     assert list(jtt.groups_) == ["all"]
+
+
+def test_defaults_predict_events_on_the_cohort_and_keep_the_auroc():
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import train_test_split
+
+    from healthbalance.benchmark._models import make_preprocessor
+    from healthbalance.datasets import make_icu_cohort
+
+    cohort = make_icu_cohort(6_000, random_state=1)
+    y = cohort.target.to_numpy()
+    race = cohort.sensitive_features["race_ethnicity"].to_numpy()
+    X_tr, X_te, y_tr, y_te, g_tr, _ = train_test_split(
+        cohort.data, y, race, test_size=0.3, stratify=y, random_state=0
+    )
+    pre = make_preprocessor().fit(X_tr)
+    X_tr, X_te = pre.transform(X_tr), pre.transform(X_te)
+    plain = LogisticRegression(max_iter=1000).fit(X_tr, y_tr)
+    jtt = JTTClassifier(LogisticRegression(max_iter=1000), random_state=0)
+    jtt.fit(X_tr, y_tr, sensitive_features=g_tr)
+    risk = jtt.predict_proba(X_te)[:, 1]
+    assert jtt.predict(X_te).sum() > 0  # predicts the event (it never did at 20)
+    auroc = roc_auc_score(y_te, plain.predict_proba(X_te)[:, 1])
+    assert roc_auc_score(y_te, risk) > auroc - 0.01

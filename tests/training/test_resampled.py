@@ -9,7 +9,11 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from healthbalance.resampling import GroupBalancedSampler, GroupSMOTE
-from healthbalance.training import MissingGroupsWarning, ResampledClassifier
+from healthbalance.training import (
+    MissingGroupsWarning,
+    ResampledClassifier,
+    UnseenGroupWarning,
+)
 from tests.training._helpers import SpyClassifier, calibration_intercept, cohort
 
 
@@ -193,7 +197,8 @@ def test_unseen_group_at_prediction_gets_the_overall_prior(data):
     X, y, g = (a[:400] for a in data)
     clf = ResampledClassifier(LogisticRegression(), GroupBalancedSampler())
     clf.fit(X, y, sensitive_features=g)
-    unseen = clf.predict_proba(X[:5], sensitive_features=["Z"] * 5)
+    with pytest.warns(UnseenGroupWarning, match=r"\['Z'\]"):
+        unseen = clf.predict_proba(X[:5], sensitive_features=["Z"] * 5)
     with pytest.warns(MissingGroupsWarning):
         overall = clf.predict_proba(X[:5])
     np.testing.assert_allclose(unseen, overall)

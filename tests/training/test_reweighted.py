@@ -73,3 +73,19 @@ def test_estimator_without_sample_weight_is_refused(data):
     X, y, g = (a[:100] for a in data)
     with pytest.raises(ValueError, match="KNeighborsClassifier does not accept"):
         ReweightedClassifier(KNeighborsClassifier()).fit(X, y, sensitive_features=g)
+
+
+def test_fit_resolves_the_groups_once(monkeypatch):
+    import healthbalance._sensitive as sensitive
+
+    calls = []
+    as_frame = sensitive._as_frame
+
+    def counting(*args, **kwargs):
+        calls.append(1)
+        return as_frame(*args, **kwargs)
+
+    monkeypatch.setattr(sensitive, "_as_frame", counting)
+    X, y, groups = cohort(0, n=2_000)
+    ReweightedClassifier(LogisticRegression()).fit(X, y, sensitive_features=groups)
+    assert len(calls) == 1

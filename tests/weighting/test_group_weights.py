@@ -129,11 +129,12 @@ def test_reweighter_reads_sensitive_columns():
     )
 
 
-def test_reweighter_refuses_unseen_groups_and_classes():
+def test_reweighter_refuses_unseen_classes_and_follows_unseen_group():
     y, groups = _data(8)
     X = np.zeros((len(y), 1))
-    reweighter = GroupReweighter().fit(X, y, sensitive_features=groups)
-    with pytest.raises(ValueError, match="group 'Z' was not seen in fit"):
+    reweighter = GroupReweighter(unseen_group="error")
+    reweighter.fit(X, y, sensitive_features=groups)
+    with pytest.raises(ValueError, match=r"groups \['Z'\] that were not seen in fit"):
         reweighter.compute_sample_weight(X[:1], y[:1], sensitive_features=["Z"])
     with pytest.raises(ValueError, match="class 5 was not seen in fit"):
         reweighter.compute_sample_weight(X[:1], [5], sensitive_features=["A"])
