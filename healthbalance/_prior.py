@@ -54,8 +54,8 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from sklearn.utils._param_validation import StrOptions
 
+from healthbalance._compat import StrOptions
 from healthbalance._groups import cell_counts
 
 __all__ = [

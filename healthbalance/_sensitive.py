@@ -29,7 +29,8 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from sklearn.utils.validation import _num_samples
+
+from healthbalance._compat import _num_samples
 
 __all__ = [
     "MISSING_LABEL",

@@ -16,6 +16,7 @@ from imblearn.under_sampling import RandomUnderSampler
 from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.utils.validation import check_is_fitted
 
+from healthbalance._compat import pmf_predict
 from healthbalance.resampling import GroupBalancedSampler, GroupSMOTE
 from healthbalance.training import (
     GroupDROClassifier,
@@ -64,8 +65,9 @@ class FairlearnAdapter(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     """Thin adapter giving fairlearn's mitigators ``predict_proba``.
 
     fairlearn's ``ExponentiatedGradient`` and ``ThresholdOptimizer`` return randomized
-    decisions; their probability of predicting 1 (``_pmf_predict``) is the score we
-    evaluate, as their documentation recommends for ranking metrics.
+    decisions; their probability of predicting 1 (read through
+    :func:`healthbalance._compat.pmf_predict`) is the score we evaluate, as their
+    documentation recommends for ranking metrics.
 
     Parameters
     ----------
@@ -97,11 +99,7 @@ class FairlearnAdapter(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     def predict_proba(self, X, *, sensitive_features):
         """Return the probability that the randomized classifier predicts each class."""
         check_is_fitted(self)
-        if isinstance(self.mitigator_, ThresholdOptimizer):
-            return self.mitigator_._pmf_predict(
-                X, sensitive_features=sensitive_features
-            )
-        return self.mitigator_._pmf_predict(X)
+        return pmf_predict(self.mitigator_, X, sensitive_features=sensitive_features)
 
 
 def _plain(base, params, random_state):

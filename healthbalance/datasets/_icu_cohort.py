@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 from sklearn.utils import Bunch
-from sklearn.utils._param_validation import Interval, validate_params
 
+from healthbalance._compat import Interval, validate_params
 from healthbalance.datasets import _icu_physiology as physiology
 
 RACE_PROPORTIONS = {

@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from sklearn.utils import Bunch
-from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from healthbalance import __version__
+from healthbalance._compat import Interval, StrOptions, validate_params
 from healthbalance.datasets import _mimic_items as items
 from healthbalance.datasets import _mimic_sql as sql
 from healthbalance.datasets._icu_cohort import FEATURE_NAMES, SENSITIVE_COLUMNS, TARGET

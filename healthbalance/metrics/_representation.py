@@ -1,6 +1,7 @@
 """``representation_report``: who is in the data, against a reference population."""
 
 import numbers
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -38,7 +39,12 @@ def representation_report(
         Expected share of each group in the reference population (e.g. census
         shares): ``{group: share}`` for one attribute, or
         ``{attribute: {group: share}}`` for several. Groups of the reference absent
-        from the data get a row with ``n == 0``.
+        from the data get a row with ``n == 0``. Shares are proportions in [0, 1]:
+        negative or missing shares raise, and so do percentages (shares summing to
+        about 100: divide them by 100) and counts (a sum above 1.05). Shares
+        summing to at most 1.05 (rounding) are divided by their sum, with a
+        warning; a sum below 1 is kept as given (the rest of the population is in
+        groups the reference does not list).
     y_true : array-like of shape (n_samples,) or None, default=None
         Binary outcome; adds the number of events and their need per group.
     target_ci_width : float, default=0.1
@@ -155,8 +161,58 @@ def _reference_table(reference_proportions, attributes):
             f"sensitive_features {attributes}."
         )
     records = [
-        {"attribute": a, "group": str(g), "reference_share": float(s)}
+        {"attribute": a, "group": str(g), "reference_share": s}
         for a, shares in proportions.items()
-        for g, s in dict(shares).items()
+        for g, s in _check_shares(a, dict(shares)).items()
     ]
     return pd.DataFrame.from_records(records)
+
+
+def _check_shares(attribute, shares):
+    """Return the shares of one attribute as proportions summing to 1.
+
+    Negative, missing or non-numeric shares, percentages and counts are refused;
+    shares summing to slightly more than 1 (rounding) are normalised with a warning.
+    """
+    try:
+        values = np.array(list(shares.values()), dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"reference_proportions of {attribute!r} must be numbers, got "
+            f"{list(shares.values())!r}: pass {{group: share}} with shares in [0, 1]."
+        ) from exc
+    bad = ~np.isfinite(values) | (values < 0)
+    if bad.any():
+        group = list(shares)[int(np.flatnonzero(bad)[0])]
+        raise ValueError(
+            f"reference_proportions of {attribute!r} gives group {group!r} the share "
+            f"{shares[group]!r}: every share must be a finite number >= 0."
+        )
+    total = values.sum()
+    if _PERCENT_SUM[0] <= total <= _PERCENT_SUM[1]:
+        raise ValueError(
+            f"reference_proportions of {attribute!r} sum to {total:g}: they look like "
+            "percentages; divide them by 100 to give proportions in [0, 1]."
+        )
+    if total > 1 + _ROUNDING:
+        raise ValueError(
+            f"reference_proportions of {attribute!r} sum to {total:g}, more than 1: "
+            "the shares of one population cannot; pass proportions in [0, 1] "
+            "(divide counts by their total)."
+        )
+    if total > 1 + 1e-9:
+        warnings.warn(
+            f"reference_proportions of {attribute!r} sum to {total:.6g}, a little "
+            "more than 1 (rounding?): they are divided by their sum.",
+            UserWarning,
+            stacklevel=6,
+        )
+        values = values / total
+    return dict(zip(shares, values.tolist(), strict=True))
+
+
+# Shares summing to 1 + _ROUNDING at most are rounded proportions, normalised with a
+# warning; a sum in _PERCENT_SUM is refused as percentages, any other sum above 1
+# as counts. A sum below 1 is a reference that lists only some groups: kept as is.
+_ROUNDING = 0.05
+_PERCENT_SUM = (90.0, 110.0)

@@ -5,11 +5,14 @@ import numbers
 import warnings
 
 import numpy as np
-from sklearn.metrics._scorer import _BaseScorer, _get_response_method_name
-from sklearn.utils._metadata_requests import _routing_enabled
 from sklearn.utils.metadata_routing import MetadataRequest, get_routing_for_object
-from sklearn.utils.validation import _check_response_method
 
+from healthbalance._compat import (
+    _BaseScorer,
+    _check_response_method,
+    _get_response_method_name,
+    _routing_enabled,
+)
 from healthbalance._sensitive import resolve_sensitive_features
 from healthbalance.metrics._count_batch import MetricParams
 from healthbalance.metrics._engine import evaluate

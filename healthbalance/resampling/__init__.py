@@ -2,6 +2,15 @@
 
 from healthbalance.resampling._group_balanced import GroupBalancedSampler
 from healthbalance.resampling._group_smote import GroupSMOTE, SmallCellWarning
-from healthbalance.resampling._targets import EmptyCellWarning
+from healthbalance.resampling._targets import (
+    EmptyCellWarning,
+    HeavyUndersamplingWarning,
+)
 
-__all__ = ["EmptyCellWarning", "GroupBalancedSampler", "GroupSMOTE", "SmallCellWarning"]
+__all__ = [
+    "EmptyCellWarning",
+    "GroupBalancedSampler",
+    "GroupSMOTE",
+    "HeavyUndersamplingWarning",
+    "SmallCellWarning",
+]

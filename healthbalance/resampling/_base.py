@@ -13,15 +13,14 @@ import numpy as np
 import pandas as pd
 from imblearn.base import BaseSampler
 from imblearn.utils import check_target_type
-from sklearn.base import _fit_context
 from sklearn.preprocessing import label_binarize
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_consistent_length, validate_data
 
+from healthbalance._compat import StrOptions, _fit_context
 from healthbalance._groups import SensitiveGroups, decode_cells, encode_classes
-from healthbalance.resampling._targets import cell_targets
+from healthbalance.resampling._targets import cell_targets, warn_if_few_rows_kept
 
 __all__ = ["BaseGroupSampler"]
 
@@ -34,6 +33,10 @@ class BaseGroupSampler(BaseSampler):
     """
 
     _sampling_type = "bypass"
+
+    # A group-aware sampler wants the groups: with metadata routing enabled it
+    # requests sensitive_features by default (set_fit_resample_request to change).
+    __metadata_request__fit_resample = {"sensitive_features": True}  # noqa: RUF012
 
     _parameter_constraints: dict = {
         "target": [StrOptions({"joint", "groups", "class_within_group"}), dict],
@@ -82,6 +85,9 @@ class BaseGroupSampler(BaseSampler):
         self.cell_counts_ = groups.cell_counts(class_codes, self.classes_.size)
         targets = cell_targets(
             self.cell_counts_, self.target, self._method, self.groups_, self.classes_
+        )
+        warn_if_few_rows_kept(
+            self.cell_counts_, targets, self.groups_, self.classes_, type(self).__name__
         )
         cells = groups.cells(class_codes, self.classes_.size)
         X_res, y_res, cells_res = self._fit_resample(

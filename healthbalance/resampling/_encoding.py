@@ -8,6 +8,8 @@ codes are always codes of values seen in the input; decoding maps them back and
 restores every column's dtype.
 """
 
+from numbers import Real
+
 import numpy as np
 import pandas as pd
 from pandas.api.types import is_bool_dtype, is_integer_dtype, is_numeric_dtype
@@ -23,8 +25,9 @@ class FeatureCodec:
     X : ndarray or DataFrame of shape (n_samples, n_features)
         Validated data (a DataFrame is kept as is).
     categorical_features : "auto", None or array-like
-        ``"auto"`` detects non-numeric columns (object, string, category, bool);
-        otherwise indices, column names or a boolean mask; None means none.
+        ``"auto"`` detects non-numeric columns (string, category, bool, and object
+        columns holding anything but numbers: digit strings such as ``"1"`` are
+        categories); otherwise indices, column names or a boolean mask; None means none.
     caller : str
         Name used in messages.
     """
@@ -174,7 +177,14 @@ def _is_categorical(column):
         return False
     if column.dtype != object:
         return True  # string, category and other extension dtypes
-    return not pd.to_numeric(column, errors="coerce").notna().eq(column.notna()).all()
+    # An object column is numeric only if every value is a number: digit strings
+    # such as "1", "2" are category labels (codes), never interpolated.
+    values = column.dropna().to_numpy()
+    return not all(_is_number(v) for v in values)
+
+
+def _is_number(value):
+    return isinstance(value, Real) and not isinstance(value, bool | np.bool_)
 
 
 def _integer(dtype):

@@ -2,9 +2,8 @@
 
 import numpy as np
 import pandas as pd
-from sklearn.utils import _safe_indexing
-from sklearn.utils._param_validation import StrOptions
 
+from healthbalance._compat import StrOptions, _safe_indexing
 from healthbalance.resampling._base import BaseGroupSampler, random_rows, small_codes
 
 __all__ = ["GroupBalancedSampler"]
@@ -70,8 +69,11 @@ class GroupBalancedSampler(BaseGroupSampler):
 
     Notes
     -----
-    In an imbalanced-learn ``Pipeline`` with metadata routing enabled, request the
-    groups with ``set_fit_resample_request(sensitive_features=True)``. Metadata of
+    In an imbalanced-learn ``Pipeline`` with metadata routing enabled, the sampler
+    requests ``sensitive_features`` by default (``pipe.fit(X, y,
+    sensitive_features=race)``); without routing imbalanced-learn 0.14 drops
+    ``step__sensitive_features`` before ``fit_resample``: use routing or
+    ``sensitive_columns``. Metadata of
     later steps (``sample_weight``, groups) is not resampled by that pipeline
     (imbalanced-learn issue 457): use
     :class:`~healthbalance.training.ResampledClassifier`, which passes the

@@ -5,8 +5,8 @@ from numbers import Integral
 
 import numpy as np
 from imblearn.over_sampling import SMOTE, SMOTEN, SMOTENC
-from sklearn.utils._param_validation import Interval, StrOptions
 
+from healthbalance._compat import Interval, StrOptions
 from healthbalance._groups import decode_cells
 from healthbalance.resampling._base import BaseGroupSampler
 from healthbalance.resampling._encoding import FeatureCodec
@@ -36,8 +36,10 @@ class GroupSMOTE(BaseGroupSampler):
         naming the cell. A cell of one row cannot be interpolated: its synthetic
         rows are copies of that row (random over-sampling), with a warning.
     categorical_features : "auto", None or array-like, default="auto"
-        Nominal columns. ``"auto"``: object, string, category and bool columns (of a
-        DataFrame, or of an object array); or column indices, names or a boolean
+        Nominal columns. ``"auto"``: string, category and bool columns, and object
+        columns holding anything but numbers (digit strings such as ``"1"``,
+        ``"2"`` are categories, never interpolated), of a DataFrame or of an
+        object array; or column indices, names or a boolean
         mask; None: all columns are numeric. Numeric columns must have no missing
         value (impute first); a categorical missing value is a category of its own.
         Integer columns not listed as categorical are interpolated, then rounded.

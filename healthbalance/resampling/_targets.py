@@ -12,7 +12,12 @@ import warnings
 
 import numpy as np
 
-__all__ = ["EmptyCellWarning", "cell_targets"]
+__all__ = [
+    "EmptyCellWarning",
+    "HeavyUndersamplingWarning",
+    "cell_targets",
+    "warn_if_few_rows_kept",
+]
 
 
 class EmptyCellWarning(UserWarning):
@@ -165,3 +170,55 @@ def _scale_to_proportions(counts, proportions, method, groups, classes):
     else:
         total = np.min(counts[filled] / proportions[filled])
     return _round_within(proportions * total, counts, method)
+
+
+class HeavyUndersamplingWarning(UserWarning):
+    """Warn that resampling keeps only a tiny share of the rows."""
+
+
+# A sampler keeping fewer than this share of the rows warns (undersampling).
+MIN_KEPT_SHARE = 0.05
+
+
+def warn_if_few_rows_kept(counts, targets, groups, classes, caller):
+    """Warn when the targets keep fewer than 5% of the rows, naming the cause.
+
+    Undersampling to the smallest cell throws most of the data away when one cell
+    is tiny; the warning gives the rows before and after and names that cell.
+
+    Parameters
+    ----------
+    counts, targets : ndarray of shape (n_groups, n_classes)
+        Rows per cell before and after resampling.
+    groups, classes : array-like
+        Group and class labels, used in the message.
+    caller : str
+        Sampler name, used in the message.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> import numpy as np
+    >>> from healthbalance.resampling._targets import warn_if_few_rows_kept
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     counts = np.array([[500, 2], [480, 30]])
+    ...     warn_if_few_rows_kept(counts, np.full((2, 2), 2), ["a", "b"], [0, 1], "S")
+    >>> print(caught[0].message)
+    S keeps 8 of 1012 rows (0.79%): the smallest cell (group 'a', class 1) ...
+    """
+    before, after = int(counts.sum()), int(targets.sum())
+    if before == 0 or after >= MIN_KEPT_SHARE * before:
+        return
+    filled = np.where(counts > 0, counts, np.iinfo(np.int64).max)
+    g, c = np.unravel_index(np.argmin(filled), counts.shape)
+    group, label = np.asarray(groups, dtype=object)[g], np.asarray(classes)[c].item()
+    warnings.warn(
+        f"{caller} keeps {after} of {before} rows ({after / before:.2%}): the "
+        f"smallest cell (group {group!r}, class {label!r}) has "
+        f"{counts[g, c]} rows and sets the size of the others. Consider "
+        "target='class_within_group', method='over', merging small groups, or "
+        "sample weights (ReweightedClassifier).",
+        HeavyUndersamplingWarning,
+        stacklevel=4,
+    )

@@ -3,19 +3,18 @@
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import (
-    BaseEstimator,
-    ClassifierMixin,
-    MetaEstimatorMixin,
-    _fit_context,
-    clone,
-)
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.model_selection import train_test_split
-from sklearn.utils import _safe_indexing
-from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from healthbalance._compat import (
+    HasMethods,
+    Interval,
+    _check_method_params,
+    _fit_context,
+    _safe_indexing,
+)
 from healthbalance._groups import cell_codes
 from healthbalance._prior import apply_prior_shift, record_intercept_shift
 from healthbalance.training._groups import check_groups_have_both_classes, fit_groups
@@ -24,6 +23,7 @@ from healthbalance.training._meta import (
     check_sample_weight_support,
     full_proba,
 )
+from healthbalance.training._routing import fit_router, refuse_sample_weight, route_fit
 
 __all__ = ["GroupDROClassifier"]
 
@@ -167,7 +167,7 @@ class GroupDROClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.sensitive_columns = sensitive_columns
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, *, sensitive_features=None):
+    def fit(self, X, y, *, sensitive_features=None, **fit_params):
         """Run the Group DRO rounds and keep the best one.
 
         Parameters
@@ -180,12 +180,25 @@ class GroupDROClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                 (n_samples, n_attributes), default=None
             Group of each row. Without groups (and no ``sensitive_columns``) all
             rows form one group, with a ``NoSensitiveFeaturesWarning``.
+        **fit_params : dict
+            Other metadata, routed to every fit of the estimator as it requests it
+            (row-aligned values follow the rows of each fit). Only with metadata
+            routing enabled; ``sample_weight`` is refused (the group weights are
+            the estimator's sample weights).
 
         Returns
         -------
         self : GroupDROClassifier
             The fitted estimator.
         """
+        refuse_sample_weight(self, fit_params)
+        routed = route_fit(
+            self,
+            {"sensitive_features": sensitive_features},
+            fit_params,
+            estimator="fit",
+        )
+        params = {} if routed is None else routed["estimator"]
         groups = fit_groups(self, X, sensitive_features)
         check_sample_weight_support(self.estimator, type(self).__name__)
         X_checked, y = validate_data(
@@ -199,11 +212,11 @@ class GroupDROClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         check_groups_have_both_classes(groups, y, type(self).__name__)
         codes, self.groups_ = groups.codes, groups.groups
         fit_rows, val_rows = self._split(codes, y_codes)
-        q = self._run_rounds(X, y, y_codes, codes, fit_rows, val_rows)
+        q = self._run_rounds(X, y, y_codes, codes, fit_rows, val_rows, params)
         rows = np.arange(len(y)) if self.refit else fit_rows
         weights = self._row_weights(q, codes[rows])
         if self.refit:
-            self.estimator_ = self._fit_one(X, y, rows, weights)
+            self.estimator_ = self._fit_one(X, y, rows, weights, params)
         proba = self._estimator_proba(_safe_indexing(X, rows))
         record_intercept_shift(self, proba, y_codes[rows], groups.take(rows))
         return self
@@ -232,14 +245,14 @@ class GroupDROClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             rows, test_size=self.validation_fraction, random_state=self.random_state
         )
 
-    def _run_rounds(self, X, y, y_codes, codes, fit_rows, val_rows):
+    def _run_rounds(self, X, y, y_codes, codes, fit_rows, val_rows, params):
         n_groups = self.groups_.size
         q = np.bincount(codes, minlength=n_groups) / codes.size
         self.validation_losses_ = np.empty((self.n_rounds, n_groups))
         best_loss, best = np.inf, (q, None)
         for round_ in range(self.n_rounds):
             weights = self._row_weights(q, codes[fit_rows])
-            model = self._fit_one(X, y, fit_rows, weights)
+            model = self._fit_one(X, y, fit_rows, weights, params)
             losses = self._group_losses(model, X, y_codes, codes, val_rows)
             self.validation_losses_[round_] = losses
             if losses.max() < best_loss:
@@ -255,9 +268,12 @@ class GroupDROClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         sizes = np.bincount(codes, minlength=q.size)
         return (q / np.maximum(sizes, 1))[codes] * codes.size
 
-    def _fit_one(self, X, y, rows, weights):
+    def _fit_one(self, X, y, rows, weights, params):
         model = clone(self.estimator)
-        return model.fit(_safe_indexing(X, rows), y[rows], sample_weight=weights)
+        params = _check_method_params(y, params, indices=rows)
+        return model.fit(
+            _safe_indexing(X, rows), y[rows], sample_weight=weights, **params
+        )
 
     def _group_losses(self, model, X, y_codes, codes, rows):
         full = full_proba(model, _safe_indexing(X, rows), self.classes_)
@@ -266,6 +282,19 @@ class GroupDROClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         n_groups = self.groups_.size
         sums = np.bincount(codes[rows], weights=loss, minlength=n_groups)
         return sums / np.maximum(np.bincount(codes[rows], minlength=n_groups), 1)
+
+    def get_metadata_routing(self):
+        """Get the metadata routing of this object.
+
+        ``fit`` routes metadata (other than ``sample_weight``) to every fit of the
+        estimator; see the :ref:`User Guide <metadata_routing>` of scikit-learn.
+
+        Returns
+        -------
+        routing : MetadataRouter
+            The routing information.
+        """
+        return fit_router(self, estimator=(self.estimator, "fit"))
 
     def predict_proba(self, X):
         """Return prior-corrected class probabilities of the selected model.

@@ -5,13 +5,12 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy.special import expit
-from sklearn.base import BaseEstimator, _fit_context
+from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model._base import LinearClassifierMixin
-from sklearn.utils._param_validation import Interval
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from healthbalance._compat import Interval, LinearClassifierMixin, _fit_context
 from healthbalance._prior import record_intercept_shift
 from healthbalance.training._dro_solver import GroupDROProblem, solve_group_dro
 from healthbalance.training._groups import check_groups_have_both_classes, fit_groups

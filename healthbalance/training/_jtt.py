@@ -4,19 +4,13 @@ from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
-from sklearn.base import (
-    BaseEstimator,
-    ClassifierMixin,
-    MetaEstimatorMixin,
-    _fit_context,
-    clone,
-)
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.model_selection import cross_val_predict
-from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from healthbalance._compat import HasMethods, Interval, _fit_context
 from healthbalance._prior import apply_prior_shift, record_intercept_shift
 from healthbalance.training._groups import fit_groups
 from healthbalance.training._meta import (
@@ -25,6 +19,7 @@ from healthbalance.training._meta import (
     full_proba,
     make_cv,
 )
+from healthbalance.training._routing import fit_router, refuse_sample_weight, route_fit
 
 __all__ = ["JTTClassifier"]
 
@@ -175,7 +170,7 @@ class JTTClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.sensitive_columns = sensitive_columns
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, *, sensitive_features=None):
+    def fit(self, X, y, *, sensitive_features=None, **fit_params):
         """Find the error set out of fold and fit the upweighted second stage.
 
         Parameters
@@ -187,12 +182,19 @@ class JTTClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         sensitive_features : array-like of shape (n_samples,) or \
                 (n_samples, n_attributes), default=None
             Groups, used to describe the error set.
+        **fit_params : dict
+            Other metadata, routed to the fits of the first stage (out of fold) and
+            of the second stage as they request it. Only with metadata routing
+            enabled; ``sample_weight`` is refused (the upweighting is the second
+            stage's sample weights).
 
         Returns
         -------
         self : JTTClassifier
             The fitted estimator.
         """
+        refuse_sample_weight(self, fit_params)
+        first_params, second_params = self._route(sensitive_features, fit_params)
         groups = fit_groups(self, X, sensitive_features)
         check_sample_weight_support(self.estimator, type(self).__name__)
         _, y = validate_data(
@@ -203,17 +205,46 @@ class JTTClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         check_binary_or_more(self.classes_, type(self).__name__)
         first = clone(self.estimator if self.first_stage is None else self.first_stage)
         cv = make_cv(self.cv, y, self.random_state)
-        oof = cross_val_predict(first, X, y, cv=cv, n_jobs=self.n_jobs)
+        oof = cross_val_predict(
+            first, X, y, cv=cv, n_jobs=self.n_jobs, params=first_params or None
+        )
         self.error_set_ = np.asarray(oof) != y
         self.sample_weight_ = np.where(self.error_set_, float(self.upweight), 1.0)
         self.estimator_ = clone(self.estimator).fit(
-            X, y, sample_weight=self.sample_weight_
+            X, y, sample_weight=self.sample_weight_, **second_params
         )
         self._describe_error_set(groups)
         if hasattr(self.estimator_, "predict_proba"):
             proba = self._estimator_proba(X)
             record_intercept_shift(self, proba, y_codes, groups)
         return self
+
+    def _route(self, sensitive_features, fit_params):
+        own = {"sensitive_features": sensitive_features}
+        first = {} if self.first_stage is None else {"first_stage": "fit"}
+        routed = route_fit(self, own, fit_params, estimator="fit", **first)
+        if routed is None:
+            return {}, {}
+        return routed.get("first_stage", routed["estimator"]), routed["estimator"]
+
+    def get_metadata_routing(self):
+        """Get the metadata routing of this object.
+
+        ``fit`` routes metadata (other than ``sample_weight``) to the fits of
+        ``first_stage`` (or of ``estimator`` when it is None) and of
+        ``estimator``; see the :ref:`User Guide <metadata_routing>` of
+        scikit-learn.
+
+        Returns
+        -------
+        routing : MetadataRouter
+            The routing information.
+        """
+        return fit_router(
+            self,
+            estimator=(self.estimator, "fit"),
+            first_stage=(self.first_stage, "fit"),
+        )
 
     def _describe_error_set(self, groups):
         codes, self.groups_ = groups.codes, groups.groups

@@ -104,16 +104,16 @@ class PriorCorrectionMixin:
             Probabilities, columns in the order of ``classes_``.
         """
         check_is_fitted(self)
-        return self._corrected_proba(X, sensitive_features)
+        return self._corrected_proba(X, sensitive_features, "predict_proba")
 
-    def _corrected_proba(self, X, sensitive_features):
+    def _corrected_proba(self, X, sensitive_features, method):
         self._check_X(X)
         proba = self._estimator_proba(X)
         if self.prior_correction_ == "none":
             return proba
         if self.prior_correction_ == "global":
             return apply_prior_shift(proba, self.prior_shift_overall_)
-        return apply_prior_shift(proba, self._row_shift(X, sensitive_features))
+        return apply_prior_shift(proba, self._row_shift(X, sensitive_features, method))
 
     def predict(self, X, *, sensitive_features=None):
         """Predict the class of highest (prior-corrected) probability.
@@ -134,7 +134,7 @@ class PriorCorrectionMixin:
         if self.prior_correction_ == "none":
             self._check_X(X)
             return self.estimator_.predict(X)
-        proba = self._corrected_proba(X, sensitive_features)
+        proba = self._corrected_proba(X, sensitive_features, "predict")
         return self.classes_[np.argmax(proba, axis=1)]
 
     def _check_X(self, X):
@@ -153,14 +153,17 @@ class PriorCorrectionMixin:
     def _estimator_proba(self, X):
         return full_proba(self.estimator_, X, self.classes_)
 
-    def _row_shift(self, X, sensitive_features):
+    def _row_shift(self, X, sensitive_features, method):
         columns = self._sensitive_columns
         caller = type(self).__name__
         if sensitive_features is None and columns is None:
             warnings.warn(
-                f"{caller} corrects priors per group but got no sensitive_features "
-                "in predict: the overall prior is used. Pass sensitive_features=... "
-                "(routed with set_predict_request).",
+                f"{caller} corrects priors per group but got no "
+                f"sensitive_features in {method}: the overall prior is used. Pass "
+                f"sensitive_features=... to {method} (through a pipeline or a "
+                "search with metadata routing: "
+                f"set_{method}_request(sensitive_features=True)), or give the "
+                "estimator sensitive_columns.",
                 MissingGroupsWarning,
                 stacklevel=4,
             )

@@ -1,31 +1,28 @@
 """ResampledClassifier: resample the training rows inside ``fit`` only."""
 
-import inspect
-
 import numpy as np
 import pandas as pd
-from sklearn.base import (
-    BaseEstimator,
-    ClassifierMixin,
-    MetaEstimatorMixin,
-    _fit_context,
-    clone,
-)
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.utils import get_tags
-from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
-    _check_sample_weight,
-    _check_y,
     column_or_1d,
-    has_fit_parameter,
     validate_data,
 )
 
+from healthbalance._compat import (
+    HasMethods,
+    _check_method_params,
+    _check_y,
+    _fit_context,
+    _num_samples,
+)
 from healthbalance._groups import SensitiveGroups, encode_labels
 from healthbalance._prior import UNSEEN_GROUP_OPTIONS
 from healthbalance._sensitive import SINGLE_GROUP
 from healthbalance.training._prior_correction import PriorCorrectionMixin
+from healthbalance.training._routing import accepts, fit_router, route_fit
+from healthbalance.utils import check_sample_weight
 
 __all__ = ["ResampledClassifier"]
 
@@ -47,8 +44,9 @@ class ResampledClassifier(
     ----------
     estimator : classifier
         Classifier to fit on the resampled rows (cloned). Needs ``predict_proba``
-        when ``prior_correction=True``. It gets ``sample_weight`` (and the resampled
-        ``sensitive_features``) when its ``fit`` accepts them.
+        when ``prior_correction=True``. It gets the resampled ``sample_weight`` and
+        ``sensitive_features`` when its ``fit`` accepts them (with metadata
+        routing: when it requests them).
     sampler : sampler with ``fit_resample``
         Sampler (cloned), e.g. :class:`~healthbalance.resampling.GroupBalancedSampler`
         or any imbalanced-learn sampler. Sample weights need its ``sample_indices_``.
@@ -154,7 +152,7 @@ class ResampledClassifier(
         return getattr(self.sampler, "sensitive_columns", None)
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, *, sensitive_features=None, sample_weight=None):
+    def fit(self, X, y, *, sensitive_features=None, sample_weight=None, **fit_params):
         """Resample the training rows and fit the estimator on them.
 
         Parameters
@@ -164,9 +162,17 @@ class ResampledClassifier(
         y : array-like of shape (n_samples,)
             Class labels.
         sensitive_features : array-like of shape (n_samples,), default=None
-            Group of each row, passed to the sampler (when it accepts it).
+            Group of each row. Passed to the sampler when it takes them (with
+            metadata routing: when it requests them, as healthbalance's samplers do
+            by default), and, resampled, to the estimator when it takes them.
         sample_weight : array-like of shape (n_samples,), default=None
-            Row weights; they follow the resampled rows.
+            Row weights; they follow the resampled rows to the estimator (with
+            metadata routing: when the estimator requests them with
+            ``set_fit_request(sample_weight=True)``) and weight the recorded priors.
+        **fit_params : dict
+            Other metadata, routed to the sampler's ``fit_resample`` and the
+            estimator's ``fit`` as they request it; row-aligned values follow the
+            resampled rows. Only with metadata routing enabled.
 
         Returns
         -------
@@ -175,18 +181,42 @@ class ResampledClassifier(
         """
         X, y = self._validate_fit_data(X, y)
         frame = self._groups(X, sensitive_features)
-        self.sampler_ = clone(self.sampler)
-        X_res, y_res = self._resample(X, y, sensitive_features)
-        y_res = column_or_1d(y_res)
-        groups_res = self._resampled_groups(frame)
         weights = None
         if sample_weight is not None:
-            weights = _check_sample_weight(sample_weight, X)
+            weights = check_sample_weight(sample_weight, _num_samples(X))
+        own = {"sensitive_features": sensitive_features, "sample_weight": weights}
+        routed = route_fit(
+            self, own, fit_params, sampler="fit_resample", estimator="fit"
+        ) or self._unrouted(own)
+        self.sampler_ = clone(self.sampler)
+        X_res, y_res = self.sampler_.fit_resample(X, y, **routed["sampler"])
+        y_res = column_or_1d(y_res)
+        groups_res = self._resampled_groups(frame)
         weights_res = self._resampled_weights(weights, y, frame, y_res, groups_res)
-        self.estimator_ = clone(self.estimator)
-        self._fit_estimator(X_res, y_res, weights_res, groups_res)
+        params = self._follow_rows(
+            routed["estimator"], y, len(y_res), weights_res, groups_res
+        )
+        self.estimator_ = clone(self.estimator).fit(X_res, y_res, **params)
         self._record(y, frame, weights, y_res, groups_res, weights_res)
         return self
+
+    def get_metadata_routing(self):
+        """Get the metadata routing of this object.
+
+        ``fit`` routes metadata to the sampler's ``fit_resample`` and to the
+        estimator's ``fit``; see the :ref:`User Guide <metadata_routing>` of
+        scikit-learn.
+
+        Returns
+        -------
+        routing : MetadataRouter
+            The routing information.
+        """
+        return fit_router(
+            self,
+            sampler=(self.sampler, "fit_resample"),
+            estimator=(self.estimator, "fit"),
+        )
 
     def _validate_fit_data(self, X, y):
         y = _check_y(y, multi_output=False, y_numeric=False)
@@ -207,17 +237,6 @@ class ResampledClassifier(
         return SensitiveGroups.resolve(
             X, sensitive_features, self._sensitive_columns, caller=type(self).__name__
         ).frame
-
-    def _resample(self, X, y, sensitive_features):
-        accepts = (
-            "sensitive_features"
-            in inspect.signature(self.sampler_.fit_resample).parameters
-        )
-        if accepts:
-            return self.sampler_.fit_resample(
-                X, y, sensitive_features=sensitive_features
-            )
-        return self.sampler_.fit_resample(X, y)
 
     def _resampled_groups(self, frame):
         if hasattr(self.sampler_, "sensitive_features_"):
@@ -244,21 +263,54 @@ class ResampledClassifier(
             )
         return weights_res
 
-    def _fit_estimator(self, X_res, y_res, weights_res, groups_res):
-        params = {}
-        if weights_res is not None:
-            if not has_fit_parameter(self.estimator_, "sample_weight"):
+    def _unrouted(self, own):
+        """Where the metadata goes with routing disabled (the documented default)."""
+        sampler, estimator = {}, {}
+        groups = own["sensitive_features"]
+        if groups is not None and accepts(
+            self.sampler, "fit_resample", "sensitive_features"
+        ):
+            sampler["sensitive_features"] = groups
+        if own["sample_weight"] is not None:
+            if not accepts(self.estimator, "fit", "sample_weight"):
                 raise ValueError(
-                    f"estimator {type(self.estimator_).__name__} does not accept "
+                    f"estimator {type(self.estimator).__name__} does not accept "
                     "sample_weight in fit: drop sample_weight or use an estimator "
                     "that accepts it."
                 )
-            params["sample_weight"] = weights_res
-        if groups_res is not None and has_fit_parameter(
-            self.estimator_, "sensitive_features"
-        ):
-            params["sensitive_features"] = groups_res
-        self.estimator_.fit(X_res, y_res, **params)
+            estimator["sample_weight"] = own["sample_weight"]
+        if accepts(self.estimator, "fit", "sensitive_features"):
+            estimator["sensitive_features"] = groups
+        return {"sampler": sampler, "estimator": estimator}
+
+    def _follow_rows(self, params, y, n_resampled, weights_res, groups_res):
+        """Map the estimator's metadata of the input rows to the resampled rows."""
+        out = {name: value for name, value in params.items() if name == "sample_weight"}
+        if "sample_weight" in out:
+            out["sample_weight"] = weights_res
+        if "sensitive_features" in params and groups_res is not None:
+            out["sensitive_features"] = groups_res
+        others = {
+            name: value
+            for name, value in params.items()
+            if name not in ("sample_weight", "sensitive_features")
+        }
+        if others:
+            indices = self._source_rows(list(others), n_resampled)
+            out.update(_check_method_params(y, others, indices=indices))
+        return out
+
+    def _source_rows(self, names, n_resampled):
+        indices = getattr(self.sampler_, "sample_indices_", None)
+        if indices is None or indices.size < n_resampled:
+            reason = "has no sample_indices_" if indices is None else "adds rows"
+            raise ValueError(
+                f"{type(self).__name__} cannot route {names} to the estimator: "
+                f"sampler {type(self.sampler_).__name__} {reason}, so they cannot "
+                "follow the resampled rows. Use a sampler that only selects rows "
+                "(e.g. GroupBalancedSampler), or do not request them."
+            )
+        return indices
 
     def _record(self, y, frame, weights, y_res, groups_res, weights_res):
         labels = _labels_or_single(frame, len(y))

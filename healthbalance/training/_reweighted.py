@@ -2,27 +2,27 @@
 
 from numbers import Real
 
-from sklearn.base import (
-    BaseEstimator,
-    ClassifierMixin,
-    MetaEstimatorMixin,
-    _fit_context,
-    clone,
-)
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.utils import get_tags
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import (
-    _check_sample_weight,
-    _check_y,
     column_or_1d,
-    has_fit_parameter,
     validate_data,
 )
 
+from healthbalance._compat import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    _check_y,
+    _fit_context,
+    _num_samples,
+)
 from healthbalance._groups import SensitiveGroups, encode_classes
 from healthbalance._prior import UNSEEN_GROUP_OPTIONS
 from healthbalance.training._prior_correction import PriorCorrectionMixin
+from healthbalance.training._routing import accepts, fit_router, route_fit
+from healthbalance.utils import check_sample_weight
 from healthbalance.weighting import GroupReweighter
 from healthbalance.weighting._group_weights import STRATEGIES, UNITS
 
@@ -151,7 +151,7 @@ class ReweightedClassifier(
         return self.sensitive_columns
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, *, sensitive_features=None, sample_weight=None):
+    def fit(self, X, y, *, sensitive_features=None, sample_weight=None, **fit_params):
         """Compute the group weights of the training rows and fit the estimator.
 
         Parameters
@@ -164,7 +164,12 @@ class ReweightedClassifier(
             Group of each row. Without it (and without ``sensitive_columns``) all
             rows form one group, with a ``NoSensitiveFeaturesWarning``.
         sample_weight : array-like of shape (n_samples,), default=None
-            Row weights, multiplied by the group weights.
+            Row weights, multiplied by the group weights. The estimator always gets
+            the product as its ``sample_weight`` (no request needed).
+        **fit_params : dict
+            Other metadata, routed to the estimator's ``fit`` as it requests it
+            (``sensitive_features`` too, when it requests them). Only with
+            metadata routing enabled.
 
         Returns
         -------
@@ -184,15 +189,36 @@ class ReweightedClassifier(
                 self, X, y, dtype=None, ensure_all_finite=False, accept_sparse=True
             )
         self.classes_, class_codes = encode_classes(y)
-        weights = self._weights(X, y, groups, sample_weight)
-        self.estimator_ = clone(self.estimator).fit(X, y, sample_weight=weights)
-        base = None if sample_weight is None else _check_sample_weight(sample_weight, X)
+        base = None
+        if sample_weight is not None:
+            base = check_sample_weight(sample_weight, _num_samples(X))
+        weights = self._weights(X, y, groups, base)
+        own = {"sensitive_features": sensitive_features}
+        routed = route_fit(self, own, fit_params, estimator="fit")
+        params = {} if routed is None else routed["estimator"]
+        self.estimator_ = clone(self.estimator).fit(
+            X, y, sample_weight=weights, **params
+        )
         rows = groups.codes, class_codes
         self._record_priors(groups.groups, (*rows, base), (*rows, weights))
         return self
 
-    def _weights(self, X, y, groups, sample_weight):
-        if not has_fit_parameter(self.estimator, "sample_weight"):
+    def get_metadata_routing(self):
+        """Get the metadata routing of this object.
+
+        ``fit`` routes metadata other than ``sample_weight`` (which it always
+        passes, multiplied by the group weights) to the estimator's ``fit``; see
+        the :ref:`User Guide <metadata_routing>` of scikit-learn.
+
+        Returns
+        -------
+        routing : MetadataRouter
+            The routing information.
+        """
+        return fit_router(self, estimator=(self.estimator, "fit"))
+
+    def _weights(self, X, y, groups, base):
+        if not accepts(self.estimator, "fit", "sample_weight"):
             raise ValueError(
                 f"estimator {type(self.estimator).__name__} does not accept "
                 "sample_weight in fit, so it cannot be reweighted: use an estimator "
@@ -204,9 +230,7 @@ class ReweightedClassifier(
         weights = self.reweighter_.compute_sample_weight(
             X, y, sensitive_features=groups
         )
-        if sample_weight is not None:
-            weights = weights * _check_sample_weight(sample_weight, X)
-        return weights
+        return weights if base is None else weights * base
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -5,19 +5,13 @@ from numbers import Integral, Real
 
 import numpy as np
 import pandas as pd
-from sklearn.base import (
-    BaseEstimator,
-    ClassifierMixin,
-    MetaEstimatorMixin,
-    _fit_context,
-    clone,
-)
+from sklearn.base import BaseEstimator, ClassifierMixin, MetaEstimatorMixin, clone
 from sklearn.frozen import FrozenEstimator
 from sklearn.model_selection import cross_val_predict
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets, type_of_target
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from healthbalance._compat import HasMethods, Interval, StrOptions, _fit_context
 from healthbalance._groups import encode_labels
 from healthbalance._prior import UNSEEN_GROUP_OPTIONS, check_unseen_groups
 from healthbalance.training._groups import check_groups_have_both_classes, fit_groups
@@ -28,6 +22,7 @@ from healthbalance.training._operating_points import (
     events_needed,
     operating_point,
 )
+from healthbalance.training._routing import fit_router, route_fit
 
 __all__ = ["GroupThresholdClassifier"]
 
@@ -188,7 +183,7 @@ class GroupThresholdClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         self.unseen_group = unseen_group
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, *, sensitive_features=None):
+    def fit(self, X, y, *, sensitive_features=None, **fit_params):
         """Score held-out rows and choose the threshold of every group.
 
         Parameters
@@ -201,11 +196,23 @@ class GroupThresholdClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
                 (n_samples, n_attributes), default=None
             Group of each row.
 
+        **fit_params : dict
+            Other metadata (e.g. ``sample_weight``), routed to the estimator's
+            fits (the out-of-fold fits and the final one) as it requests it. Only
+            with metadata routing enabled; not used with ``cv="prefit"``.
+
         Returns
         -------
         self : GroupThresholdClassifier
             The fitted estimator.
         """
+        routed = route_fit(
+            self,
+            {"sensitive_features": sensitive_features},
+            fit_params,
+            estimator="fit",
+        )
+        params = {} if routed is None else routed["estimator"]
         groups = fit_groups(self, X, sensitive_features)
         _, y = validate_data(
             self, X, y, accept_sparse=True, dtype=None, ensure_all_finite=False
@@ -213,7 +220,7 @@ class GroupThresholdClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         y01 = self._binary_target(y)
         check_groups_have_both_classes(groups, y, type(self).__name__)
         codes, self.groups_ = groups.codes, groups.groups
-        scores = self._held_out_scores(X, y)
+        scores = self._held_out_scores(X, y, params)
         self.threshold_ = choose_threshold(
             y01, scores, self.objective, self.target, self.confidence
         )
@@ -249,6 +256,19 @@ class GroupThresholdClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
                 stacklevel=4,
             )
 
+    def get_metadata_routing(self):
+        """Get the metadata routing of this object.
+
+        ``fit`` routes metadata to the fits of the estimator; see the
+        :ref:`User Guide <metadata_routing>` of scikit-learn.
+
+        Returns
+        -------
+        routing : MetadataRouter
+            The routing information.
+        """
+        return fit_router(self, estimator=(self.estimator, "fit"))
+
     def _binary_target(self, y):
         check_classification_targets(y)
         self.classes_ = np.unique(y)
@@ -261,7 +281,7 @@ class GroupThresholdClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
             )
         return (y == self.classes_[1]).astype(int)
 
-    def _held_out_scores(self, X, y):
+    def _held_out_scores(self, X, y, params):
         method = "predict_proba"
         if not hasattr(self.estimator, "predict_proba"):
             method = "decision_function"
@@ -270,9 +290,15 @@ class GroupThresholdClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
             return self._positive_scores(getattr(self.estimator_, method)(X))
         cv = make_cv(self.cv, y, self.random_state)
         scores = cross_val_predict(
-            clone(self.estimator), X, y, cv=cv, n_jobs=self.n_jobs, method=method
+            clone(self.estimator),
+            X,
+            y,
+            cv=cv,
+            n_jobs=self.n_jobs,
+            method=method,
+            params=params or None,
         )
-        self.estimator_ = clone(self.estimator).fit(X, y)
+        self.estimator_ = clone(self.estimator).fit(X, y, **params)
         return self._positive_scores(scores)
 
     @staticmethod

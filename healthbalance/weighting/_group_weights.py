@@ -6,10 +6,10 @@ Three strategies: reweighing, inverse frequency and effective number of samples.
 from numbers import Real
 
 import numpy as np
-from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import column_or_1d
 
+from healthbalance._compat import Interval, StrOptions, validate_params
 from healthbalance._groups import SensitiveGroups, encode_classes
 
 __all__ = ["cell_weight_table", "compute_group_weights"]

@@ -4,11 +4,11 @@ from numbers import Real
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.base import BaseEstimator
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from healthbalance._compat import Interval, StrOptions, _fit_context
 from healthbalance._groups import SensitiveGroups, encode_classes, encode_labels
 from healthbalance._prior import UNSEEN_GROUP_OPTIONS, check_unseen_groups
 from healthbalance.weighting._group_weights import (

@@ -47,3 +47,40 @@ def test_bad_arguments():
         representation_report(["x"], target_ci_width=2)
     with pytest.raises(ValueError, match="needs sensitive_features"):
         representation_report(None)
+
+
+@pytest.mark.parametrize(
+    ("reference", "error", "message"),
+    [
+        ({"x": -0.1, "y": 1.1}, ValueError, "group 'x' the share -0.1"),
+        ({"x": float("nan"), "y": 0.5}, ValueError, "finite number >= 0"),
+        ({"x": 60.0, "y": 40.0}, ValueError, "sum to 100.*divide them by 100"),
+        ({"x": 0.6, "y": 0.5}, ValueError, "sum to 1.1, more than 1"),
+        ({"x": 600, "y": 400}, ValueError, "sum to 1000, more than 1"),
+        ({"x": "a lot", "y": 0.5}, TypeError, "must be numbers"),
+    ],
+)
+def test_bad_reference_shares_are_refused(reference, error, message):
+    with pytest.raises(error, match=message):
+        representation_report(["x", "y", "y"], reference)
+
+
+def test_rounded_shares_above_one_are_normalised_with_a_warning():
+    groups = ["x"] * 3 + ["y"] * 7
+    with pytest.warns(UserWarning, match="'race' sum to 1.02, a little") as record:
+        frame = representation_report(
+            pd.DataFrame({"race": groups}), {"x": 0.255, "y": 0.765}
+        )
+    assert record[0].filename == __file__  # the warning points at the caller
+    shares = frame.set_index("group")["reference_share"]
+    assert shares["x"] == pytest.approx(0.25)
+    assert shares["y"] == pytest.approx(0.75)
+    assert frame.set_index("group")["ratio"]["x"] == pytest.approx(0.3 / 0.25)
+
+
+def test_partial_reference_is_kept_as_given():
+    frame = representation_report(["x", "y", "y", "z"], {"x": 0.2, "y": 0.5})
+    shares = frame.set_index("group")["reference_share"]
+    assert shares["x"] == 0.2
+    assert shares["y"] == 0.5
+    assert np.isnan(shares["z"])

@@ -11,7 +11,11 @@ from imblearn.under_sampling import RandomUnderSampler
 from scipy import sparse
 
 from healthbalance import NoSensitiveFeaturesWarning
-from healthbalance.resampling import EmptyCellWarning, GroupBalancedSampler
+from healthbalance.resampling import (
+    EmptyCellWarning,
+    GroupBalancedSampler,
+    HeavyUndersamplingWarning,
+)
 from tests._strategies import cohorts
 
 
@@ -211,4 +215,30 @@ def test_bad_groups_fail_early_naming_the_argument():
     with pytest.raises(ValueError, match="group 'Z'"):
         GroupBalancedSampler(target={"Z": 1.0}).fit_resample(
             X, y, sensitive_features=groups
+        )
+
+
+def test_undersampling_to_a_tiny_share_warns_with_the_numbers():
+    y = np.r_[np.zeros(600, int), np.ones(3, int), np.zeros(380, int), np.ones(40, int)]
+    sex = np.r_[np.full(603, "F"), np.full(420, "M")]
+    X = np.arange(y.size, dtype=float).reshape(-1, 1)
+    sampler = GroupBalancedSampler(target="joint", method="under", random_state=0)
+    with pytest.warns(HeavyUndersamplingWarning) as record:
+        _, y_res = sampler.fit_resample(X, y, sensitive_features=sex)
+    assert len(y_res) == 12  # four cells of 3 rows: 12 of 1023 rows
+    message = str(record[0].message)
+    assert "keeps 12 of 1023 rows (1.17%)" in message
+    assert "(group 'F', class 1) has 3 rows" in message
+    assert record[0].filename == __file__
+
+
+def test_undersampling_keeping_enough_rows_does_not_warn():
+    rng = np.random.default_rng(0)
+    y = (rng.random(400) < 0.3).astype(int)
+    sex = rng.choice(["F", "M"], size=400)
+    X = rng.normal(size=(400, 2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        GroupBalancedSampler(method="under", random_state=0).fit_resample(
+            X, y, sensitive_features=sex
         )

@@ -204,3 +204,24 @@ def test_icu_cohort_mixed_columns_with_pandas_string_dtype():
     counts = Counter(zip(smote.sensitive_features_.iloc[:, 0], y_res, strict=True))
     for group in race.unique():
         assert counts[(group, 0)] == counts[(group, 1)]
+
+
+@pytest.mark.parametrize("container", ["frame", "object_array"])
+def test_digit_strings_are_categories_never_interpolated(container):
+    rng = np.random.default_rng(3)
+    n = 80
+    stage = rng.choice(["1", "2", "4"], size=n).astype(object)
+    numbers = np.round(rng.normal(size=n), 3)
+    if container == "frame":
+        X = pd.DataFrame({"x": numbers, "stage": pd.Series(stage, dtype=object)})
+    else:
+        X = np.column_stack([numbers.astype(object), stage])
+    y = np.r_[np.ones(10, int), np.zeros(n - 10, int)]
+    smote = GroupSMOTE(random_state=0)
+    with pytest.warns(NoSensitiveFeaturesWarning):
+        X_res, _ = smote.fit_resample(X, y)
+    assert smote.categorical_features_.tolist() == [1]
+    new = np.asarray(X_res)[n:, 1]
+    assert len(new) == n - 20
+    # Interpolating "1" and "4" would give "2.7" or 2.7: only seen labels appear.
+    assert set(new.tolist()) <= {"1", "2", "4"}

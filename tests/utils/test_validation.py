@@ -1,0 +1,75 @@
+"""check_sample_weight refuses weights that cannot be used, naming the argument."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from sklearn.linear_model import LogisticRegression
+
+from healthbalance.resampling import GroupBalancedSampler
+from healthbalance.training import ResampledClassifier, ReweightedClassifier
+from healthbalance.utils import check_sample_weight
+
+
+@pytest.mark.parametrize(
+    ("weights", "message"),
+    [
+        ([1.0, np.nan, 1.0], "sample_weight has 1 NaN or infinite value"),
+        ([1.0, np.inf, -np.inf], "sample_weight has 2 NaN or infinite values"),
+        ([1.0, -0.5, 1.0], "sample_weight has 1 negative value"),
+        ([0, 0, 0], "sample_weight is zero for all 3 rows"),
+        ([1.0, 1.0], r"sample_weight has shape \(2,\) but X has 3 rows"),
+    ],
+)
+def test_bad_weights_raise_naming_the_argument(weights, message):
+    with pytest.raises(ValueError, match=message):
+        check_sample_weight(weights, 3)
+
+
+def test_non_numbers_raise_type_error():
+    with pytest.raises(TypeError, match="sample_weight must hold numbers"):
+        check_sample_weight(["a", "b"], 2)
+    with pytest.raises(TypeError, match="dtype bool"):
+        check_sample_weight([True, False], 2)
+
+
+@given(
+    st.lists(
+        st.floats(min_value=0, max_value=1e6) | st.integers(0, 10**6),
+        min_size=1,
+        max_size=30,
+    ).filter(any)
+)
+def test_valid_weights_come_back_as_floats(weights):
+    out = check_sample_weight(weights, len(weights))
+    assert out.dtype == np.float64
+    np.testing.assert_array_equal(out, np.asarray(weights, dtype=float))
+
+
+def _data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 2))
+    y = np.r_[np.zeros(40, int), np.ones(20, int)]
+    return X, y, rng.choice(["a", "b"], size=60)
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: ReweightedClassifier(LogisticRegression()),
+        lambda: ResampledClassifier(
+            LogisticRegression(), GroupBalancedSampler(random_state=0)
+        ),
+    ],
+)
+@pytest.mark.parametrize(
+    ("bad", "message"), [(-1.0, "negative"), (np.nan, "NaN"), (0.0, "zero for all")]
+)
+def test_meta_estimators_refuse_bad_weights(make, bad, message):
+    X, y, groups = _data()
+    weights = np.ones(60)
+    weights[3] = bad
+    if bad == 0.0:
+        weights[:] = 0.0
+    with pytest.raises(ValueError, match=f"sample_weight .*{message}"):
+        make().fit(X, y, sensitive_features=groups, sample_weight=weights)
