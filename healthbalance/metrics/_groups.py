@@ -6,7 +6,7 @@ import numpy as np
 
 from healthbalance._sensitive import INTERSECTION_SEP, encode_groups, group_labels
 
-__all__ = ["OVERALL", "ReportedGroups", "build_groups", "too_small"]
+__all__ = ["OVERALL", "ReportedGroups", "build_groups"]
 
 OVERALL = "overall"
 
@@ -96,11 +96,3 @@ def build_groups(frame, y, *, intersections=True, overall=True):
             groups.add(name, cell_codes, labels)
     groups.strata = cell_codes.astype(np.int64) * 2 + np.asarray(y, dtype=np.int64)
     return groups
-
-
-def too_small(n, n_events, min_group_size, min_events):
-    """Whether groups have too few patients, and too few events or non-events.
-
-    Works on numbers and on arrays of the groups' sizes and events alike.
-    """
-    return n < min_group_size, np.minimum(n_events, n - n_events) < min_events
