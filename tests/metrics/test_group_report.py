@@ -333,9 +333,18 @@ def test_repr_html_and_repr(data):
 
 
 @settings(max_examples=15, deadline=None)
-@given(seed=st.integers(0, 10_000), permutation_seed=st.integers(0, 10_000))
-def test_row_order_does_not_change_the_report(seed, permutation_seed):
-    y, p, sf = make_scores(150, seed=seed, ties=True)
+@given(
+    seed=st.integers(0, 10_000),
+    permutation_seed=st.integers(0, 10_000),
+    n=st.integers(40, 300),
+    integer_labels=st.booleans(),
+)
+def test_row_order_does_not_change_the_report(
+    seed, permutation_seed, n, integer_labels
+):
+    y, p, sf = make_scores(n, seed=seed, ties=True)
+    if integer_labels:
+        sf = sf.assign(race=sf.race.map({"Black": 0, "White": 1, "Asian": 2}))
     order = np.random.default_rng(permutation_seed).permutation(y.size)
     kwargs = {"metrics": ["roc_auc", "brier_score", "ppv"], "n_bootstrap": 20}
     a = _report(y, p, sf, **kwargs).to_frame()
@@ -344,19 +353,29 @@ def test_row_order_does_not_change_the_report(seed, permutation_seed):
 
 
 @settings(max_examples=15, deadline=None)
-@given(seed=st.integers(0, 10_000))
-def test_interval_contains_estimate_for_smooth_metrics(seed):
-    y, p, sf = make_scores(240, seed=seed)
-    frame = _report(y, p, sf.sex, metrics=["brier_score", "log_loss"], n_bootstrap=100)
+@given(
+    seed=st.integers(0, 10_000),
+    n=st.integers(60, 400),
+    attribute=st.sampled_from(["sex", "race"]),
+)
+def test_interval_contains_estimate_for_smooth_metrics(seed, n, attribute):
+    y, p, sf = make_scores(n, seed=seed)
+    frame = _report(
+        y, p, sf[attribute], metrics=["brier_score", "log_loss"], n_bootstrap=100
+    )
     frame = frame.to_frame()
     assert (frame.ci_low <= frame.estimate + 1e-12).all()
     assert (frame.estimate <= frame.ci_high + 1e-12).all()
 
 
 @settings(max_examples=15, deadline=None)
-@given(seed=st.integers(0, 10_000), names=st.permutations(["u", "v", "w"]))
-def test_relabelling_groups_relabels_the_report(seed, names):
-    y, p, sf = make_scores(150, seed=seed)
+@given(
+    seed=st.integers(0, 10_000),
+    names=st.permutations(["u", "v", "w"]),
+    n=st.integers(60, 300),
+)
+def test_relabelling_groups_relabels_the_report(seed, names, n):
+    y, p, sf = make_scores(n, seed=seed)
     mapping = dict(zip(["Asian", "Black", "White"], names, strict=True))
     kwargs = {"metrics": ["roc_auc", "sensitivity"], "n_bootstrap": 10}
     a = _report(y, p, sf.race, **kwargs).to_frame()
