@@ -1,13 +1,16 @@
 """Summary tables and plain-word checks of a benchmark.
 
-Everything here reads the tidy frames of ``BenchmarkResults`` and returns small
-aggregated tables or sentences; the HTML report and the console print them.
+Everything here reads the tidy frames of ``BenchmarkResults`` as they may leave the
+process (after the small-count policy of :mod:`healthbalance.metrics._small_counts`
+has masked them, see :func:`released`) and returns small aggregated tables or
+sentences; the HTML report and the console print them. A value masked in the CSVs is
+therefore never printed in a table, a sentence or a plot either.
 """
 
 import numpy as np
 import pandas as pd
 
-from healthbalance.metrics._report import small_cells
+from healthbalance.metrics._small_counts import SUPPRESS_BELOW, suppress
 
 CALIBRATION_GAP = 0.2
 CALIBRATION_TRAP = 0.5
@@ -20,24 +23,49 @@ def _rows(frame, **equal):
     return frame[mask]
 
 
-def _attribute_rows(results, metric):
-    return _rows(
-        results.metrics, metric=metric, attribute=results.settings["attribute"]
+def released(results, suppress_below=SUPPRESS_BELOW):
+    """Return the metrics and deltas frames as they may leave the process.
+
+    Each is masked by :func:`~healthbalance.metrics._small_counts.suppress` as a
+    whole (so complementary suppression sees every group); ``suppress_below=None``
+    or 0 masks nothing.
+
+    Parameters
+    ----------
+    results : BenchmarkResults
+        Output of :func:`run_benchmark`.
+    suppress_below : int or None, default=11
+        Smallest count that may be released.
+
+    Returns
+    -------
+    metrics, deltas : pandas.DataFrame
+    """
+    if not suppress_below:
+        return results.metrics, results.deltas
+    return (
+        suppress(results.metrics, suppress_below),
+        suppress(results.deltas, suppress_below),
     )
 
 
-def summary_table(results):
+def _attribute_rows(results, metric, metrics):
+    return _rows(metrics, metric=metric, attribute=results.settings["attribute"])
+
+
+def summary_table(results, suppress_below=SUPPRESS_BELOW):
     """Return a row per (model, strategy) with the headline numbers (seed means)."""
-    overall = _rows(results.metrics, attribute="overall")
+    metrics, _ = released(results, suppress_below)
+    overall = _rows(metrics, attribute="overall")
     keys = ["model", "strategy"]
     table = overall.pivot_table(
         index=keys, columns="metric", values="estimate", aggfunc="mean"
     )
-    worst = _worst(results, "roc_auc")
+    worst = _worst(results, "roc_auc", metrics)
     table = table.join(
         worst.groupby(keys)["estimate"].mean().rename("worst-group AUROC")
     )
-    sensitivity = _worst(results, "sensitivity")
+    sensitivity = _worst(results, "sensitivity", metrics)
     table = table.join(
         sensitivity.groupby(keys)["estimate"].mean().rename("worst-group sensitivity")
     )
@@ -54,16 +82,16 @@ def summary_table(results):
     return table[columns].reset_index()
 
 
-def _worst(results, metric):
+def _worst(results, metric, metrics):
     """Return the reliable group with the lowest value per seed, model, strategy."""
-    rows = _attribute_rows(results, metric)
+    rows = _attribute_rows(results, metric, metrics)
     rows = rows[rows["reliable"].astype(bool) & rows["estimate"].notna()]
     return rows.loc[rows.groupby(["seed", "model", "strategy"])["estimate"].idxmin()]
 
 
-def delta_table(results, metric):
+def delta_table(results, metric, suppress_below=SUPPRESS_BELOW):
     """Return the first seed's paired differences against erm, one column per group."""
-    deltas = results.deltas
+    _, deltas = released(results, suppress_below)
     seed = results.settings["seeds"][0]
     attribute = results.settings["attribute"]
     rows = deltas[
@@ -71,6 +99,7 @@ def delta_table(results, metric):
         & (deltas["metric"] == metric)
         & deltas["attribute"].isin([attribute, "overall"])
         & (deltas["strategy"] != "erm")
+        & deltas["difference"].notna()
     ]
     if rows.empty:
         return pd.DataFrame()
@@ -90,14 +119,14 @@ def delta_table(results, metric):
 
 def group_table(results, suppress_below):
     """Return the first seed's per-group metrics of the training attribute."""
-    frame = results.metrics
+    frame, _ = released(results, suppress_below)
     rows = frame[
         (frame["seed"] == results.settings["seeds"][0])
         & frame["attribute"].isin([results.settings["attribute"], "overall"])
         & frame["metric"].isin(["roc_auc", "calibration_intercept", "sensitivity"])
     ]
-    rows = suppress_small_counts(rows, suppress_below).astype(
-        {"n": str, "n_events": str}
+    rows = rows.assign(
+        n=_shown_count(rows["n"]), n_events=_shown_count(rows["n_events"])
     )
     wide = rows.pivot_table(
         index=["model", "strategy", "group", "n", "n_events"],
@@ -109,6 +138,10 @@ def group_table(results, suppress_below):
     return wide.round(3).reset_index()
 
 
+def _shown_count(counts):
+    return [str(c) if not pd.isna(c) else "suppressed" for c in counts]
+
+
 def fit_table(results):
     """Return mean fit seconds per strategy (rows) and base model (columns)."""
     return results.fits.pivot_table(
@@ -118,12 +151,13 @@ def fit_table(results):
 
 def run_checks(results, suppress_below):
     """Return ``(sentence, ok)`` pairs: what a reader should look at first."""
+    metrics, deltas = released(results, suppress_below)
     found = [
         *_representation(results),
-        *_small_groups(results, suppress_below),
-        *_calibration_gaps(results),
-        *_calibration_trap(results),
-        *_trades(results),
+        *_small_groups(results, metrics),
+        *_calibration_gaps(results, metrics),
+        *_calibration_trap(metrics),
+        *_trades(results, deltas),
     ]
     return [(text, False) for text in found] or [
         ("No problems found by the automatic checks.", True)
@@ -141,21 +175,25 @@ def _representation(results):
     ]
 
 
-def _small_groups(results, suppress_below):
-    rows = _rows(results.metrics, strategy="erm", metric="roc_auc")
+def _small_groups(results, metrics):
+    rows = _rows(metrics, strategy="erm", metric="roc_auc")
     first = rows["seed"] == results.settings["seeds"][0]
     rows = rows[first & ~rows["reliable"].astype(bool)]
     return [
         f"{r.group} ({r.attribute}) has too few test patients or events for reliable "
-        f"estimates (n = {f'<{suppress_below}' if r.n < suppress_below else r.n}): "
-        "treat its results as unreliable."
+        f"estimates ({_size(r.n)}): treat its results as unreliable."
         for r in rows.drop_duplicates(["attribute", "group"]).itertuples()
     ]
 
 
-def _calibration_gaps(results):
-    rows = _attribute_rows(results, "calibration_intercept")
+def _size(n):
+    return "its size is suppressed" if pd.isna(n) else f"n = {n}"
+
+
+def _calibration_gaps(results, metrics):
+    rows = _attribute_rows(results, "calibration_intercept", metrics)
     rows = rows[(rows["strategy"] == "erm") & rows["reliable"].astype(bool)]
+    rows = rows[rows["estimate"].notna()]
     found = []
     for model, part in rows.groupby("model"):
         means = part.groupby("group")["estimate"].mean()
@@ -169,8 +207,8 @@ def _calibration_gaps(results):
     return found
 
 
-def _calibration_trap(results):
-    rows = _rows(results.metrics, attribute="overall", metric="calibration_intercept")
+def _calibration_trap(metrics):
+    rows = _rows(metrics, attribute="overall", metric="calibration_intercept")
     means = rows.groupby(["model", "strategy"])["estimate"].mean()
     found = []
     for (model, strategy), value in means.items():
@@ -185,8 +223,7 @@ def _calibration_trap(results):
     return found
 
 
-def _trades(results):
-    deltas = results.deltas
+def _trades(results, deltas):
     rows = deltas[
         (deltas["metric"] == "roc_auc")
         & (deltas["attribute"] == results.settings["attribute"])
@@ -201,23 +238,3 @@ def _trades(results):
                 f"lowered it for {worse} (paired 95% intervals exclude 0)."
             )
     return found
-
-
-def suppress_small_counts(frame, suppress_below):
-    """Mask small counts, and what was estimated from them, for export.
-
-    The rule is :meth:`GroupReport.to_frame`'s (``small_cells``): estimates,
-    intervals and differences of a group with fewer patients, events or non-events
-    than ``suppress_below`` are missing, and the masked counts read ``"<N"``. Frames
-    without ``n`` and ``n_events`` columns are returned unchanged.
-    """
-    if not {"n", "n_events"} <= set(frame.columns) or suppress_below <= 0:
-        return frame
-    out = frame.copy()
-    small, small_n = small_cells(out["n"], out["n_events"], suppress_below)
-    estimates = ["estimate", "ci_low", "ci_high", "difference", "reference_estimate"]
-    out.loc[small, [c for c in estimates if c in out]] = np.nan
-    hidden = f"<{suppress_below}"
-    out["n_events"] = out["n_events"].astype(object).where(~small, hidden)
-    out["n"] = out["n"].astype(object).where(~small_n, hidden)
-    return out

@@ -6,15 +6,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from healthbalance.benchmark._checks import (
-    run_checks,
-    summary_table,
-    suppress_small_counts,
-)
+from healthbalance.benchmark._checks import released, run_checks, summary_table
 from healthbalance.benchmark._html import write_html_report
 from healthbalance.benchmark._models import BASE_MODELS
 from healthbalance.benchmark._run import run_benchmark
 from healthbalance.benchmark._strategies import STRATEGIES
+from healthbalance.metrics._small_counts import SUPPRESS_BELOW
 
 # US Census 2020 shares, the default reference of the synthetic cohort's race groups.
 US_CENSUS_2020 = {
@@ -61,7 +58,7 @@ def build_parser():
     out = bench.add_argument_group("output")
     out.add_argument("--out", type=Path, default=Path("reports"))
     out.add_argument("--format", choices=["csv", "parquet"], default="csv")
-    out.add_argument("--suppress-below", type=int, default=11)
+    out.add_argument("--suppress-below", type=int, default=SUPPRESS_BELOW)
     out.add_argument(
         "--cache-dir",
         type=Path,
@@ -128,13 +125,13 @@ def benchmark(args):
         n_jobs=args.n_jobs,
         progress=not args.no_progress,
     )
+    metrics, deltas = released(results, args.suppress_below)
     for name, frame in [
-        ("metrics", results.metrics),
-        ("deltas", results.deltas),
+        ("metrics", metrics),
+        ("deltas", deltas),
         ("fits", results.fits),
     ]:
         path = args.out / f"benchmark_{name}.{args.format}"
-        frame = suppress_small_counts(frame, args.suppress_below)
         frame.to_parquet(path) if args.format == "parquet" else frame.to_csv(
             path, index=False
         )
@@ -159,7 +156,9 @@ def _check_cache_outside_out(args):
 
 def _print_summary(results, args):
     with pd.option_context("display.width", 120, "display.max_columns", 20):
-        print(summary_table(results).round(3).to_string(index=False))
+        print(
+            summary_table(results, args.suppress_below).round(3).to_string(index=False)
+        )
     print("\nChecks:")
     for sentence, _ in run_checks(results, args.suppress_below):
         print(f"- {sentence}")

@@ -12,6 +12,7 @@ import numpy as np
 
 from healthbalance.benchmark import _checks as checks
 from healthbalance.metrics._plot import import_pyplot
+from healthbalance.metrics._small_counts import SUPPRESS_BELOW
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em auto;max-width:70em;color:#222}
@@ -25,7 +26,7 @@ img{max-width:100%} caption{text-align:left;font-weight:bold;padding:.3em 0}
 
 
 def write_html_report(
-    results, path, *, suppress_below=11, title="healthbalance benchmark"
+    results, path, *, suppress_below=SUPPRESS_BELOW, title="healthbalance benchmark"
 ):
     """Write the benchmark report to ``path`` as one self-contained HTML file.
 
@@ -36,7 +37,10 @@ def write_html_report(
     path : str or Path
         File to write.
     suppress_below : int, default=11
-        Counts (and estimates computed from groups) below this are masked.
+        Counts from 1 to ``suppress_below - 1``, the estimates of their groups and
+        any count that would reveal them by subtraction are masked in every table,
+        sentence and plot (:mod:`healthbalance.metrics._small_counts`); 0 masks
+        nothing.
     title : str, default="healthbalance benchmark"
         Heading of the page.
 
@@ -55,7 +59,7 @@ def write_html_report(
     >>> path.read_text().startswith("<!DOCTYPE html>")
     True
     """
-    summary = checks.summary_table(results)
+    summary = checks.summary_table(results, suppress_below)
     parts = [
         f"<h1>{html.escape(title)}</h1>",
         _settings(results.settings),
@@ -76,9 +80,12 @@ def write_html_report(
             "replicates, with its 95% interval. An interval that covers 0 is no "
             "evidence of a gain."
         ),
-        _table(checks.delta_table(results, "roc_auc"), "AUROC difference by group"),
         _table(
-            checks.delta_table(results, "calibration_intercept"),
+            checks.delta_table(results, "roc_auc", suppress_below),
+            "AUROC difference by group",
+        ),
+        _table(
+            checks.delta_table(results, "calibration_intercept", suppress_below),
             "Calibration-intercept difference by group",
         ),
         "<h2>Per-group AUROC with 95% intervals</h2>",
@@ -93,7 +100,7 @@ def write_html_report(
             "worst-group AUROC."
         ),
         *(
-            _figure(_plot_reliability(results, summary, m))
+            _figure(_plot_reliability(results, summary, m, suppress_below))
             for m in results.settings["models"]
         ),
         "<h2>Per-group estimates</h2>",
@@ -180,7 +187,7 @@ def _plot_worst_vs_overall(summary):
 
 def _plot_forest(results, model, suppress_below):
     plt = import_pyplot()
-    frame = checks.suppress_small_counts(results.metrics, suppress_below)
+    frame, _ = checks.released(results, suppress_below)
     rows = frame[
         (frame["model"] == model)
         & (frame["metric"] == "roc_auc")
@@ -211,7 +218,7 @@ def _plot_forest(results, model, suppress_below):
     return figure
 
 
-def _plot_reliability(results, summary, model):
+def _plot_reliability(results, summary, model, suppress_below):
     plt = import_pyplot()
     ranked = summary[(summary["model"] == model) & (summary["strategy"] != "erm")]
     ranked = ranked.sort_values("worst-group AUROC", ascending=False)
@@ -222,6 +229,10 @@ def _plot_reliability(results, summary, model):
     )
     for ax, strategy in zip(axes[0], shown, strict=True):
         report = results.reports[seed, model, strategy]
-        report.plot_calibration(attribute=results.settings["attribute"], ax=ax)
+        report.plot_calibration(
+            attribute=results.settings["attribute"],
+            suppress_below=suppress_below or None,
+            ax=ax,
+        )
         ax.set_title(f"{model}: {strategy}")
     return figure

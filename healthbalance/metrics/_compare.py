@@ -8,9 +8,9 @@ from healthbalance.metrics._engine import evaluate
 from healthbalance.metrics._group_report import (
     _warn_unreliable,
     check_bootstrap,
-    group_flags,
     prepare,
 )
+from healthbalance.metrics._small_counts import MIN_EVENTS, MIN_GROUP_SIZE, reliability
 from healthbalance.utils._bootstrap import percentile_interval
 
 __all__ = ["compare_models"]
@@ -46,8 +46,8 @@ def compare_models(
     n_bootstrap=1000,
     confidence_level=0.95,
     intersections=True,
-    min_group_size=30,
-    min_events=10,
+    min_group_size=MIN_GROUP_SIZE,
+    min_events=MIN_EVENTS,
     pos_label=None,
     random_state=None,
     n_jobs=None,
@@ -157,7 +157,7 @@ def compare_models(
         zip(groups.attribute, groups.group, strict=True)
     ):
         n, events = groups.rows[j].size, int(evaluation.n_events[j])
-        reliable, reason = group_flags(n, events, min_group_size, min_events)
+        reliable, reason = reliability(n, events, min_group_size, min_events)
         if not reliable:
             unreliable.append(f"{attribute}={group!r} ({reason})")
         keys = (attribute, group, n, events, reliable)

@@ -9,9 +9,10 @@ import pandas as pd
 from healthbalance._sensitive import resolve_sensitive_features
 from healthbalance.metrics._count_batch import MetricParams
 from healthbalance.metrics._engine import evaluate
-from healthbalance.metrics._groups import build_groups, too_small
+from healthbalance.metrics._groups import build_groups
 from healthbalance.metrics._metric_functions import METRICS
 from healthbalance.metrics._report import COLUMNS, GroupReport
+from healthbalance.metrics._small_counts import MIN_EVENTS, MIN_GROUP_SIZE, reliability
 from healthbalance.metrics._validation import (
     check_confidence_level,
     check_metrics,
@@ -40,8 +41,8 @@ def group_report(
     n_bootstrap=1000,
     confidence_level=0.95,
     intersections=True,
-    min_group_size=30,
-    min_events=10,
+    min_group_size=MIN_GROUP_SIZE,
+    min_events=MIN_EVENTS,
     pos_label=None,
     random_state=None,
     n_jobs=None,
@@ -230,19 +231,6 @@ def check_bootstrap(n_bootstrap, confidence_level):
     check_confidence_level(confidence_level)
 
 
-def group_flags(n, n_events, min_group_size, min_events):
-    """Return (reliable, reason) of a group from its size and number of events."""
-    reasons = []
-    if n_events == 0 or n_events == n:
-        reasons.append("only one outcome class")
-    few_patients, few_events = too_small(n, n_events, min_group_size, min_events)
-    if few_patients:
-        reasons.append(f"n={n} < min_group_size={min_group_size}")
-    if few_events:
-        reasons.append(f"events or non-events < min_events={min_events}")
-    return not reasons, "; ".join(reasons)
-
-
 def long_frame(groups, metrics, evaluation, m, confidence_level, min_size, min_events):
     """Build the tidy long frame of model ``m`` of an evaluation."""
     low, high = percentile_interval(evaluation.replicates[:, m], confidence_level)
@@ -251,7 +239,7 @@ def long_frame(groups, metrics, evaluation, m, confidence_level, min_size, min_e
         zip(groups.attribute, groups.group, strict=True)
     ):
         n, events = groups.rows[j].size, int(evaluation.n_events[j])
-        reliable, reason = group_flags(n, events, min_size, min_events)
+        reliable, reason = reliability(n, events, min_size, min_events)
         if not reliable:
             unreliable.append(f"{attribute}={group!r} ({reason})")
         for i, name in enumerate(metrics):

@@ -7,7 +7,7 @@ import numpy as np
 from healthbalance._groups import SensitiveGroups, cell_codes, encode_groups
 from healthbalance._sensitive import INTERSECTION_SEP
 
-__all__ = ["OVERALL", "ReportedGroups", "build_groups", "too_small"]
+__all__ = ["OVERALL", "ReportedGroups", "build_groups"]
 
 OVERALL = "overall"
 
@@ -98,11 +98,3 @@ def build_groups(frame, y, *, intersections=True, overall=True):
     groups.intersections = finest.codes
     groups.strata = cell_codes(finest.codes, np.asarray(y, dtype=np.intp), 2)
     return groups
-
-
-def too_small(n, n_events, min_group_size, min_events):
-    """Whether groups have too few patients, and too few events or non-events.
-
-    Works on numbers and on arrays of the groups' sizes and events alike.
-    """
-    return n < min_group_size, np.minimum(n_events, n - n_events) < min_events

@@ -5,9 +5,10 @@ import pandas as pd
 
 from healthbalance.metrics._groups import OVERALL
 from healthbalance.metrics._metric_functions import METRICS
+from healthbalance.metrics._small_counts import suppress
 from healthbalance.utils._bootstrap import percentile_interval
 
-__all__ = ["GroupReport", "metric_best", "small_cells"]
+__all__ = ["GroupReport", "metric_best"]
 
 COLUMNS = [
     "attribute",
@@ -35,39 +36,6 @@ def _badness(values, best):
     if best == "min":
         return values
     return np.abs(values - best)
-
-
-def small_cells(n, n_events, suppress_below):
-    """Return the rows the small-cell rule masks, as two boolean arrays.
-
-    Parameters
-    ----------
-    n, n_events : array-like of shape (n_rows,)
-        Patients and events of each row's group.
-    suppress_below : int
-        Smallest count that may be shown.
-
-    Returns
-    -------
-    small : ndarray of bool
-        Rows with fewer patients, events or non-events than ``suppress_below``:
-        their estimates, intervals and ``n_events`` are masked (either count
-        reveals the other through ``n``).
-    small_n : ndarray of bool
-        Rows whose ``n`` itself is masked.
-
-    Examples
-    --------
-    >>> from healthbalance.metrics._report import small_cells
-    >>> small, small_n = small_cells([5, 50, 50], [2, 20, 45], 11)
-    >>> small.tolist(), small_n.tolist()
-    ([True, False, True], [True, False, False])
-    """
-    n = pd.to_numeric(pd.Series(n), errors="coerce").to_numpy(dtype=float)
-    events = pd.to_numeric(pd.Series(n_events), errors="coerce").to_numpy(dtype=float)
-    small_n = n < suppress_below
-    small = small_n | (events < suppress_below) | ((n - events) < suppress_below)
-    return small, small_n
 
 
 class GroupReport:
@@ -134,14 +102,16 @@ class GroupReport:
         Parameters
         ----------
         suppress_below : int or None, default=None
-            Small-cell suppression for reports that leave the secure environment:
-            ``n`` is masked when below it; ``n_events`` when the events or the
-            non-events are below it (either reveals the other through ``n``); and
-            every estimate and interval of a group with fewer patients, events or
-            non-events than that is masked (rates such as sensitivity are computed
-            from the events alone). Masked values are missing (``NaN`` / ``<NA>``).
-            Complementary suppression (differences with the overall row) is left to
-            the user.
+            Small-count suppression for reports that leave the secure environment
+            (the policy of :mod:`healthbalance.metrics._small_counts`, see
+            :doc:`/privacy`): ``n`` is masked when below it; ``n_events`` when the
+            events or the non-events are below it (either reveals the other through
+            ``n``); every estimate and interval of such a group is masked (rates
+            such as sensitivity are computed from the events alone); and, by
+            complementary suppression, enough other groups are masked that no
+            masked count can be recovered by subtraction from the overall row, an
+            attribute's other groups or an intersection's. Masked values are
+            missing (``NaN`` / ``<NA>``); reasons never contain counts.
 
         Returns
         -------
@@ -154,16 +124,7 @@ class GroupReport:
         frame = self._frame.copy()
         if suppress_below is None:
             return frame
-        if not isinstance(suppress_below, int | np.integer) or suppress_below < 1:
-            raise ValueError(
-                f"suppress_below must be a positive integer, got {suppress_below!r}; "
-                "e.g. 11 for the usual small-cell rule."
-            )
-        small, small_n = small_cells(frame["n"], frame["n_events"], suppress_below)
-        frame.loc[small, ["estimate", "ci_low", "ci_high"]] = np.nan
-        frame.loc[small, "n_events"] = pd.NA
-        frame.loc[small_n, "n"] = pd.NA
-        return frame
+        return suppress(frame, suppress_below)
 
     def _metric_index(self, metric):
         if metric not in self.metrics:
@@ -329,7 +290,7 @@ class GroupReport:
             f"n_bootstrap={self.n_bootstrap})"
         )
 
-    def plot(self, metric, *, attribute=None, ax=None):
+    def plot(self, metric, *, attribute=None, suppress_below=None, ax=None):
         """Forest plot of a metric's per-group estimates with their intervals.
 
         Parameters
@@ -338,6 +299,9 @@ class GroupReport:
             A metric of the report.
         attribute : str or None, default=None
             Restrict to one attribute; every group (and overall) if None.
+        suppress_below : int or None, default=None
+            For a figure that leaves the secure environment: the groups that
+            ``to_frame(suppress_below)`` masks are left out.
         ax : matplotlib Axes or None, default=None
             Where to draw; a new figure if None.
 
@@ -356,9 +320,21 @@ class GroupReport:
         frame = self._frame[self._frame["metric"] == metric]
         if attribute is not None:
             frame = self._rows(metric, attribute)
-        return forest_plot(frame, metric, ax=ax)
+        return forest_plot(self._shown(frame, suppress_below), metric, ax=ax)
 
-    def plot_calibration(self, *, attribute=None, min_bin_size=11, ax=None):
+    def _shown(self, rows, suppress_below):
+        """``rows`` without the groups the small-count policy masks (if asked)."""
+        if suppress_below is None:
+            return rows
+        masked = self.to_frame(suppress_below)
+        masked = masked[masked["n_events"].isna()]
+        hidden = set(zip(masked["attribute"], masked["group"], strict=True))
+        keys = zip(rows["attribute"], rows["group"], strict=True)
+        return rows[[key not in hidden for key in keys]]
+
+    def plot_calibration(
+        self, *, attribute=None, min_bin_size=11, suppress_below=None, ax=None
+    ):
         """Per-group reliability curves (observed vs mean predicted risk per bin).
 
         Parameters
@@ -369,6 +345,9 @@ class GroupReport:
             Bins with fewer patients are not drawn: their observed rate is mostly
             noise, and a plot leaving the secure environment should not show a
             rate computed from so few patients (as with ``to_frame(suppress_below)``).
+        suppress_below : int or None, default=None
+            For a figure that leaves the secure environment: the groups that
+            ``to_frame(suppress_below)`` masks are not drawn at all.
         ax : matplotlib Axes or None, default=None
             Where to draw; a new figure if None.
 
@@ -391,7 +370,7 @@ class GroupReport:
                 f"attribute {attribute!r} is not in this report; it has {attributes}."
             )
         shown = data[(data["attribute"] == attribute) & (data["n"] >= min_bin_size)]
-        return calibration_plot(shown, ax=ax)
+        return calibration_plot(self._shown(shown, suppress_below), ax=ax)
 
 
 def _cell(estimate, low, high, reliable):

@@ -16,9 +16,10 @@ from healthbalance._compat import (
 from healthbalance._sensitive import resolve_sensitive_features
 from healthbalance.metrics._count_batch import MetricParams
 from healthbalance.metrics._engine import evaluate
-from healthbalance.metrics._groups import OVERALL, build_groups, too_small
+from healthbalance.metrics._groups import OVERALL, build_groups
 from healthbalance.metrics._metric_functions import METRICS
 from healthbalance.metrics._report import _badness, metric_best
+from healthbalance.metrics._small_counts import MIN_EVENTS, MIN_GROUP_SIZE, too_small
 from healthbalance.metrics._validation import check_scores, check_target
 
 __all__ = ["make_group_scorer"]
@@ -43,8 +44,11 @@ class _GroupScorer(_BaseScorer):
     def __repr__(self):
         sizes = "".join(
             f", {name}={self._options[name]}"
-            for name in ("min_group_size", "min_events")
-            if self._options[name]
+            for name, default in (
+                ("min_group_size", MIN_GROUP_SIZE),
+                ("min_events", MIN_EVENTS),
+            )
+            if self._options[name] != default
         )
         return (
             f"make_group_scorer({self._metric!r}, aggregate={self._aggregate!r}, "
@@ -197,8 +201,8 @@ def make_group_scorer(
     sensitive_columns=None,
     intersections=False,
     threshold=0.5,
-    min_group_size=0,
-    min_events=0,
+    min_group_size=MIN_GROUP_SIZE,
+    min_events=MIN_EVENTS,
     greater_is_better=None,
     pos_label=None,
 ):
@@ -242,14 +246,14 @@ default="min"
         Also score the intersections of several attributes.
     threshold : float, default=0.5
         Threshold of the threshold metrics.
-    min_group_size : int, default=0
+    min_group_size : int, default=30
         Leave out of the aggregate the groups of a fold with fewer patients. A group
         with a handful of patients in a validation fold has a metric so noisy that
-        it decides a worst-group selection by chance; ``min_group_size=30,
-        min_events=10`` (the thresholds under which :func:`group_report` flags a
-        group as unreliable) keep the selection to groups that can be measured.
-        Every group counts by default.
-    min_events : int, default=0
+        it decides a worst-group selection by chance. The defaults are those under
+        which :func:`group_report` flags a group as unreliable (one small-count
+        policy for the whole library); ``min_group_size=0, min_events=0`` lets every
+        group count (the former default).
+    min_events : int, default=10
         Likewise, leave out the groups of a fold with fewer events or non-events.
     greater_is_better : bool or None, default=None
         Whether higher aggregated values are better. Inferred if None: loss metrics

@@ -1,4 +1,3 @@
-import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
@@ -7,9 +6,9 @@ from healthbalance.benchmark import _models as models
 from healthbalance.benchmark import _protocol as protocol
 from healthbalance.benchmark import _run_cache as run_cache
 from healthbalance.benchmark import run_benchmark, write_html_report
-from healthbalance.benchmark._checks import suppress_small_counts
 from healthbalance.benchmark._cli import main
 from healthbalance.datasets import make_icu_cohort
+from healthbalance.metrics._small_counts import suppress
 from healthbalance.utils._cache import CacheWarning
 
 STRATEGIES = ["erm", "random_over", "group_over"]
@@ -166,16 +165,19 @@ def test_bad_input_is_named(cohort):
 def test_small_counts_are_suppressed():
     frame = pd.DataFrame(
         {
-            "n": [5, 50],
-            "n_events": [2, 20],
-            "estimate": [0.9, 0.8],
-            "ci_low": [0.1, 0.7],
+            "attribute": ["overall", "race", "race"],
+            "group": ["overall", "A", "B"],
+            "n": [55, 5, 50],
+            "n_events": [22, 2, 20],
+            "estimate": [0.85, 0.9, 0.8],
+            "ci_low": [0.75, 0.1, 0.7],
         }
     )
-    out = suppress_small_counts(frame, 11)
-    assert out["n"].tolist() == ["<11", 50]
-    assert out["n_events"].tolist() == ["<11", 20]
-    assert np.isnan(out["estimate"].iloc[0]) and out["estimate"].iloc[1] == 0.8
+    out = suppress(frame, 11)
+    # B is masked too: its count is what reveals A's (55 - 50 = 5)
+    assert out["n"].isna().tolist() == [False, True, True]
+    assert out["n_events"].isna().tolist() == [False, True, True]
+    assert out["estimate"].isna().tolist() == [False, True, True]
 
 
 def test_html_report_is_self_contained_and_aggregate_only(results, tmp_path, cohort):

@@ -12,6 +12,9 @@ from healthbalance import NoSensitiveFeaturesWarning
 from healthbalance.metrics import make_group_scorer
 
 CV = KFold(3, shuffle=True, random_state=0)
+# The folds' groups (about 27 patients) are below the shared reliability defaults;
+# the tests comparing with a brute-force loop over every group let all of them count.
+EVERY_GROUP = {"min_group_size": 0, "min_events": 0}
 
 
 @pytest.fixture
@@ -39,7 +42,7 @@ def _expected(X, y, race, metric, aggregate, C=1.0):
 
 def test_cross_validate_with_metadata_routing(data):
     X, y, race = data
-    scorer = make_group_scorer("roc_auc", aggregate="min")
+    scorer = make_group_scorer("roc_auc", aggregate="min", **EVERY_GROUP)
     with sklearn.config_context(enable_metadata_routing=True):
         result = cross_validate(
             LogisticRegression(),
@@ -61,7 +64,7 @@ def test_cross_validate_with_sensitive_columns(data):
         LogisticRegression(),
     )
     scorer = make_group_scorer(
-        "brier_score", aggregate="worst", sensitive_columns="race"
+        "brier_score", aggregate="worst", sensitive_columns="race", **EVERY_GROUP
     )
     result = cross_validate(model, X, y, scoring=scorer, cv=CV)
     expected = -_expected(X[["a", "b"]], y, race, brier_score_loss, max)
@@ -71,7 +74,7 @@ def test_cross_validate_with_sensitive_columns(data):
 def test_grid_search_with_metadata_routing_picks_best_worst_group(data):
     X, y, race = data
     grid = {"C": [0.001, 1.0]}
-    scorer = make_group_scorer("roc_auc", aggregate="max_difference")
+    scorer = make_group_scorer("roc_auc", aggregate="max_difference", **EVERY_GROUP)
     with sklearn.config_context(enable_metadata_routing=True):
         search = GridSearchCV(LogisticRegression(), grid, scoring=scorer, cv=CV)
         search.fit(X, y, sensitive_features=race)
@@ -87,7 +90,9 @@ def test_grid_search_with_sensitive_columns(data):
         make_column_transformer(("drop", ["race"]), remainder="passthrough"),
         LogisticRegression(),
     )
-    scorer = make_group_scorer("roc_auc", aggregate="mean", sensitive_columns=["race"])
+    scorer = make_group_scorer(
+        "roc_auc", aggregate="mean", sensitive_columns=["race"], **EVERY_GROUP
+    )
     search = GridSearchCV(
         model, {"logisticregression__C": [0.01, 1.0]}, cv=CV, scoring=scorer
     ).fit(X, y)
@@ -99,7 +104,7 @@ def test_routing_alias_and_missing_groups_warn(data):
     X, y, race = data
     model = LogisticRegression().fit(X, y)
     with sklearn.config_context(enable_metadata_routing=True):
-        scorer = make_group_scorer("roc_auc").set_score_request(
+        scorer = make_group_scorer("roc_auc", **EVERY_GROUP).set_score_request(
             sensitive_features="grp"
         )
         result = cross_validate(
@@ -128,7 +133,7 @@ def test_attribute_selects_groups(data):
     assert value == pytest.approx(min(halves))
 
 
-def test_small_groups_are_left_out_only_when_asked(data):
+def test_small_groups_are_left_out_by_default_like_group_report(data):
     X, y, race = data
     race = np.where(np.arange(y.size) < 12, "tiny", race)
     model = LogisticRegression().fit(X, y)
@@ -137,19 +142,28 @@ def test_small_groups_are_left_out_only_when_asked(data):
     events = {g: min(y[race == g].sum(), (1 - y[race == g]).sum()) for g in sizes}
     auc = {g: roc_auc_score(y[race == g], p[race == g]) for g in sizes}
     kept = [g for g in sizes if sizes[g] >= 30 and events[g] >= 20]
+    reliable = [g for g in sizes if sizes[g] >= 30 and events[g] >= 10]
     assert "tiny" not in kept and min(auc.values()) < min(auc[g] for g in kept)
+    assert "tiny" not in reliable
     strict = make_group_scorer("roc_auc", min_group_size=30, min_events=20)
     with sklearn.config_context(enable_metadata_routing=True):
-        everyone = make_group_scorer("roc_auc")(model, X, y, sensitive_features=race)
+        everyone = make_group_scorer("roc_auc", **EVERY_GROUP)(
+            model, X, y, sensitive_features=race
+        )
+        default = make_group_scorer("roc_auc")(model, X, y, sensitive_features=race)
         measured = strict(model, X, y, sensitive_features=race)
         with pytest.warns(UserWarning, match="min_group_size"):
             nothing = make_group_scorer("roc_auc", min_group_size=10**6)(
                 model, X, y, sensitive_features=race
             )
     assert everyone == pytest.approx(min(auc.values()), abs=1e-12)
+    assert default == pytest.approx(min(auc[g] for g in reliable), abs=1e-12)
     assert measured == pytest.approx(min(auc[g] for g in kept), abs=1e-12)
     assert np.isnan(nothing)
-    assert "min_group_size=30, min_events=20" in repr(strict)
+    assert "min_events=20" in repr(strict) and "min_group_size" not in repr(strict)
+    assert "min_group_size=0, min_events=0" in repr(
+        make_group_scorer("roc_auc", **EVERY_GROUP)
+    )
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,339 @@
+"""The small-count policy: when a group is unreliable and what is masked on export.
+
+Every report, table, CSV, HTML page, plot and sentence of the library asks this module;
+no other module holds a threshold or re-derives a mask.
+
+Reliability (:func:`reliability`)
+    A group with fewer than ``min_group_size`` patients (30 by default), fewer than
+    ``min_events`` events or non-events (10 by default), or a single outcome class is
+    flagged ``reliable=False``. :func:`group_report`, :func:`compare_models` and
+    :func:`make_group_scorer` share these defaults. The reason never contains a count.
+Suppression on export (:func:`suppress`)
+    A count from 1 to ``suppress_below - 1`` (11 by default, the CMS cell-size rule)
+    is never released, directly or by subtraction. A group's ``n`` is masked when
+    below the threshold; its ``n_events`` when the events or the non-events are below
+    it (either reveals the other through ``n``); every estimate and interval of such a
+    group is masked too (a prevalence or a sensitivity is computed from the events).
+Complementary suppression
+    The released counts obey sums: the overall group is the sum of each attribute's
+    groups, and every group of an attribute is the sum of its intersections. While a
+    masked count from 1 to ``suppress_below - 1`` can still be solved from these sums
+    and the released counts, the smallest released group next to it (a sibling under
+    the same total, else one of its parts, else its total) is masked as well.
+"""
+
+import numpy as np
+import pandas as pd
+
+from healthbalance._sensitive import INTERSECTION_SEP
+
+__all__ = [
+    "MIN_EVENTS",
+    "MIN_GROUP_SIZE",
+    "SUPPRESS_BELOW",
+    "check_suppress_below",
+    "reliability",
+    "suppress",
+    "suppression_mask",
+    "too_small",
+]
+
+MIN_GROUP_SIZE = 30
+MIN_EVENTS = 10
+SUPPRESS_BELOW = 11
+OVERALL = "overall"
+ESTIMATES = ("estimate", "ci_low", "ci_high", "difference", "reference_estimate")
+BLOCKS = ("seed", "model", "strategy")
+
+
+def too_small(n, n_events, min_group_size=MIN_GROUP_SIZE, min_events=MIN_EVENTS):
+    """Whether groups have too few patients, and too few events or non-events.
+
+    Works on numbers and on arrays of the groups' sizes and events alike.
+
+    Examples
+    --------
+    >>> from healthbalance.metrics._small_counts import too_small
+    >>> [bool(v) for v in too_small(25, 12)]
+    [True, False]
+    """
+    n, n_events = np.asarray(n), np.asarray(n_events)
+    return n < min_group_size, np.minimum(n_events, n - n_events) < min_events
+
+
+def reliability(n, n_events, min_group_size=MIN_GROUP_SIZE, min_events=MIN_EVENTS):
+    """Return ``(reliable, reason)`` of a group from its size and number of events.
+
+    The reason names the rule that failed, never the group's counts, so that it can
+    be exported next to masked counts.
+
+    Examples
+    --------
+    >>> from healthbalance.metrics._small_counts import reliability
+    >>> reliability(6, 2)
+    (False, 'fewer than 30 patients; fewer than 10 events or non-events')
+    >>> reliability(500, 40)
+    (True, '')
+    """
+    reasons = []
+    if n_events == 0 or n_events == n:
+        reasons.append("only one outcome class")
+    few_patients, few_events = too_small(n, n_events, min_group_size, min_events)
+    if few_patients:
+        reasons.append(f"fewer than {min_group_size} patients")
+    if few_events:
+        reasons.append(f"fewer than {min_events} events or non-events")
+    return not reasons, "; ".join(reasons)
+
+
+def check_suppress_below(suppress_below):
+    """Raise unless ``suppress_below`` is a positive integer; return it.
+
+    Examples
+    --------
+    >>> from healthbalance.metrics._small_counts import check_suppress_below
+    >>> check_suppress_below(11)
+    11
+    """
+    if (
+        isinstance(suppress_below, bool)
+        or not isinstance(suppress_below, int | np.integer)
+        or suppress_below < 1
+    ):
+        raise ValueError(
+            f"suppress_below must be a positive integer, got {suppress_below!r}; "
+            f"e.g. {SUPPRESS_BELOW} for the usual small-count rule."
+        )
+    return int(suppress_below)
+
+
+def suppression_mask(n, n_events, suppress_below=SUPPRESS_BELOW):
+    """Return the groups whose own counts are too small to release.
+
+    Parameters
+    ----------
+    n, n_events : array-like of shape (n_groups,)
+        Patients and events of each group.
+    suppress_below : int, default=11
+        Smallest count that may be shown.
+
+    Returns
+    -------
+    small : ndarray of bool
+        Groups with fewer patients, events or non-events than ``suppress_below``:
+        their estimates, intervals and ``n_events`` are masked.
+    small_n : ndarray of bool
+        Groups whose ``n`` itself is masked.
+
+    Examples
+    --------
+    >>> from healthbalance.metrics._small_counts import suppression_mask
+    >>> small, small_n = suppression_mask([5, 50, 50], [2, 20, 45], 11)
+    >>> small.tolist(), small_n.tolist()
+    ([True, False, True], [True, False, False])
+    """
+    n = pd.to_numeric(pd.Series(n), errors="coerce").to_numpy(dtype=float)
+    events = pd.to_numeric(pd.Series(n_events), errors="coerce").to_numpy(dtype=float)
+    small_n = n < suppress_below
+    small = small_n | (events < suppress_below) | ((n - events) < suppress_below)
+    return small, small_n
+
+
+def suppress(frame, suppress_below=SUPPRESS_BELOW):
+    """Mask small counts, what was estimated from them, and what reveals them.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Rows with ``attribute``, ``group``, ``n`` and ``n_events`` (a
+        :meth:`GroupReport.to_frame`, :func:`compare_models` or benchmark table);
+        ``seed``, ``model`` and ``strategy`` columns, if any, split it into separate
+        tables. Frames without ``n`` and ``n_events`` are returned unchanged.
+    suppress_below : int, default=11
+        Smallest count that may be released (see the module docstring).
+
+    Returns
+    -------
+    frame : pandas.DataFrame
+        A copy in which masked counts are ``<NA>`` and masked estimates ``NaN``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from healthbalance.metrics._small_counts import suppress
+    >>> frame = pd.DataFrame({"attribute": ["overall", "race", "race", "race"],
+    ...                       "group": ["overall", "A", "B", "C"],
+    ...                       "n": [300, 6, 100, 194], "n_events": [60, 2, 20, 38],
+    ...                       "estimate": [0.8, 0.7, 0.9, 0.8]})
+    >>> suppress(frame)["n"].tolist()  # B is masked too, else A = 300 - 100 - 194
+    [300, <NA>, <NA>, 194]
+    """
+    if not {"n", "n_events"} <= set(frame.columns):
+        return frame.copy()
+    suppress_below = check_suppress_below(suppress_below)
+    out = frame.copy()
+    small = np.zeros(len(out), dtype=bool)
+    small_n = np.zeros(len(out), dtype=bool)
+    blocks = [c for c in BLOCKS if c in out.columns]
+    positions = pd.RangeIndex(len(out))
+    parts = out.groupby(blocks, sort=False).indices if blocks else {(): positions}
+    for rows in parts.values():
+        block = out.iloc[rows]
+        mask, mask_n = _block_masks(block, suppress_below)
+        small[rows], small_n[rows] = mask, mask_n
+    out.loc[small, [c for c in ESTIMATES if c in out.columns]] = np.nan
+    out["n_events"] = pd.array(out["n_events"], dtype="Int64")
+    out["n"] = pd.array(out["n"], dtype="Int64")
+    out.loc[small, "n_events"] = pd.NA
+    out.loc[small_n, "n"] = pd.NA
+    return out
+
+
+def _block_masks(block, suppress_below):
+    """Masks of the rows of one table (one seed, model and strategy)."""
+    keys = list(zip(block["attribute"], block["group"], strict=True))
+    groups = list(dict.fromkeys(keys))
+    first = block.assign(_key=keys).drop_duplicates("_key")
+    n = first["n"].to_numpy(dtype=float)
+    events = first["n_events"].to_numpy(dtype=float)
+    small, small_n = _complementary(groups, n, events, suppress_below)
+    where = {key: i for i, key in enumerate(groups)}
+    index = np.array([where[key] for key in keys], dtype=np.intp)
+    return small[index], small_n[index]
+
+
+def _complementary(groups, n, events, suppress_below):
+    """Masks of each group after complementary suppression."""
+    small, small_n = suppression_mask(n, events, suppress_below)
+    partitions, hidden = partitions_of(groups)
+    small[hidden], small_n[hidden] = True, True
+    system = _System(partitions, len(groups))
+    values = np.column_stack([n, events, n - events])
+    while True:
+        exposed = system.exposed(small_n, small, values, suppress_below)
+        if exposed is None:
+            return small, small_n
+        j = _next_to_mask(exposed, partitions, small, small_n, n)
+        small[j], small_n[j] = True, True
+
+
+def _next_to_mask(g, partitions, small, small_n, n):
+    """Return the smallest released group next to ``g``: sibling, part, total."""
+    shown = ~(small & small_n)
+    tiers = (
+        [c for parent, children in partitions if g in children for c in children],
+        [c for parent, children in partitions if parent == g for c in children],
+        [parent for parent, children in partitions if g in children],
+        list(range(n.size)),
+    )
+    for tier in tiers:
+        candidates = [c for c in tier if c != g and shown[c]]
+        if candidates:
+            return min(candidates, key=lambda c: (n[c], c))
+    return g
+
+
+class _System:
+    """The sums that released counts obey, as a linear system over all counts.
+
+    The unknowns are, per group, ``n``, events and non-events (columns ``3 g``,
+    ``3 g + 1``, ``3 g + 2``); the equations are ``n = events + non-events`` per
+    group and ``total = sum of parts`` for each count of each partition.
+    """
+
+    def __init__(self, partitions, n_groups):
+        rows = []
+        for g in range(n_groups):
+            rows.append({3 * g: 1.0, 3 * g + 1: -1.0, 3 * g + 2: -1.0})
+        for parent, children in partitions:
+            for k in range(3):
+                row = {3 * parent + k: 1.0}
+                row.update({3 * c + k: -1.0 for c in children})
+                rows.append(row)
+        self.matrix = np.zeros((len(rows), 3 * n_groups))
+        for i, row in enumerate(rows):
+            self.matrix[i, list(row)] = list(row.values())
+
+    def exposed(self, small_n, small, values, suppress_below):
+        """Return a group with a masked count in 1..threshold - 1 that can be solved."""
+        hidden = np.column_stack([small_n, small, small]).ravel()
+        at_risk = hidden & (values.ravel() >= 1) & (values.ravel() < suppress_below)
+        if not at_risk.any():
+            return None
+        unknown = self.matrix[:, hidden]
+        rank = np.linalg.matrix_rank(unknown)
+        columns = np.flatnonzero(hidden)
+        for v in np.flatnonzero(at_risk):
+            unit = (columns == v).astype(float)[None, :]
+            if np.linalg.matrix_rank(np.vstack([unknown, unit])) == rank:
+                return v // 3
+        return None
+
+
+def partitions_of(groups):
+    """Return the sums between reported groups, read from their attributes and labels.
+
+    Parameters
+    ----------
+    groups : list of (attribute, group) pairs
+        The reported groups (``("overall", "overall")`` for all rows; an intersection
+        attribute is its attributes' names joined by ``" & "``).
+
+    Returns
+    -------
+    partitions : list of (int, list of int)
+        ``(total, parts)``: the counts of group ``total`` are the sums of those of
+        ``parts`` (positions in ``groups``).
+    hidden : list of int
+        Intersections whose label cannot be read unambiguously as one group per
+        attribute: masked whole, since their sums are unknown.
+
+    Examples
+    --------
+    >>> from healthbalance.metrics._small_counts import partitions_of
+    >>> partitions_of([("overall", "overall"), ("sex", "F"), ("sex", "M")])
+    ([(0, [1, 2])], [])
+    """
+    by_attribute = {}
+    for i, (attribute, _) in enumerate(groups):
+        by_attribute.setdefault(attribute, []).append(i)
+    partitions, hidden = [], []
+    total = by_attribute.get(OVERALL, [None])[0]
+    for attribute, members in by_attribute.items():
+        if attribute == OVERALL:
+            continue
+        if total is not None:
+            partitions.append((total, members))
+        names = str(attribute).split(INTERSECTION_SEP)
+        if len(names) > 1 and all(a in by_attribute for a in names):
+            found, unread = _intersection_parts(groups, by_attribute, names, members)
+            partitions += found
+            hidden += unread
+    return partitions, hidden
+
+
+def _intersection_parts(groups, by_attribute, names, members):
+    """Each attribute group -> the intersections it contains."""
+    labels = [{groups[i][1]: i for i in by_attribute[a]} for a in names]
+    parts, unread = {}, []
+    for i in members:
+        readings = _readings(groups[i][1], labels)
+        if len(readings) != 1:
+            unread.append(i)
+            continue
+        for parent in readings[0]:
+            parts.setdefault(parent, []).append(i)
+    return list(parts.items()), unread
+
+
+def _readings(label, labels):
+    """Every way of reading ``label`` as one label per attribute, joined."""
+    if len(labels) == 1:
+        return [[labels[0][label]]] if label in labels[0] else []
+    found = []
+    for head, position in labels[0].items():
+        prefix = head + INTERSECTION_SEP
+        if label.startswith(prefix):
+            rest = _readings(label[len(prefix) :], labels[1:])
+            found += [[position, *tail] for tail in rest]
+    return found

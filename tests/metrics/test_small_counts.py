@@ -1,0 +1,185 @@
+"""The small-count policy: reliability flags, suppression, complementary suppression.
+
+The disclosure property is checked by an attacker written independently of the
+policy: a linear program over the (never released) intersection counts, bounded by
+non-negativity and constrained by every released count, finds the smallest and the
+largest value each masked count can take; a count from 1 to 10 is recovered when both
+coincide.
+"""
+
+import itertools
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.optimize import linprog
+
+from healthbalance.benchmark._checks import run_checks
+from healthbalance.benchmark._run import EMPTY_DELTAS, BenchmarkResults
+from healthbalance.metrics._small_counts import reliability, suppress
+
+
+@st.composite
+def tables(draw):
+    """Counts per intersection cell of 1-3 attributes, and the reported frame."""
+    levels = draw(st.lists(st.integers(2, 3), min_size=1, max_size=3))
+    names = [f"attr{k}" for k in range(len(levels))]
+    cells = list(itertools.product(*[range(m) for m in levels]))
+    n = draw(st.lists(st.integers(0, 40), min_size=len(cells), max_size=len(cells)))
+    cells = [(c, size) for c, size in zip(cells, n, strict=True) if size > 0]
+    if not cells:
+        cells = [(cells_first(levels), 30)]
+    events = [draw(st.integers(0, size)) for _, size in cells]
+    members, rows = [], []
+
+    def add(attribute, group, which):
+        size = sum(cells[i][1] for i in which)
+        if size:
+            rows.append((attribute, group, size, sum(events[i] for i in which)))
+            members.append(which)
+
+    add("overall", "overall", list(range(len(cells))))
+    for k, name in enumerate(names):
+        for v in range(levels[k]):
+            add(name, f"v{v}", [i for i, (c, _) in enumerate(cells) if c[k] == v])
+    if len(names) > 1:
+        for i, (c, _) in enumerate(cells):
+            label = " & ".join(f"v{v}" for v in c)
+            add(" & ".join(names), label, [i])
+    frame = pd.DataFrame(rows, columns=["attribute", "group", "n", "n_events"])
+    frame["estimate"] = np.arange(len(frame)) + 0.5
+    return frame, members, [size for _, size in cells], events
+
+
+def cells_first(levels):
+    return tuple(0 for _ in levels)
+
+
+def _recovered(masked, members, n_cells):
+    """Masked counts in 1..10 that the released counts pin down (linear program)."""
+    # unknowns: events and non-events of every intersection cell, all >= 0
+    equations, values = [], []
+    for j, which in enumerate(members):
+        e, ne = np.zeros(2 * n_cells), np.zeros(2 * n_cells)
+        e[[2 * i for i in which]] = 1
+        ne[[2 * i + 1 for i in which]] = 1
+        if not pd.isna(masked.n.iloc[j]):
+            equations.append(e + ne)
+            values.append(masked.n.iloc[j])
+        if not pd.isna(masked.n_events.iloc[j]):
+            equations += [e, ne]
+            values += [
+                masked.n_events.iloc[j],
+                masked.n.iloc[j] - masked.n_events.iloc[j],
+            ]
+    found = []
+    for j, which in enumerate(members):
+        true = masked.attrs["truth"][j]
+        for name, vector in _counts(which, n_cells).items():
+            if not 1 <= true[name] <= 10 or not _hidden(masked, j, name):
+                continue
+            low = linprog(vector, A_eq=equations or None, b_eq=values or None)
+            high = linprog(-vector, A_eq=equations or None, b_eq=values or None)
+            assert low.status == 0, "the released counts are inconsistent"
+            if high.status == 0 and abs(low.fun + high.fun) < 1e-6:
+                found.append((j, name, true[name]))
+    return found
+
+
+def _counts(which, n_cells):
+    e, ne = np.zeros(2 * n_cells), np.zeros(2 * n_cells)
+    e[[2 * i for i in which]] = 1
+    ne[[2 * i + 1 for i in which]] = 1
+    return {"n": e + ne, "events": e, "non_events": ne}
+
+
+def _hidden(masked, j, name):
+    column = "n" if name == "n" else "n_events"
+    return pd.isna(masked[column].iloc[j])
+
+
+@settings(max_examples=40, deadline=None)
+@given(table=tables(), suppress_below=st.sampled_from([5, 11]))
+def test_no_masked_count_can_be_recovered_by_subtraction(table, suppress_below):
+    frame, members, sizes, events = table
+    masked = suppress(frame, suppress_below)
+    truth = [
+        {"n": r.n, "events": r.n_events, "non_events": r.n - r.n_events}
+        for r in frame.itertuples()
+    ]
+    # every count below the threshold is masked directly
+    for j, t in enumerate(truth):
+        if 1 <= t["n"] < suppress_below:
+            assert pd.isna(masked.n.iloc[j])
+        if 1 <= min(t["events"], t["non_events"]) < suppress_below:
+            assert pd.isna(masked.n_events.iloc[j]) and np.isnan(
+                masked.estimate.iloc[j]
+            )
+    masked.attrs["truth"] = [
+        {k: (v if v < suppress_below else 0) for k, v in t.items()} for t in truth
+    ]
+    assert _recovered(masked, members, len(sizes)) == []
+    # released counts are the true ones
+    shown = masked.n.notna()
+    assert (masked.n[shown] == frame.n[shown]).all()
+
+
+def test_reasons_never_contain_counts():
+    reliable, reason = reliability(7, 2)
+    assert not reliable and not re.search(r"\b(7|2|5)\b", reason)
+    assert reason == "fewer than 30 patients; fewer than 10 events or non-events"
+
+
+def test_group_masked_in_the_csv_is_absent_from_the_checks():
+    """A group with 10 events is reliable but masked: no sentence may print it."""
+    rows = [
+        ("overall", "overall", 1000, 200, 0.0),
+        ("race", "Tiny", 40, 10, 0.9),
+        ("race", "Big", 500, 100, -0.1),
+        ("race", "Other", 460, 90, 0.05),
+    ]
+    metrics = pd.DataFrame(
+        [
+            {
+                "seed": 0,
+                "model": "logistic",
+                "strategy": "erm",
+                "attribute": a,
+                "group": g,
+                "metric": "calibration_intercept",
+                "estimate": value,
+                "ci_low": value - 0.1,
+                "ci_high": value + 0.1,
+                "n": n,
+                "n_events": e,
+                "reliable": True,
+                "reason": "",
+            }
+            for a, g, n, e, value in rows
+        ]
+    ).astype({"n": "Int64", "n_events": "Int64"})
+    results = BenchmarkResults(
+        metrics=metrics,
+        deltas=EMPTY_DELTAS,
+        fits=pd.DataFrame(),
+        reports={},
+        representation=None,
+        settings={"attribute": "race", "seeds": [0], "models": ["logistic"]},
+    )
+    text = " ".join(sentence for sentence, _ in run_checks(results, 11))
+    assert "Tiny" not in text and "+0.90" not in text
+    # without suppression the gap is reported (the check itself works)
+    unmasked = " ".join(sentence for sentence, _ in run_checks(results, 0))
+    assert "Tiny" in unmasked and "+0.90" in unmasked
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, "11", True])
+def test_bad_threshold_is_named(bad):
+    frame = pd.DataFrame(
+        {"attribute": ["overall"], "group": ["overall"], "n": [5], "n_events": [1]}
+    )
+    with pytest.raises(ValueError, match="suppress_below"):
+        suppress(frame, bad)
