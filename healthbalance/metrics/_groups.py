@@ -24,14 +24,14 @@ class ReportedGroups:
         Label of each reported group.
     rows : list of ndarray
         Row indices of each reported group.
-    strata : ndarray of shape (n_samples,)
-        Bootstrap stratum of each row: intersection of all attributes x outcome.
+    codes : ndarray of shape (n_samples,)
+        Code of each row's finest intersection of all attributes.
     """
 
     attribute: list = field(default_factory=list)
     group: list = field(default_factory=list)
     rows: list = field(default_factory=list)
-    strata: np.ndarray = None
+    codes: np.ndarray = None
 
     def add(self, attribute, codes, labels):
         """Add one group per label of an attribute given per-row codes."""
@@ -42,6 +42,24 @@ class ReportedGroups:
             self.group.append(str(label))
             self.rows.append(np.sort(rows))
 
+    def strata(self, stratify):
+        """Bootstrap stratum of each row under a resampling design.
+
+        Parameters
+        ----------
+        stratify : {"intersection", "none"}
+            ``"intersection"``: rows are redrawn within the finest intersection of
+            the attributes (group sizes fixed, outcomes free); ``"none"``: all rows
+            are redrawn together. Outcomes are never held fixed.
+
+        Returns
+        -------
+        strata : ndarray of shape (n_samples,), dtype=int64
+        """
+        if stratify == "none":
+            return np.zeros(self.codes.size, dtype=np.int64)
+        return self.codes.astype(np.int64)
+
     def index(self, attribute=None):
         """Return the positions of the groups of ``attribute`` (all but overall)."""
         return [
@@ -51,15 +69,13 @@ class ReportedGroups:
         ]
 
 
-def build_groups(frame, y, *, intersections=True, overall=True):
+def build_groups(frame, *, intersections=True, overall=True):
     """List the reported groups of a frame of sensitive features.
 
     Parameters
     ----------
     frame : pandas.DataFrame
         Output of :func:`healthbalance._sensitive.resolve_sensitive_features`.
-    y : ndarray of shape (n_samples,)
-        0/1 outcome, used for the strata.
     intersections : bool, default=True
         With several attributes, also report their intersections.
     overall : bool, default=True
@@ -74,7 +90,7 @@ def build_groups(frame, y, *, intersections=True, overall=True):
     >>> import numpy as np, pandas as pd
     >>> from healthbalance.metrics._groups import build_groups
     >>> frame = pd.DataFrame({"race": ["A", "B", "A"], "sex": ["F", "F", "M"]})
-    >>> groups = build_groups(frame, np.array([0, 1, 1]))
+    >>> groups = build_groups(frame)
     >>> list(zip(groups.attribute, groups.group))[:4]
     [('overall', 'overall'), ('race', 'A'), ('race', 'B'), ('sex', 'F')]
     >>> groups.group[-3:]
@@ -94,7 +110,7 @@ def build_groups(frame, y, *, intersections=True, overall=True):
         if intersections:
             name = INTERSECTION_SEP.join(str(c) for c in frame.columns)
             groups.add(name, cell_codes, labels)
-    groups.strata = cell_codes.astype(np.int64) * 2 + np.asarray(y, dtype=np.int64)
+    groups.codes = np.asarray(cell_codes, dtype=np.int64)
     return groups
 
 

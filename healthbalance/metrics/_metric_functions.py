@@ -34,7 +34,8 @@ on the group's rows:
   specificity is at least ``target_specificity`` (``specificity_at_sensitivity``
   likewise), as read from :func:`sklearn.metrics.roc_curve` with
   ``drop_intermediate=False``;
-- ``n``, ``n_events``, ``prevalence``: sizes (fixed by the stratified bootstrap).
+- ``n``, ``n_events``, ``prevalence``: sizes and event rate (the counts get no
+  interval; the bootstrap never holds the outcomes fixed, so ``prevalence`` has one).
 """
 
 from dataclasses import dataclass
@@ -231,7 +232,7 @@ class MetricSpec:
     best : {"max", "min"} or float
         Direction of better values, or the ideal value (calibration).
     interval : bool
-        Whether a bootstrap interval is meaningful (sizes are fixed by design).
+        Whether a bootstrap interval is reported (not for the counts n, n_events).
     mergeable : bool
         Whether the metric of a union of groups can be computed from the groups'
         batches (see :mod:`healthbalance.metrics._merged_batch`).
@@ -248,7 +249,7 @@ class MetricSpec:
 METRICS = {
     "n": MetricSpec(n, "any", best="max", interval=False),
     "n_events": MetricSpec(n_events, "any", best="max", interval=False),
-    "prevalence": MetricSpec(prevalence, "any", best="max", interval=False),
+    "prevalence": MetricSpec(prevalence, "any", best="max"),
     "roc_auc": MetricSpec(roc_auc),
     "average_precision": MetricSpec(average_precision, "events"),
     "brier_score": MetricSpec(brier_score, "any", True, "min"),
