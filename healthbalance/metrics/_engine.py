@@ -209,6 +209,9 @@ def _why_undefined(name, metric, group, params):
         return f"ppv undefined: no predicted positives at threshold {params.threshold}"
     if metric == "npv":
         return f"npv undefined: no predicted negatives at threshold {params.threshold}"
-    if metric in ("calibration_intercept", "calibration_slope"):
-        return f"{name} undefined: the logistic fit did not converge (separated data)"
+    if metric == "calibration_slope":
+        return (
+            f"{name} undefined: the score separates events from non-events, so the "
+            "maximum-likelihood slope is infinite"
+        )
     return f"{name} undefined for this group"
