@@ -219,7 +219,7 @@ class CountBatch:
         bin's logit spread (below 1e-4 of the estimates at 1,024 bins).
         """
         x_pos, x_neg = self.group.logits
-        if self._counts is None:
+        if self._counts is None or max(x_pos.size, x_neg.size) <= LOGIT_BINS:
             return x_pos[None, :], self.cpos, x_neg[None, :], self.cneg
         bounds_pos, bounds_neg = self.group.logit_bins
         return (

@@ -108,13 +108,16 @@ def _calibration_fit(b, slope):
         exists &= _overlap(x_pos, w_pos, x_neg, w_neg)
     data = (x_pos, w_pos, x_neg, w_neg)
     active = exists.copy()
+    likelihood = _log_likelihood(theta, data)
     for _ in range(_NEWTON_MAX_ITER):
         if not active.any():
             break
         rows = np.flatnonzero(active)
         part = _take_rows_of(data, rows)
         step = _newton_step(theta[rows], part, slope)
-        theta[rows] = _halve_until_better(theta[rows], step, part)
+        theta[rows], likelihood[rows] = _halve_until_better(
+            theta[rows], step, part, likelihood[rows]
+        )
         done = np.max(np.abs(step), axis=1) <= _NEWTON_TOL
         active[rows[done]] = False
     value = theta[:, 1 if slope else 0]
@@ -122,6 +125,8 @@ def _calibration_fit(b, slope):
 
 
 def _take_rows_of(data, rows):
+    if rows.size == data[1].shape[0]:  # every replicate: no copy
+        return data
     return tuple(a if a.shape[0] == 1 else a[rows] for a in data)
 
 
@@ -161,22 +166,25 @@ def _newton_step(theta, data, slope):
     return np.nan_to_num(step)
 
 
-def _halve_until_better(theta, step, data):
-    """Take the Newton step, halved (up to 40 times) until the fit is no worse."""
-    before = _log_likelihood(theta, data)
+def _halve_until_better(theta, step, data, before):
+    """Take the Newton step, halved (up to 40 times) until the fit is no worse.
+
+    Returns the new parameters and their log-likelihood.
+    """
     slack = 1e-12 * np.maximum(np.abs(before), 1.0)
     factor = np.ones(theta.shape[0])
     new = theta + step
-    worse = ~(_log_likelihood(new, data) >= before - slack)
+    after = _log_likelihood(new, data)
+    worse = ~(after >= before - slack)
     for _ in range(_MAX_HALVINGS):
         if not worse.any():
             break
         factor[worse] /= 2
         rows = np.flatnonzero(worse)
         new[rows] = theta[rows] + step[rows] * factor[rows, None]
-        after = _log_likelihood(new[rows], _take_rows_of(data, rows))
-        worse[rows] = ~(after >= before[rows] - slack[rows])
-    return np.where(worse[:, None], theta, new)
+        after[rows] = _log_likelihood(new[rows], _take_rows_of(data, rows))
+        worse[rows] = ~(after[rows] >= before[rows] - slack[rows])
+    return np.where(worse[:, None], theta, new), np.where(worse, before, after)
 
 
 def _overlap(x_pos, w_pos, x_neg, w_neg):
