@@ -215,7 +215,14 @@ def suppress_small_counts(frame, suppress_below):
         return frame
     out = frame.copy()
     small, small_n = small_cells(out["n"], out["n_events"], suppress_below)
-    estimates = ["estimate", "ci_low", "ci_high", "difference", "reference_estimate"]
+    estimates = [
+        "estimate",
+        "ci_low",
+        "ci_high",
+        "difference",
+        "reference_estimate",
+        "n_failed",  # replicates without events hint at the number of events
+    ]
     out.loc[small, [c for c in estimates if c in out]] = np.nan
     hidden = f"<{suppress_below}"
     out["n_events"] = out["n_events"].astype(object).where(~small, hidden)

@@ -139,8 +139,10 @@ class GroupReport:
             ``n`` is masked when below it; ``n_events`` when the events or the
             non-events are below it (either reveals the other through ``n``); and
             every estimate and interval of a group with fewer patients, events or
-            non-events than that is masked (rates such as sensitivity are computed
-            from the events alone). Masked values are missing (``NaN`` / ``<NA>``).
+            non-events than that is masked, with its ``n_failed`` (how often a
+            replicate lost every event hints at their number; rates such as
+            sensitivity are computed from the events alone). Masked values are
+            missing (``NaN`` / ``<NA>``).
             Complementary suppression (differences with the overall row) is left to
             the user.
 
@@ -165,7 +167,7 @@ class GroupReport:
             )
         small, small_n = small_cells(frame["n"], frame["n_events"], suppress_below)
         frame.loc[small, ["estimate", "ci_low", "ci_high"]] = np.nan
-        frame.loc[small, "n_events"] = pd.NA
+        frame.loc[small, ["n_events", "n_failed"]] = pd.NA
         frame.loc[small_n, "n"] = pd.NA
         return frame
 
