@@ -1,6 +1,6 @@
 """Per-group evaluation: every metric per group and intersection, with honest CIs.
 
-- :func:`group_report` -> :class:`GroupReport`: metrics per group with stratified
+- :func:`group_report` -> :class:`GroupReport`: metrics per group with paired
   bootstrap intervals, disparities with paired intervals, worst group, plots.
 - :func:`compare_models`: paired bootstrap differences between models, per group.
 - :func:`representation_report`: group shares against a reference population and

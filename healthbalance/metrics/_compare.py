@@ -49,15 +49,16 @@ def compare_models(
     min_group_size=MIN_GROUP_SIZE,
     min_events=MIN_EVENTS,
     pos_label=None,
+    stratify="intersection",
     random_state=None,
     n_jobs=None,
 ):
     """Compare models against a reference model per group, with paired bootstrap CIs.
 
-    All models are evaluated on the same stratified bootstrap replicates (the same
-    resample counts of the same patients), so the interval of a difference reflects
-    the uncertainty of the *difference*, which is much narrower than what two
-    independent intervals suggest.
+    All models are evaluated on the same bootstrap replicates (the same resample
+    counts of the same patients, drawn with the design of :func:`group_report`), so
+    the interval of a difference reflects the uncertainty of the *difference*, which
+    is much narrower than what two independent intervals suggest.
 
     Parameters
     ----------
@@ -84,6 +85,8 @@ def compare_models(
         Groups below them are flagged ``reliable=False``.
     pos_label : int, float, bool or str, default=None
         Label of the event; needed for string labels.
+    stratify : {"intersection", "none"}, default="intersection"
+        Bootstrap design, as in :func:`group_report`.
     random_state : int, RandomState instance or None, default=None
         Seed of the bootstrap.
     n_jobs : int or None, default=None
@@ -139,7 +142,7 @@ def compare_models(
         pos_label=pos_label,
         caller="compare_models",
     )
-    check_bootstrap(n_bootstrap, confidence_level)
+    check_bootstrap(n_bootstrap, confidence_level, stratify)
     evaluation = evaluate(
         y,
         arrays,
@@ -149,6 +152,7 @@ def compare_models(
         n_bootstrap=n_bootstrap,
         random_state=random_state,
         n_jobs=n_jobs,
+        stratify=stratify,
     )
     differences = evaluation.replicates[:, 1:] - evaluation.replicates[:, :1]
     interval = percentile_interval(differences, confidence_level)

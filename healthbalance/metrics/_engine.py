@@ -1,8 +1,9 @@
-"""Point estimates and paired stratified-bootstrap replicates of metrics per group.
+"""Point estimates and paired bootstrap replicates of metrics per group.
 
-One set of resample counts per replicate is drawn for all groups, metrics and models
-(strata: intersection of all attributes x outcome), so that differences between
-groups and between models are paired.
+One set of resample counts per replicate is drawn for all groups, metrics and models,
+so that differences between groups and between models are paired. The design
+(``stratify``) redraws rows within the finest intersection of the attributes or
+across all rows; outcomes are never held fixed (see ``STRATIFY``).
 """
 
 import numpy as np
@@ -12,7 +13,10 @@ from healthbalance.metrics._merged_batch import MAX_PARTS, MergedBatch, MergedGr
 from healthbalance.metrics._metric_functions import METRICS
 from healthbalance.utils._bootstrap import StrataLayout, bootstrap_chunks
 
-__all__ = ["Evaluation", "evaluate"]
+__all__ = ["STRATIFY", "Evaluation", "evaluate"]
+
+# "intersection": group sizes fixed, outcomes free; "none": plain row resampling.
+STRATIFY = ("intersection", "none")
 
 
 class Evaluation:
@@ -40,9 +44,10 @@ class Evaluation:
 class _Setup:
     """Data of one evaluation arranged in stratum order, sorted once per group."""
 
-    def __init__(self, y, scores, groups, metrics, params):
-        self.order = np.lexsort((scores[0], groups.strata))
-        self.layout = StrataLayout(groups.strata[self.order])
+    def __init__(self, y, scores, groups, metrics, params, stratify):
+        # ties broken by outcome: tied rows in the same place are interchangeable
+        self.order = np.lexsort((y, scores[0], groups.codes))
+        self.layout = StrataLayout(groups.strata(stratify)[self.order])
         inverse = np.empty_like(self.order)
         inverse[self.order] = np.arange(self.order.size)
         self.y = y[self.order]
@@ -52,7 +57,7 @@ class _Setup:
             [SortedGroup(p, self.y, s, params) for p in self.positions]
             for s in self.scores
         ]
-        self._plan_parts(groups.intersections[self.order], params)
+        self._plan_parts(groups.codes[self.order], params)
         self.metrics = metrics
         self.params = params
 
@@ -128,7 +133,18 @@ def _call(metric, y, score):
         return np.nan
 
 
-def evaluate(y, scores, groups, metrics, params, *, n_bootstrap, random_state, n_jobs):
+def evaluate(
+    y,
+    scores,
+    groups,
+    metrics,
+    params,
+    *,
+    n_bootstrap,
+    random_state,
+    n_jobs,
+    stratify="intersection",
+):
     """Evaluate ``metrics`` of every model on every reported group.
 
     Parameters
@@ -138,7 +154,7 @@ def evaluate(y, scores, groups, metrics, params, *, n_bootstrap, random_state, n
     scores : list of ndarray of shape (n_samples,)
         Scores of each model.
     groups : ReportedGroups
-        Groups and strata.
+        Groups and their intersection codes.
     metrics : dict
         Reported name -> built-in metric name or callable.
     params : MetricParams
@@ -149,12 +165,14 @@ def evaluate(y, scores, groups, metrics, params, *, n_bootstrap, random_state, n
         Seed of the replicates.
     n_jobs : int or None
         Threads for the replicates; results do not depend on it.
+    stratify : {"intersection", "none"}, default="intersection"
+        Resampling design (:meth:`ReportedGroups.strata`).
 
     Returns
     -------
     evaluation : Evaluation
     """
-    setup = _Setup(y, scores, groups, metrics, params)
+    setup = _Setup(y, scores, groups, metrics, params, stratify)
     point = setup.values(None)[0]
     if n_bootstrap:
         replicates = bootstrap_chunks(
@@ -192,6 +210,9 @@ def _why_undefined(name, metric, group, params):
         return f"ppv undefined: no predicted positives at threshold {params.threshold}"
     if metric == "npv":
         return f"npv undefined: no predicted negatives at threshold {params.threshold}"
-    if metric in ("calibration_intercept", "calibration_slope"):
-        return f"{name} undefined: the logistic fit did not converge (separated data)"
+    if metric == "calibration_slope":
+        return (
+            f"{name} undefined: the score separates events from non-events, so the "
+            "maximum-likelihood slope is infinite"
+        )
     return f"{name} undefined for this group"

@@ -8,7 +8,7 @@ import pandas as pd
 
 from healthbalance._sensitive import resolve_sensitive_features
 from healthbalance.metrics._count_batch import MetricParams
-from healthbalance.metrics._engine import evaluate
+from healthbalance.metrics._engine import STRATIFY, evaluate
 from healthbalance.metrics._groups import build_groups
 from healthbalance.metrics._metric_functions import METRICS
 from healthbalance.metrics._report import COLUMNS, GroupReport
@@ -22,6 +22,10 @@ from healthbalance.metrics._validation import (
 from healthbalance.utils._bootstrap import percentile_interval
 
 __all__ = ["SmallGroupWarning", "group_report"]
+
+# A metric undefined in more than this share of the replicates is flagged: its
+# interval is built from the remaining replicates, a subset that is not random.
+MAX_FAILED_SHARE = 0.01
 
 
 class SmallGroupWarning(UserWarning):
@@ -44,19 +48,21 @@ def group_report(
     min_group_size=MIN_GROUP_SIZE,
     min_events=MIN_EVENTS,
     pos_label=None,
+    stratify="intersection",
     random_state=None,
     n_jobs=None,
 ):
-    """Evaluate a model's predictions per group, with stratified bootstrap CIs.
+    """Evaluate a model's predictions per group, with bootstrap CIs.
 
     Every metric is reported for all patients (``overall``), for the groups of each
     sensitive attribute and, with several attributes, for their intersections.
-    Intervals are percentile intervals of a bootstrap stratified by group and outcome
-    (the strata are the intersection of all attributes x outcome, so every group keeps
-    its size and number of events in every replicate); one set of replicates is
-    shared by all groups and metrics, so differences between groups are paired
-    (:meth:`GroupReport.disparity`). Point estimates equal the scikit-learn functions
-    on each group's rows.
+    Intervals are percentile intervals of a bootstrap that redraws patients, never
+    holding the outcomes fixed: within the finest intersection of the attributes
+    (``stratify="intersection"``: every intersection keeps its size, its number of
+    events varies) or across all patients (``stratify="none"``). One set of
+    replicates is shared by all groups and metrics, so differences between groups
+    are paired (:meth:`GroupReport.disparity`). Point estimates equal the
+    scikit-learn functions on each group's rows.
 
     Parameters
     ----------
@@ -95,6 +101,11 @@ def group_report(
         Groups with fewer events (or fewer non-events) are flagged too.
     pos_label : int, float, bool or str, default=None
         Label of the event; needed for string labels.
+    stratify : {"intersection", "none"}, default="intersection"
+        Bootstrap design: redraw patients within the finest intersection of the
+        attributes (group sizes fixed, outcomes free), or plain resampling of all
+        patients (group sizes free too). See the user guide for what each interval
+        means and for their measured coverage.
     random_state : int, RandomState instance or None, default=None
         Seed of the bootstrap.
     n_jobs : int or None, default=None
@@ -122,8 +133,10 @@ def group_report(
     ``calibration_intercept``, ``calibration_slope``, ``sensitivity``,
     ``specificity``, ``ppv``, ``npv``, ``f1``, ``fnr``, ``fpr``, ``net_benefit``,
     ``sensitivity_at_specificity`` and ``specificity_at_sensitivity``; their exact
-    definitions are in :mod:`healthbalance.metrics._metric_functions`. The sizes and
-    prevalence are fixed by the stratified design and get no interval.
+    definitions are in :mod:`healthbalance.metrics._metric_functions`. The counts
+    ``n`` and ``n_events`` get no interval; ``prevalence`` does. A metric undefined
+    in more than 1% of the replicates (column ``n_failed``) is flagged
+    ``reliable=False``: its interval comes from the other replicates only.
 
     Examples
     --------
@@ -139,7 +152,7 @@ def group_report(
     >>> frame = report.to_frame()
     >>> frame.columns.tolist()
     ['attribute', 'group', 'metric', 'estimate', 'ci_low', 'ci_high', 'n', \
-'n_events', 'reliable', 'reason']
+'n_events', 'n_failed', 'reliable', 'reason']
     >>> bool((frame["ci_low"] <= frame["estimate"]).all())
     True
     """
@@ -154,7 +167,7 @@ def group_report(
         pos_label=pos_label,
         caller="group_report",
     )
-    check_bootstrap(n_bootstrap, confidence_level)
+    check_bootstrap(n_bootstrap, confidence_level, stratify)
     y, scores, groups, metrics = data
     evaluation = evaluate(
         y,
@@ -165,6 +178,7 @@ def group_report(
         n_bootstrap=n_bootstrap,
         random_state=random_state,
         n_jobs=n_jobs,
+        stratify=stratify,
     )
     frame = long_frame(
         groups, metrics, evaluation, 0, confidence_level, min_group_size, min_events
@@ -203,7 +217,7 @@ def prepare(
         for name, s in scores.items()
     ]
     frame = resolve_sensitive_features(y, sensitive_features, caller=caller)
-    groups = build_groups(frame, y, intersections=intersections)
+    groups = build_groups(frame, intersections=intersections)
     return y, arrays, groups, metrics
 
 
@@ -221,8 +235,13 @@ def _check_params(params, metrics):
         raise ValueError(f"n_bins must be a positive integer, got {params.n_bins!r}.")
 
 
-def check_bootstrap(n_bootstrap, confidence_level):
+def check_bootstrap(n_bootstrap, confidence_level, stratify):
     """Raise unless the bootstrap options are valid."""
+    if not isinstance(stratify, str) or stratify not in STRATIFY:
+        raise ValueError(
+            f"stratify must be one of {list(STRATIFY)}, got {stratify!r}; "
+            "'intersection' keeps every group's size, 'none' resamples all rows."
+        )
     if not isinstance(n_bootstrap, numbers.Integral) or n_bootstrap < 0:
         raise ValueError(
             f"n_bootstrap must be a non-negative integer, got {n_bootstrap!r}; "
@@ -234,6 +253,8 @@ def check_bootstrap(n_bootstrap, confidence_level):
 def long_frame(groups, metrics, evaluation, m, confidence_level, min_size, min_events):
     """Build the tidy long frame of model ``m`` of an evaluation."""
     low, high = percentile_interval(evaluation.replicates[:, m], confidence_level)
+    failed = np.isnan(evaluation.replicates[:, m]).sum(axis=0)
+    n_bootstrap = evaluation.replicates.shape[0]
     records, unreliable = [], []
     for j, (attribute, group) in enumerate(
         zip(groups.attribute, groups.group, strict=True)
@@ -245,7 +266,15 @@ def long_frame(groups, metrics, evaluation, m, confidence_level, min_size, min_e
         for i, name in enumerate(metrics):
             metric = metrics[name]
             interval = not (metric in METRICS and not METRICS[metric].interval)
-            why = "; ".join(r for r in (reason, evaluation.reasons[m, j, i]) if r)
+            n_failed = int(failed[j, i]) if interval else 0
+            failures = _failure_reason(
+                name, evaluation.point[m, j, i], n_failed, n_bootstrap
+            )
+            if failures:
+                unreliable.append(f"{attribute}={group!r} ({failures})")
+            why = "; ".join(
+                r for r in (reason, evaluation.reasons[m, j, i], failures) if r
+            )
             records.append(
                 (
                     attribute,
@@ -256,13 +285,26 @@ def long_frame(groups, metrics, evaluation, m, confidence_level, min_size, min_e
                     high[j, i] if interval else np.nan,
                     n,
                     events,
-                    reliable,
+                    n_failed,
+                    reliable and not failures,
                     why,
                 )
             )
     _warn_unreliable(unreliable)
     frame = pd.DataFrame.from_records(records, columns=COLUMNS)
-    return frame.astype({"n": "Int64", "n_events": "Int64", "reliable": bool})
+    return frame.astype(
+        {"n": "Int64", "n_events": "Int64", "n_failed": "Int64", "reliable": bool}
+    )
+
+
+def _failure_reason(name, point, n_failed, n_bootstrap):
+    """Why a defined metric's interval is unreliable: too many failed replicates."""
+    if np.isnan(point) or n_failed <= MAX_FAILED_SHARE * n_bootstrap:
+        return ""
+    return (
+        f"{name} undefined in {n_failed} of {n_bootstrap} bootstrap replicates; "
+        "its interval uses the others only"
+    )
 
 
 def _warn_unreliable(unreliable):

@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from healthbalance._groups import SensitiveGroups, cell_codes, encode_groups
+from healthbalance._groups import SensitiveGroups, encode_groups
 from healthbalance._sensitive import INTERSECTION_SEP
 
 __all__ = ["OVERALL", "ReportedGroups", "build_groups"]
@@ -25,17 +25,14 @@ class ReportedGroups:
         Label of each reported group.
     rows : list of ndarray
         Row indices of each reported group.
-    intersections : ndarray of shape (n_samples,)
-        Code of each row's finest group (the intersection of all attributes).
-    strata : ndarray of shape (n_samples,)
-        Bootstrap stratum of each row: intersection of all attributes x outcome.
+    codes : ndarray of shape (n_samples,)
+        Code of each row's finest intersection of all attributes.
     """
 
     attribute: list = field(default_factory=list)
     group: list = field(default_factory=list)
     rows: list = field(default_factory=list)
-    intersections: np.ndarray = None
-    strata: np.ndarray = None
+    codes: np.ndarray = None
 
     def add(self, attribute, codes, labels):
         """Add one group per label of an attribute given per-row codes."""
@@ -46,6 +43,24 @@ class ReportedGroups:
             self.group.append(str(label))
             self.rows.append(np.sort(rows))
 
+    def strata(self, stratify):
+        """Bootstrap stratum of each row under a resampling design.
+
+        Parameters
+        ----------
+        stratify : {"intersection", "none"}
+            ``"intersection"``: rows are redrawn within the finest intersection of
+            the attributes (group sizes fixed, outcomes free); ``"none"``: all rows
+            are redrawn together. Outcomes are never held fixed.
+
+        Returns
+        -------
+        strata : ndarray of shape (n_samples,), dtype=int64
+        """
+        if stratify == "none":
+            return np.zeros(self.codes.size, dtype=np.int64)
+        return self.codes.astype(np.int64)
+
     def index(self, attribute=None):
         """Return the positions of the groups of ``attribute`` (all but overall)."""
         return [
@@ -55,15 +70,13 @@ class ReportedGroups:
         ]
 
 
-def build_groups(frame, y, *, intersections=True, overall=True):
+def build_groups(frame, *, intersections=True, overall=True):
     """List the reported groups of a frame of sensitive features.
 
     Parameters
     ----------
     frame : pandas.DataFrame
         Output of :func:`healthbalance._sensitive.resolve_sensitive_features`.
-    y : ndarray of shape (n_samples,)
-        0/1 outcome, used for the strata.
     intersections : bool, default=True
         With several attributes, also report their intersections.
     overall : bool, default=True
@@ -78,7 +91,7 @@ def build_groups(frame, y, *, intersections=True, overall=True):
     >>> import numpy as np, pandas as pd
     >>> from healthbalance.metrics._groups import build_groups
     >>> frame = pd.DataFrame({"race": ["A", "B", "A"], "sex": ["F", "F", "M"]})
-    >>> groups = build_groups(frame, np.array([0, 1, 1]))
+    >>> groups = build_groups(frame)
     >>> list(zip(groups.attribute, groups.group))[:4]
     [('overall', 'overall'), ('race', 'A'), ('race', 'B'), ('sex', 'F')]
     >>> groups.group[-3:]
@@ -95,6 +108,5 @@ def build_groups(frame, y, *, intersections=True, overall=True):
     if intersections and frame.shape[1] > 1:
         name = INTERSECTION_SEP.join(str(c) for c in frame.columns)
         groups.add(name, finest.codes, finest.groups)
-    groups.intersections = finest.codes
-    groups.strata = cell_codes(finest.codes, np.asarray(y, dtype=np.intp), 2)
+    groups.codes = np.asarray(finest.codes, dtype=np.int64)
     return groups

@@ -24,8 +24,12 @@ on the group's rows:
 - ``calibration_slope``: coefficient ``b`` of ``logit(p)`` in the logistic regression
   ``logit P(y=1) = a + b logit(p)``; 1 when calibrated, below 1 when predictions are
   too extreme. Probabilities are clipped to ``[1e-15, 1 - 1e-15]`` before the logit.
-  Both are fitted by Newton's method and are NaN when the maximum-likelihood estimate
-  does not exist (a single class, or outcomes separated by the score);
+  Both are maximum-likelihood fits by Newton's method with step halving (the
+  likelihood never decreases, so the fit converges however miscalibrated the model
+  is); they are NaN only when the maximum does not exist: a single class, or (slope)
+  outcomes separated by the score. Point estimates use the rows; bootstrap
+  replicates use at most 1,024 bins of sorted logits per class, each linearised at
+  its counted mean logit (binning error below 1e-4, about 1e-5 measured);
 - ``sensitivity``, ``specificity``, ``ppv``, ``npv``, ``f1``, ``fnr``, ``fpr``: at
   ``threshold`` (a sample is predicted positive when ``y_score >= threshold``);
 - ``net_benefit``: decision-curve net benefit ``TP/n - FP/n * t / (1 - t)`` at
@@ -34,7 +38,8 @@ on the group's rows:
   specificity is at least ``target_specificity`` (``specificity_at_sensitivity``
   likewise), as read from :func:`sklearn.metrics.roc_curve` with
   ``drop_intermediate=False``;
-- ``n``, ``n_events``, ``prevalence``: sizes (fixed by the stratified bootstrap).
+- ``n``, ``n_events``, ``prevalence``: sizes and event rate (the counts get no
+  interval; the bootstrap never holds the outcomes fixed, so ``prevalence`` has one).
 """
 
 from dataclasses import dataclass
@@ -46,6 +51,7 @@ __all__ = ["METRICS", "MetricSpec"]
 
 _NEWTON_TOL = 1e-10
 _NEWTON_MAX_ITER = 100
+_MAX_HALVINGS = 40
 
 
 def _divide(numerator, denominator):
@@ -75,59 +81,130 @@ def ece(b):
     return _divide(np.abs(b.bin_residuals).sum(axis=1), b.n)
 
 
-def _sums(b, values_pos, values_neg):
-    return np.einsum("ij,ij->i", b.cpos, values_pos) + np.einsum(
-        "ij,ij->i", b.cneg, values_neg
-    )
-
-
 def calibration_intercept(b):
-    x_pos, x_neg = b.group.logits
-    a = np.zeros(b.cpos.shape[0])
-    for _ in range(_NEWTON_MAX_ITER):
-        mu_pos, mu_neg = expit(a[:, None] + x_pos), expit(a[:, None] + x_neg)
-        grad = b.n_pos - _sums(b, mu_pos, mu_neg)
-        hess = _sums(b, mu_pos * (1 - mu_pos), mu_neg * (1 - mu_neg))
-        step = _divide(grad, hess)
-        a = a + step
-        if not np.any(np.abs(step) > _NEWTON_TOL):
-            break
-    return _converged(a, step, b)
+    """Intercept ``a`` of ``logit P(y=1) = a + logit(p)`` (maximum likelihood)."""
+    return _calibration_fit(b, slope=False)
 
 
 def calibration_slope(b):
-    x_pos, x_neg = b.group.logits
-    a, s = np.zeros(b.cpos.shape[0]), np.ones(b.cpos.shape[0])
+    """Coefficient ``s`` of ``logit P(y=1) = a + s logit(p)`` (maximum likelihood)."""
+    return _calibration_fit(b, slope=True)
+
+
+def _calibration_fit(b, slope):
+    """Safeguarded Newton fit of the calibration model, one per replicate.
+
+    Newton steps on the concave log-likelihood, halved until the likelihood does not
+    decrease, so the iteration converges from any start wherever the maximum exists.
+    NaN where it does not: a single counted class, or (for the slope) outcomes
+    separated by the score.
+    """
+    x_pos, w_pos, x_neg, w_neg = b.logit_data
+    k = w_pos.shape[0]
+    theta = np.zeros((k, 2))
+    theta[:, 1] = 1.0
+    exists = (w_pos.sum(axis=1) > 0) & (w_neg.sum(axis=1) > 0)
+    if slope:
+        exists &= _overlap(x_pos, w_pos, x_neg, w_neg)
+    data = (x_pos, w_pos, x_neg, w_neg)
+    active = exists.copy()
+    likelihood = _log_likelihood(theta, data)
     for _ in range(_NEWTON_MAX_ITER):
-        mu_pos = expit(a[:, None] + s[:, None] * x_pos)
-        mu_neg = expit(a[:, None] + s[:, None] * x_neg)
-        r_pos, r_neg = 1 - mu_pos, -mu_neg
-        w_pos, w_neg = mu_pos * (1 - mu_pos), mu_neg * (1 - mu_neg)
-        g_a, g_s = _sums(b, r_pos, r_neg), _sums(b, r_pos * x_pos, r_neg * x_neg)
-        h_aa, h_as = _sums(b, w_pos, w_neg), _sums(b, w_pos * x_pos, w_neg * x_neg)
-        h_ss = _sums(b, w_pos * x_pos**2, w_neg * x_neg**2)
-        det = h_aa * h_ss - h_as**2
-        step_a = _divide(h_ss * g_a - h_as * g_s, det)
-        step = _divide(h_aa * g_s - h_as * g_a, det)
-        a, s = a + step_a, s + step
-        if not np.any(np.abs(step) > _NEWTON_TOL):
+        if not active.any():
             break
-    return np.where(_overlap(b), _converged(s, step, b), np.nan)
+        rows = np.flatnonzero(active)
+        part = _take_rows_of(data, rows)
+        step = _newton_step(theta[rows], part, slope)
+        theta[rows], likelihood[rows] = _halve_until_better(
+            theta[rows], step, part, likelihood[rows]
+        )
+        done = np.max(np.abs(step), axis=1) <= _NEWTON_TOL
+        active[rows[done]] = False
+    value = theta[:, 1 if slope else 0]
+    return np.where(exists & ~active & np.isfinite(value), value, np.nan)
 
 
-def _overlap(b):
-    """Whether some negative scores above some positive (else the slope is infinite)."""
-    if not (b.cpos.shape[1] and b.cneg.shape[1]):
-        return np.zeros(b.cpos.shape[0], dtype=bool)
-    x_pos, x_neg = b.group.logits
-    lowest_pos = x_pos[np.argmax(b.cpos > 0, axis=1)]
-    highest_neg = x_neg[b.cneg.shape[1] - 1 - np.argmax(b.cneg[:, ::-1] > 0, axis=1)]
-    return highest_neg > lowest_pos
+def _take_rows_of(data, rows):
+    if rows.size == data[1].shape[0]:  # every replicate: no copy
+        return data
+    return tuple(a if a.shape[0] == 1 else a[rows] for a in data)
 
 
-def _converged(value, last_step, b):
-    ok = (np.abs(last_step) <= 1e-6) & (b.n_pos > 0) & (b.n_neg > 0)
-    return np.where(ok & np.isfinite(value), value, np.nan)
+def _dot(a, x):
+    """Row-wise dot products; ``x`` has one row (shared) or one per row of ``a``."""
+    return a @ x[0] if x.shape[0] == 1 else np.einsum("ij,ij->i", a, x)
+
+
+def _eta(theta, x):
+    return theta[:, :1] + theta[:, 1:] * x
+
+
+def _log_likelihood(theta, data):
+    x_pos, w_pos, x_neg, w_neg = data
+    pos = np.logaddexp(0.0, -_eta(theta, x_pos))
+    neg = np.logaddexp(0.0, _eta(theta, x_neg))
+    return -(np.einsum("ij,ij->i", w_pos, pos) + np.einsum("ij,ij->i", w_neg, neg))
+
+
+def _newton_step(theta, data, slope):
+    """Newton direction of (intercept, slope); the slope stays fixed if not fitted."""
+    x_pos, w_pos, x_neg, w_neg = data
+    mu_pos, mu_neg = expit(_eta(theta, x_pos)), expit(_eta(theta, x_neg))
+    r_pos, r_neg = w_pos * (1 - mu_pos), -w_neg * mu_neg
+    v_pos, v_neg = w_pos * mu_pos * (1 - mu_pos), w_neg * mu_neg * (1 - mu_neg)
+    g_a, h_aa = r_pos.sum(axis=1) + r_neg.sum(axis=1), v_pos.sum(1) + v_neg.sum(1)
+    step = np.zeros_like(theta)
+    if not slope:
+        step[:, 0] = _divide(g_a, h_aa)
+        return np.nan_to_num(step)
+    g_s = _dot(r_pos, x_pos) + _dot(r_neg, x_neg)
+    h_as = _dot(v_pos, x_pos) + _dot(v_neg, x_neg)
+    h_ss = _dot(v_pos * x_pos, x_pos) + _dot(v_neg * x_neg, x_neg)
+    det = h_aa * h_ss - h_as**2
+    step[:, 0] = _divide(h_ss * g_a - h_as * g_s, det)
+    step[:, 1] = _divide(h_aa * g_s - h_as * g_a, det)
+    return np.nan_to_num(step)
+
+
+def _halve_until_better(theta, step, data, before):
+    """Take the Newton step, halved (up to 40 times) until the fit is no worse.
+
+    Returns the new parameters and their log-likelihood.
+    """
+    slack = 1e-12 * np.maximum(np.abs(before), 1.0)
+    factor = np.ones(theta.shape[0])
+    new = theta + step
+    after = _log_likelihood(new, data)
+    worse = ~(after >= before - slack)
+    for _ in range(_MAX_HALVINGS):
+        if not worse.any():
+            break
+        factor[worse] /= 2
+        rows = np.flatnonzero(worse)
+        new[rows] = theta[rows] + step[rows] * factor[rows, None]
+        after[rows] = _log_likelihood(new[rows], _take_rows_of(data, rows))
+        worse[rows] = ~(after[rows] >= before[rows] - slack[rows])
+    return np.where(worse[:, None], theta, new), np.where(worse, before, after)
+
+
+def _overlap(x_pos, w_pos, x_neg, w_neg):
+    """Whether counted events and non-events overlap (else the slope is infinite).
+
+    The maximum likelihood slope exists iff some non-event scores strictly above
+    some event and some event strictly above some non-event.
+    """
+    if not (x_pos.shape[1] and x_neg.shape[1]):
+        return np.zeros(w_pos.shape[0], dtype=bool)
+    lowest_pos = _first_counted(x_pos, w_pos)
+    highest_pos = _first_counted(x_pos[:, ::-1], w_pos[:, ::-1])
+    lowest_neg = _first_counted(x_neg, w_neg)
+    highest_neg = _first_counted(x_neg[:, ::-1], w_neg[:, ::-1])
+    return (highest_neg > lowest_pos) & (highest_pos > lowest_neg)
+
+
+def _first_counted(x, w):
+    first = np.argmax(w > 0, axis=1)
+    return x[0, first] if x.shape[0] == 1 else x[np.arange(x.shape[0]), first]
 
 
 def sensitivity(b):
@@ -231,7 +308,7 @@ class MetricSpec:
     best : {"max", "min"} or float
         Direction of better values, or the ideal value (calibration).
     interval : bool
-        Whether a bootstrap interval is meaningful (sizes are fixed by design).
+        Whether a bootstrap interval is reported (not for the counts n, n_events).
     mergeable : bool
         Whether the metric of a union of groups can be computed from the groups'
         batches (see :mod:`healthbalance.metrics._merged_batch`).
@@ -248,7 +325,7 @@ class MetricSpec:
 METRICS = {
     "n": MetricSpec(n, "any", best="max", interval=False),
     "n_events": MetricSpec(n_events, "any", best="max", interval=False),
-    "prevalence": MetricSpec(prevalence, "any", best="max", interval=False),
+    "prevalence": MetricSpec(prevalence, "any", best="max"),
     "roc_auc": MetricSpec(roc_auc),
     "average_precision": MetricSpec(average_precision, "events"),
     "brier_score": MetricSpec(brier_score, "any", True, "min"),

@@ -19,6 +19,7 @@ COLUMNS = [
     "ci_high",
     "n",
     "n_events",
+    "n_failed",
     "reliable",
     "reason",
 ]
@@ -39,7 +40,7 @@ def _badness(values, best):
 
 
 class GroupReport:
-    """Per-group metrics with stratified bootstrap confidence intervals.
+    """Per-group metrics with bootstrap confidence intervals.
 
     Built by :func:`group_report`; not meant to be created directly. Nothing in a
     report is row-level: it holds group-level estimates, bootstrap replicates of the
@@ -111,15 +112,20 @@ class GroupReport:
             complementary suppression, enough other groups are masked that no
             masked count can be recovered by subtraction from the overall row, an
             attribute's other groups or an intersection's. Masked values are
-            missing (``NaN`` / ``<NA>``); reasons never contain counts.
+            missing (``NaN`` / ``<NA>``), ``n_failed`` with the estimates (how often a
+            replicate lost every event hints at their number); reasons never
+            contain counts.
 
         Returns
         -------
         frame : pandas.DataFrame
             Columns ``attribute``, ``group``, ``metric``, ``estimate``, ``ci_low``,
-            ``ci_high``, ``n``, ``n_events`` (nullable integers), ``reliable`` and
-            ``reason`` (why a group is unreliable or a value undefined, "" if
-            neither). The overall rows have ``attribute == group == "overall"``.
+            ``ci_high``, ``n``, ``n_events``, ``n_failed`` (nullable integers: the
+            replicates where the metric could not be computed), ``reliable`` and
+            ``reason`` (why a group or an interval is unreliable or a value
+            undefined, "" if none); a row whose metric failed in more than 1% of
+            the replicates is ``reliable=False``. The overall rows have
+            ``attribute == group == "overall"``.
         """
         frame = self._frame.copy()
         if suppress_below is None:
@@ -279,7 +285,7 @@ class GroupReport:
         table = table[self.metrics]
         title = (
             f"<p><b>GroupReport</b>: {len(self._keys)} groups, {self.n_bootstrap} "
-            f"stratified bootstrap replicates, {self.confidence_level:.0%} percentile "
+            f"bootstrap replicates, {self.confidence_level:.0%} percentile "
             "intervals; * marks unreliable groups (see to_frame()['reason']).</p>"
         )
         return title + table.to_html(escape=True)

@@ -87,9 +87,7 @@ def representation_report(
     _check_fraction(expected_proportion, "expected_proportion", 0.5)
     frame = _resolve(sensitive_features, y_true)
     y = None if y_true is None else check_target(y_true, pos_label=pos_label)
-    groups = build_groups(
-        frame, np.zeros(frame.shape[0], int), intersections=intersections, overall=False
-    )
+    groups = build_groups(frame, intersections=intersections, overall=False)
     records = [
         {"attribute": a, "group": g, "n": rows.size, "n_events": _events(y, rows)}
         for a, g, rows in zip(groups.attribute, groups.group, groups.rows, strict=True)

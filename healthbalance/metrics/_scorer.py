@@ -102,7 +102,7 @@ class _GroupScorer(_BaseScorer):
         scores = check_scores(
             y_score, y.size, probabilities=[self._metric_name] if probability else ()
         )
-        groups = build_groups(frame, y, intersections=self._options["intersections"])
+        groups = build_groups(frame, intersections=self._options["intersections"])
         params = MetricParams(threshold=self._options["threshold"])
         evaluation = evaluate(
             y,

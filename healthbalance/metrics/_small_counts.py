@@ -42,7 +42,14 @@ MIN_GROUP_SIZE = 30
 MIN_EVENTS = 10
 SUPPRESS_BELOW = 11
 OVERALL = "overall"
-ESTIMATES = ("estimate", "ci_low", "ci_high", "difference", "reference_estimate")
+ESTIMATES = (
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "difference",
+    "reference_estimate",
+    "n_failed",  # replicates without events hint at the number of events
+)
 BLOCKS = ("seed", "model", "strategy")
 
 

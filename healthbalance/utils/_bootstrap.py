@@ -1,6 +1,7 @@
 """Stratified bootstrap kernels shared by the evaluation tools.
 
-The bootstrap resamples rows *within strata* (for the metrics: every cell of group x
+The bootstrap resamples rows *within strata* (for the metrics: the finest
+intersection of the sensitive attributes, or one stratum of all rows; never the
 outcome), so every replicate has the same number of rows in each stratum as the data.
 A replicate is represented by its resample counts (how often each row was drawn), never
 by an ``n_samples x n_bootstrap`` matrix: replicates are drawn in chunks whose size
@@ -210,9 +211,10 @@ def stratified_bootstrap_indices(
         Number of replicates.
     sort_by : array-like of shape (n_samples,) or None, default=None
         Order of the rows within a stratum (stable); the data order if None.
-        :func:`~healthbalance.metrics.group_report` orders them by score (the first
-        model's for :func:`~healthbalance.metrics.compare_models`), so passing the
-        same scores here reproduces its replicates.
+        :func:`~healthbalance.metrics.group_report` (``stratify="intersection"``,
+        strata the intersection codes) orders them by score, then outcome (the
+        first model's score for :func:`~healthbalance.metrics.compare_models`), so
+        passing the same scores here reproduces its replicates when no scores tie.
     random_state : int, RandomState instance or None, default=None
         Seed of the replicates.
 

@@ -53,6 +53,7 @@ def test_frame_layout_overall_attributes_and_intersections(data):
         "ci_high",
         "n",
         "n_events",
+        "n_failed",
         "reliable",
         "reason",
     ]
@@ -103,13 +104,20 @@ def test_point_estimates_equal_fairlearn_metricframe(data):
             )
 
 
-def _naive_replicates(y, p, sf, n_bootstrap, metrics, random_state):
-    """sklearn on the rows of each replicate, drawn with the same indices."""
-    cells, _ = encode_groups(group_labels(sf))
-    strata = cells * 2 + y
+def _naive_replicates(
+    y, p, sf, n_bootstrap, metrics, random_state, stratify="intersection"
+):
+    """sklearn on the rows of each replicate, drawn with the same indices.
+
+    The strata are the finest intersections, or one stratum of all rows; rows are
+    in the order of the report's sorted data (intersection, score, outcome).
+    """
+    codes, _ = encode_groups(group_labels(sf))
+    strata = codes if stratify == "intersection" else np.zeros_like(codes)
+    sort_by = np.argsort(np.lexsort((y, p, codes)))
     replicates = {}
     indices = stratified_bootstrap_indices(
-        strata, n_bootstrap, sort_by=p, random_state=random_state
+        strata, n_bootstrap, sort_by=sort_by, random_state=random_state
     )
     for idx in indices:
         yb, pb = y[idx], p[idx]
@@ -124,22 +132,27 @@ def _naive_replicates(y, p, sf, n_bootstrap, metrics, random_state):
     return replicates
 
 
-def test_bootstrap_intervals_equal_naive_bootstrap_with_same_indices():
+@pytest.mark.parametrize("stratify", ["intersection", "none"])
+def test_bootstrap_intervals_equal_naive_bootstrap_with_same_indices(stratify):
     y, p, sf = make_scores(300, seed=3, ties=True)
-    report = group_report(
-        y,
-        p,
-        sensitive_features=sf,
-        metrics=list(SKLEARN),
-        n_bootstrap=40,
-        confidence_level=0.9,
-        random_state=7,
-        intersections=False,
-        min_group_size=1,
-        min_events=1,
-    )
+    with warnings.catch_warnings():
+        # small groups lose all their events in some plain-resampling replicates
+        warnings.simplefilter("ignore", SmallGroupWarning)
+        report = group_report(
+            y,
+            p,
+            sensitive_features=sf,
+            metrics=list(SKLEARN),
+            n_bootstrap=40,
+            confidence_level=0.9,
+            random_state=7,
+            intersections=False,
+            min_group_size=1,
+            min_events=1,
+            stratify=stratify,
+        )
     frame = report.to_frame()
-    naive = _naive_replicates(y, p, sf, 40, SKLEARN, random_state=7)
+    naive = _naive_replicates(y, p, sf, 40, SKLEARN, 7, stratify)
     for (attribute, group, metric), values in naive.items():
         low, high = percentile_interval(np.array(values), 0.9)
         assert _estimate(frame, attribute, group, metric, "ci_low") == pytest.approx(
@@ -414,3 +427,93 @@ def test_many_groups_use_the_gathered_path_and_still_equal_naive_bootstrap():
     assert _estimate(
         frame, "overall", "overall", "roc_auc", "ci_high"
     ) == pytest.approx(high, abs=1e-10)
+
+
+def _plain_numpy_intervals(y, p, codes, stratify, n_bootstrap, seed):
+    """Independent bootstrap: indices drawn here with the documented design."""
+    rng = np.random.default_rng(seed)
+    blocks = (
+        [np.arange(y.size)]
+        if stratify == "none"
+        else [np.flatnonzero(codes == c) for c in np.unique(codes)]
+    )
+    values = {}
+    for _ in range(n_bootstrap):
+        idx = np.concatenate([b[rng.integers(0, b.size, b.size)] for b in blocks])
+        for key, rows in {"overall": idx, **_by_code(idx, codes)}.items():
+            yb, pb = y[rows], p[rows]
+            values.setdefault(key, []).append(
+                [yb.mean(), np.mean((yb - pb) ** 2), np.mean(pb[yb == 1] >= 0.5)]
+            )
+    return {k: np.array(v) for k, v in values.items()}
+
+
+def _by_code(idx, codes):
+    return {str(c): idx[codes[idx] == c] for c in np.unique(codes)}
+
+
+@pytest.mark.parametrize("stratify", ["intersection", "none"])
+def test_intervals_agree_with_an_independent_numpy_bootstrap(stratify):
+    """Interval endpoints agree with a plain loop to Monte Carlo accuracy."""
+    rng = np.random.default_rng(5)
+    g = rng.choice(["a", "b", "c"], 900, p=[0.6, 0.3, 0.1])
+    y = rng.binomial(1, np.where(g == "c", 0.3, 0.15))
+    p = np.clip(rng.beta(2, 5, g.size) + 0.3 * y, 0, 1)
+    metrics = ["prevalence", "brier_score", "sensitivity"]
+    frame = _report(
+        y, p, g, metrics=metrics, n_bootstrap=1500, stratify=stratify, random_state=2
+    ).to_frame()
+    codes = np.unique(g, return_inverse=True)[1]
+    naive = _plain_numpy_intervals(y, p, codes, stratify, 1500, seed=9)
+    for key, values in naive.items():
+        group = "overall" if key == "overall" else "abc"[int(key)]
+        attribute = "overall" if key == "overall" else "sensitive_feature"
+        for i, metric in enumerate(metrics):
+            low, high = np.quantile(values[:, i], [0.025, 0.975])
+            sd = values[:, i].std()
+            # each 2.5% quantile of 1,500 replicates has an error of ~0.08 sd
+            for column, expected in [("ci_low", low), ("ci_high", high)]:
+                got = _estimate(frame, attribute, group, metric, column)
+                assert got == pytest.approx(expected, abs=0.4 * sd)
+
+
+@pytest.mark.parametrize("stratify", ["intersection", "none"])
+def test_failed_replicates_are_counted_and_flag_the_row(stratify):
+    rng = np.random.default_rng(0)
+    g = np.where(np.arange(400) < 40, "small", "large")
+    y = np.zeros(400, dtype=int)
+    y[[3, 17]] = 1  # the small group has 2 events
+    y[40:] = rng.binomial(1, 0.2, 360)
+    p = rng.random(400)
+    frame = _report(
+        y,
+        p,
+        g,
+        metrics=["sensitivity", "brier_score"],
+        n_bootstrap=200,
+        stratify=stratify,
+        random_state=0,
+        min_group_size=1,
+        min_events=1,
+    ).to_frame()
+    codes = np.unique(g, return_inverse=True)[1]
+    strata = codes if stratify == "intersection" else np.zeros_like(codes)
+    order = np.argsort(np.lexsort((y, p, codes)))
+    no_events = sum(
+        y[idx[g[idx] == "small"]].sum() == 0
+        for idx in stratified_bootstrap_indices(
+            strata, 200, sort_by=order, random_state=0
+        )
+    )
+    small = frame[frame.group == "small"].set_index("metric")
+    assert small.loc["sensitivity", "n_failed"] == no_events > 2
+    assert not small.loc["sensitivity", "reliable"]
+    assert f"undefined in {no_events} of 200" in small.loc["sensitivity", "reason"]
+    assert small.loc["brier_score", "n_failed"] == 0
+    assert small.loc["brier_score", "reliable"]
+
+
+def test_bad_stratify_is_rejected():
+    y, p, sf = make_scores(50)
+    with pytest.raises(ValueError, match="stratify must be one of"):
+        group_report(y, p, sensitive_features=sf, stratify="outcome")

@@ -2,7 +2,9 @@
 
 import numpy as np
 import pytest
-from scipy.optimize import brentq
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.optimize import brentq, minimize
 from sklearn import metrics as skm
 from sklearn.calibration import calibration_curve
 from sklearn.linear_model import LogisticRegression
@@ -124,3 +126,83 @@ def test_ppv_without_predicted_positives_is_nan():
     batch = CountBatch(_group(y, p))
     assert np.isnan(METRICS["ppv"].function(batch)[0])
     assert METRICS["sensitivity"].function(batch)[0] == 0
+
+
+def _mle(y, x, slope):
+    """Independent maximum likelihood: scipy.optimize.minimize on the log-likelihood."""
+
+    def loss(theta):
+        eta = theta[0] + (theta[1] if slope else 1.0) * x
+        return np.sum(np.logaddexp(0, eta) - y * eta)
+
+    def grad(theta):
+        r = 1 / (1 + np.exp(-(theta[0] + (theta[1] if slope else 1.0) * x))) - y
+        return np.array([r.sum(), (r * x).sum() if slope else 0.0])
+
+    fit = minimize(loss, [0.0, 1.0], jac=grad, method="BFGS", options={"gtol": 1e-10})
+    return fit.x[1] if slope else fit.x[0]
+
+
+def _miscalibrated(a, b, n, seed):
+    rng = np.random.default_rng(seed)
+    risk = 1 / (1 + np.exp(-rng.normal(-2.2, 1.0, n)))
+    y = rng.binomial(1, risk)
+    return y, 1 / (1 + np.exp(-(a + b * _logit(risk))))
+
+
+# the old undamped Newton diverged on these (slopes 0.33-0.5, intercepts +3 / -4.5)
+@pytest.mark.parametrize(
+    ("a", "b"), [(0, 0.33), (0, 0.5), (3, 1), (-4.5, 1), (2, 3), (-3, 0.4)]
+)
+@pytest.mark.parametrize("name", ["calibration_intercept", "calibration_slope"])
+def test_calibration_fits_equal_independent_mle_when_miscalibrated(name, a, b):
+    y, p = _miscalibrated(a, b, 3000, seed=int(10 * b))
+    value = METRICS[name].function(CountBatch(_group(y, p)))[0]
+    expected = _mle(y, _logit(p), slope=name == "calibration_slope")
+    assert value == pytest.approx(expected, abs=1e-6)
+
+
+@given(
+    n=st.integers(20, 400),
+    a=st.floats(-5, 5),
+    b=st.floats(0.2, 4),
+    seed=st.integers(0, 2**16),
+)
+@settings(max_examples=40, deadline=None)
+def test_calibration_slope_is_finite_exactly_when_classes_overlap(n, a, b, seed):
+    y, p = _miscalibrated(a, b, n, seed)
+    x = _logit(p)
+    overlap = y.any() and (~y.astype(bool)).any()
+    overlap = overlap and x[y == 0].max() > x[y == 1].min()
+    overlap = overlap and x[y == 1].max() > x[y == 0].min()
+    value = METRICS["calibration_slope"].function(CountBatch(_group(y, p)))[0]
+    assert np.isfinite(value) == overlap
+    if overlap:
+        assert value == pytest.approx(_mle(y, x, slope=True), abs=1e-5)
+
+
+@pytest.mark.parametrize(
+    "p", [[0.9, 0.8, 0.7, 0.3, 0.2, 0.1], [0.1, 0.2, 0.5, 0.5, 0.8, 0.9]]
+)
+def test_reversed_or_tied_separation_makes_slope_nan(p):
+    # events all below the non-events, or separated up to one tie at the boundary
+    y = np.array([0, 0, 0, 1, 1, 1])
+    value = METRICS["calibration_slope"].function(CountBatch(_group(y, np.array(p))))
+    assert np.isnan(value[0])
+
+
+@pytest.mark.parametrize(("a", "b"), [(0, 1), (-1, 0.5), (1, 2)])
+def test_binned_replicates_of_calibration_fits_are_within_stated_error(a, b):
+    """Replicates use binned logits: compare with the exact fit on repeated rows."""
+    y, p = _miscalibrated(a, b, 40_000, seed=3)
+    counts = np.random.default_rng(1).multinomial(
+        y.size, np.full(y.size, 1 / y.size), size=2
+    )
+    group = _group(y, p)
+    assert len(group.logit_bins[1]) < y.size / 10  # binned, not row by row
+    for name in ["calibration_intercept", "calibration_slope"]:
+        binned = METRICS[name].function(CountBatch(group, counts.astype(np.uint16)))
+        for value, count in zip(binned, counts, strict=True):
+            rows = np.repeat(np.arange(y.size), count)
+            exact = _mle(y[rows], _logit(p[rows]), slope=name == "calibration_slope")
+            assert value == pytest.approx(exact, abs=1e-4)

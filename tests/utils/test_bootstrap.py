@@ -73,3 +73,18 @@ def test_percentile_interval_matches_numpy_and_ignores_nan():
 def test_percentile_interval_without_replicates_is_nan():
     low, high = percentile_interval(np.empty((0, 2)), 0.95)
     assert np.isnan(low).all() and np.isnan(high).all()
+
+
+@pytest.mark.parametrize("sizes", [[50, 1, 7, 200], [3000]])
+def test_draws_are_uniform_within_each_stratum(sizes):
+    """Chi-square on how often each row is drawn, stratum by stratum."""
+    from scipy.stats import chisquare
+
+    layout = StrataLayout(np.repeat(np.arange(len(sizes)), sizes))
+    counts = layout.draw_counts(np.random.default_rng(11), 400).astype(np.int64)
+    totals = counts.sum(axis=0)
+    for start, size in zip(layout.starts, layout.sizes, strict=True):
+        block = counts[:, start : start + size]
+        np.testing.assert_array_equal(block.sum(axis=1), size)  # stratum size kept
+        if size > 1:
+            assert chisquare(totals[start : start + size]).pvalue > 1e-3

@@ -1,0 +1,224 @@
+"""Actual coverage of group_report's nominal 95% intervals on known populations.
+
+Each scenario is a population with known per-group truth: true risk
+``p = expit(mu_g + z)`` with ``z ~ N(0, 1)`` and ``mu_g`` set for the group's
+prevalence, outcome ``y ~ Bernoulli(p)``, model score ``expit(a + b * logit(p))``
+(``a = 0, b = 1`` is a calibrated model; ``b < 1`` over-confident, ``a != 0``
+shifted). The true value of every metric is its value on a very large sample of
+the population (2,000,000 patients in all, Monte Carlo error about 1e-3, small next to
+the interval widths), with the
+group sizes of the scenario in the same proportions (so the ``overall`` truth is
+the mix the design fixes). For each of ``--reps`` simulated data sets a report is
+built with ``--boot`` replicates; the table prints, per metric, the share of
+intervals that contain the truth with its Monte Carlo standard error
+``sqrt(c (1 - c) / reps)``, for the ``overall`` row, the groups and the paired
+``disparity`` (group minus the first group). ``ece`` is biased away from 0 by
+construction: its row prints the mean bias (estimate - truth) instead.
+
+Usage: python benchmarks/bench_coverage.py [--reps 200] [--boot 400]
+       [--stratify intersection] [--scenarios main,small,...]
+"""
+
+import argparse
+import inspect
+import os
+import time
+import warnings
+
+import numpy as np
+import pandas as pd
+from scipy.optimize import brentq
+from scipy.special import expit, logit
+
+from healthbalance.metrics import group_report
+
+METRICS = [
+    "prevalence",
+    "roc_auc",
+    "average_precision",
+    "brier_score",
+    "log_loss",
+    "calibration_intercept",
+    "calibration_slope",
+    "sensitivity",
+    "specificity",
+    "ppv",
+    "npv",
+    "f1",
+    "net_benefit",
+    "sensitivity_at_specificity",
+    "specificity_at_sensitivity",
+    "ece",
+]
+THRESHOLD = 0.2
+BIASED = {"ece"}
+TRUTH_ROWS = 2_000_000
+
+# name: (group sizes (one attribute) or {attribute: levels} sizes, prevalences, a, b)
+SCENARIOS = {
+    "main": ({"g": [2000, 2000]}, [0.1, 0.1], 0.0, 1.0),
+    "miscalibrated": ({"g": [2000, 2000]}, [0.1, 0.1], -1.0, 0.5),
+    "rare": ({"g": [2000, 2000]}, [0.03, 0.03], 0.0, 1.0),
+    "common": ({"g": [2000, 2000]}, [0.3, 0.3], 0.5, 1.5),
+    "small": ({"g": [100, 300]}, [0.1, 0.1], 0.0, 1.0),
+    "large": ({"g": [20000, 5000]}, [0.1, 0.1], 0.0, 1.0),
+    "two_attributes": ({"race": [1200, 600, 200], "sex": [2, 2]}, None, 0.0, 1.0),
+}
+
+
+def _mu_for(prevalence):
+    """Mean logit giving a population prevalence (logit-normal, sd 1)."""
+    z = np.random.default_rng(123).standard_normal(400_000)
+    return brentq(lambda mu: expit(mu + z).mean() - prevalence, -10, 10)
+
+
+def population(sizes, prevalences, rng):
+    """Sensitive features and true risks of a data set with these group sizes."""
+    if prevalences is not None:  # one attribute "g"
+        mus = [_mu_for(q) for q in prevalences]
+        g = np.repeat([f"g{k}" for k in range(len(sizes["g"]))], sizes["g"])
+        mu = np.repeat(mus, sizes["g"])
+        return pd.DataFrame({"g": g}), expit(mu + rng.standard_normal(g.size))
+    race_sizes = sizes["race"]
+    race = np.repeat([f"r{k}" for k in range(len(race_sizes))], race_sizes)
+    sex = np.where(rng.random(race.size) < 0.5, "F", "M")
+    mu = np.where(race == "r0", _mu_for(0.1), _mu_for(0.15))
+    mu = mu + np.where(sex == "F", -0.3, 0.3)
+    frame = pd.DataFrame({"race": race, "sex": sex})
+    return frame, expit(mu + rng.standard_normal(race.size))
+
+
+def draw(scale, scenario, rng):
+    sizes, prevalences, a, b = SCENARIOS[scenario]
+    scaled = {k: [int(s * scale) for s in v] for k, v in sizes.items()}
+    if prevalences is None:
+        scaled["sex"] = sizes["sex"]
+    frame, p = population(scaled, prevalences, rng)
+    y = rng.binomial(1, p)
+    score = expit(a + b * logit(np.clip(p, 1e-12, 1 - 1e-12)))
+    return y, score, frame
+
+
+def report(y, score, frame, boot, seed, stratify):
+    kwargs = {"stratify": stratify} if stratify else {}
+    return group_report(
+        y,
+        score,
+        sensitive_features=frame,
+        metrics=METRICS,
+        threshold=THRESHOLD,
+        n_bootstrap=boot,
+        min_group_size=1,
+        min_events=1,
+        random_state=seed,
+        **kwargs,
+    )
+
+
+def truth(scenario):
+    sizes = SCENARIOS[scenario][0]
+    scale = TRUTH_ROWS / sum(sizes[next(iter(sizes))])
+    y, score, frame = draw(scale, scenario, np.random.default_rng(2024))
+    rep = report(y, score, frame, 0, 0, None)
+    true = rep.to_frame().set_index(["attribute", "group", "metric"])["estimate"]
+    return true, _disparities(rep, frame.columns[0])
+
+
+def _disparities(rep, attribute):
+    """Paired differences of each group of ``attribute`` minus its first group."""
+    first = rep.to_frame().query("attribute == @attribute")["group"].iloc[0]
+    parts = [
+        rep.disparity(metric, reference=first, attribute=attribute)
+        for metric in METRICS
+    ]
+    d = pd.concat(parts, ignore_index=True)
+    d = d[d["group"] != d["reference"]]
+    return d.set_index(["attribute", "group", "metric"])
+
+
+def coverage(scenario, reps, boot, stratify):
+    true, true_disp = truth(scenario)
+    first_attribute = next(iter(SCENARIOS[scenario][0]))
+    hits = []
+    rng = np.random.default_rng(7)
+    for r in range(reps):
+        y, score, frame = draw(1.0, scenario, rng)
+        rep = report(y, score, frame, boot, r, stratify)
+        f = rep.to_frame().set_index(["attribute", "group", "metric"])
+        t = true.reindex(f.index)
+        kind = np.where(
+            f.index.get_level_values(0) == "overall",
+            "overall",
+            np.where(f.index.get_level_values(0) == first_attribute, "group", "other"),
+        )
+        covered = (f["ci_low"] <= t) & (t <= f["ci_high"])
+        hits.append(
+            pd.DataFrame(
+                {
+                    "metric": f.index.get_level_values(2),
+                    "row": kind,
+                    "covered": covered.to_numpy(float),
+                    "bias": (f["estimate"] - t).to_numpy(),
+                    "width": (f["ci_high"] - f["ci_low"]).to_numpy(),
+                }
+            )
+        )
+        d = _disparities(rep, first_attribute)
+        td = true_disp.reindex(d.index)["difference"]
+        dcov = (d["difference_ci_low"] <= td) & (td <= d["difference_ci_high"])
+        hits.append(
+            pd.DataFrame(
+                {
+                    "metric": d.index.get_level_values(2),
+                    "row": "disparity",
+                    "covered": dcov.to_numpy(float),
+                    "bias": (d["difference"] - td).to_numpy(),
+                    "width": (d["difference_ci_high"] - d["difference_ci_low"]),
+                }
+            )
+        )
+    return pd.concat(hits, ignore_index=True)
+
+
+def table(hits, reps):
+    rows = []
+    for (metric, row), h in hits.groupby(["metric", "row"], sort=False):
+        c = h["covered"].mean()
+        if h["width"].isna().all():
+            text = "no interval"
+        elif metric in BIASED:
+            text = f"bias {h['bias'].mean():+.4f}"
+        else:
+            text = f"{c:.3f} ± {np.sqrt(c * (1 - c) / reps):.3f}"
+        rows.append({"metric": metric, "row": row, "value": text})
+    wide = pd.DataFrame(rows).pivot(index="metric", columns="row", values="value")
+    return wide.reindex(METRICS)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--reps", type=int, default=200)
+    parser.add_argument("--boot", type=int, default=400)
+    parser.add_argument("--stratify", default=None)
+    parser.add_argument("--scenarios", default="main,miscalibrated,small")
+    args = parser.parse_args()
+    warnings.simplefilter("ignore")  # small-group warnings are expected here
+    has_stratify = "stratify" in inspect.signature(group_report).parameters
+    stratify = args.stratify if has_stratify else None
+    print(
+        f"load average {os.getloadavg()[0]:.1f}; stratify={stratify or 'default'}; "
+        f"{args.reps} data sets x {args.boot} replicates; threshold {THRESHOLD}"
+    )
+    for scenario in args.scenarios.split(","):
+        start = time.perf_counter()
+        hits = coverage(scenario, args.reps, args.boot, stratify)
+        sizes, prevalences, a, b = SCENARIOS[scenario]
+        print(
+            f"\n{scenario}: sizes {sizes}, prevalences {prevalences or 'mixed'}, "
+            f"score = expit({a} + {b} logit p)  ({time.perf_counter() - start:.0f} s)"
+        )
+        print(table(hits, args.reps).to_string())
+
+
+if __name__ == "__main__":
+    main()
