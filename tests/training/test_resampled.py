@@ -84,12 +84,34 @@ def test_synthetic_rows_get_the_mean_weight_of_their_cell(data):
         assert np.isclose(spy.sample_weight_[i], weights[cell].mean())
 
 
+class _CountingSampler(GroupBalancedSampler):
+    calls = 0
+
+    def fit_resample(self, X, y, *, sensitive_features=None):
+        type(self).calls += 1
+        return super().fit_resample(X, y, sensitive_features=sensitive_features)
+
+
 def test_prediction_never_resamples(data):
     X, y, g = (a[:400] for a in data)
-    clf = ResampledClassifier(LogisticRegression(), GroupBalancedSampler())
+    clf = ResampledClassifier(LogisticRegression(), _CountingSampler(random_state=0))
     clf.fit(X, y, sensitive_features=g)
-    assert clf.predict(X, sensitive_features=g).shape == (400,)
-    assert clf.predict_proba(X, sensitive_features=g).shape == (400, 2)
+    calls = _CountingSampler.calls
+    proba = clf.predict_proba(X, sensitive_features=g)
+    assert _CountingSampler.calls == calls  # the sampler is not run at predict
+    # One prediction per input row, in order: a permutation of the rows permutes
+    # the predictions, and a subset predicts as in the whole batch.
+    order = np.random.default_rng(0).permutation(400)
+    np.testing.assert_allclose(
+        clf.predict_proba(X[order], sensitive_features=g[order]), proba[order]
+    )
+    np.testing.assert_allclose(
+        clf.predict_proba(X[:50], sensitive_features=g[:50]), proba[:50]
+    )
+    np.testing.assert_array_equal(
+        clf.predict(X, sensitive_features=g), clf.classes_[proba.argmax(axis=1)]
+    )
+    assert _CountingSampler.calls == calls
 
 
 def test_missing_groups_at_prediction_fall_back_to_the_overall_prior(data):
@@ -117,8 +139,12 @@ def test_sensitive_columns_of_the_sampler_serve_fit_and_predict(data):
     pd.testing.assert_frame_equal(
         by_column.class_prior_after_, by_argument.class_prior_after_
     )
-    # predict reads the groups from the same column.
-    by_column.predict_proba(frame)
+    # predict reads the groups from the same column: same probabilities as when
+    # they are passed (a MissingGroupsWarning would fail the test).
+    np.testing.assert_allclose(
+        by_column.predict_proba(frame),
+        by_argument.predict_proba(features, sensitive_features=g),
+    )
 
 
 def test_sample_weight_needs_sample_indices():
