@@ -287,7 +287,7 @@ class GroupDROClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         """Get the metadata routing of this object.
 
         ``fit`` routes metadata (other than ``sample_weight``) to every fit of the
-        estimator; see the :ref:`User Guide <metadata_routing>` of scikit-learn.
+        estimator; see scikit-learn's metadata routing user guide.
 
         Returns
         -------

@@ -232,8 +232,7 @@ class JTTClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
         ``fit`` routes metadata (other than ``sample_weight``) to the fits of
         ``first_stage`` (or of ``estimator`` when it is None) and of
-        ``estimator``; see the :ref:`User Guide <metadata_routing>` of
-        scikit-learn.
+        ``estimator``; see scikit-learn's metadata routing user guide.
 
         Returns
         -------

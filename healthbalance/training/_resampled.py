@@ -204,8 +204,7 @@ class ResampledClassifier(
         """Get the metadata routing of this object.
 
         ``fit`` routes metadata to the sampler's ``fit_resample`` and to the
-        estimator's ``fit``; see the :ref:`User Guide <metadata_routing>` of
-        scikit-learn.
+        estimator's ``fit``; see scikit-learn's metadata routing user guide.
 
         Returns
         -------

@@ -208,7 +208,7 @@ class ReweightedClassifier(
 
         ``fit`` routes metadata other than ``sample_weight`` (which it always
         passes, multiplied by the group weights) to the estimator's ``fit``; see
-        the :ref:`User Guide <metadata_routing>` of scikit-learn.
+        scikit-learn's metadata routing user guide.
 
         Returns
         -------

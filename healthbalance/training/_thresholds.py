@@ -259,8 +259,8 @@ class GroupThresholdClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
     def get_metadata_routing(self):
         """Get the metadata routing of this object.
 
-        ``fit`` routes metadata to the fits of the estimator; see the
-        :ref:`User Guide <metadata_routing>` of scikit-learn.
+        ``fit`` routes metadata to the fits of the estimator; see
+        scikit-learn's metadata routing user guide.
 
         Returns
         -------
