@@ -6,8 +6,8 @@ them from ``INSTANCES``. Expected failures live in ``EXPECTED_FAILED`` only, eac
 the reason; nothing is skipped by name. Expected failures are strict: a check that
 starts passing fails the suite, so the list cannot go stale.
 
-The stock checks pass no groups, so estimators are also checked (so far those in
-``GROUPED_VERIFIED``) as a ``Grouped...`` subclass whose
+The stock checks pass no groups, so every estimator is checked twice: as is (one
+group, the ``NoSensitiveFeaturesWarning`` case) and as a ``Grouped...`` subclass whose
 methods that take ``sensitive_features`` get two groups read from the sign of the
 first feature (a function of the row, so subsets and batches agree).
 """
@@ -83,6 +83,68 @@ EXPECTED_FAILED = {
     ),
 }
 
+# With groups from the sign of the first feature, the checks' tiny data sets give a
+# group whose rows hold a single class. Estimators that fit per group refuse it by
+# design (training/_groups.py: "group 'neg' has only one class in y"), so these checks
+# fail on that error before reaching what they test.
+_ONE_CLASS_GROUP = (
+    "the check's data gives group 'neg' a single class, which this per-group "
+    "estimator refuses by design with a ValueError naming the group."
+)
+# Bug found by the grouped checks, left for the estimator's owner: the one-class
+# group check runs before validate_data, so a NaN / inf in X is reported as a
+# one-class group instead of the NaN error (bad input should fail on X first).
+_GROUP_CHECK_BEFORE_NAN = (
+    "bug: the one-class group check runs before validate_data, so NaN / inf in X "
+    "raises the group error, not scikit-learn's NaN error."
+)
+EXPECTED_FAILED.update(
+    {
+        "GroupedGroupDROClassifier": {
+            **dict.fromkeys(
+                (
+                    "check_pipeline_consistency",
+                    "check_estimators_pickle",
+                    "check_estimators_pickle(readonly_memmap=True)",
+                    "check_classifier_data_not_an_array",
+                    "check_classifiers_classes",
+                ),
+                _ONE_CLASS_GROUP,
+            ),
+            "check_estimators_nan_inf": _GROUP_CHECK_BEFORE_NAN,
+        },
+        "GroupedGroupDROLogisticRegression": dict.fromkeys(
+            (
+                "check_estimators_overwrite_params",
+                "check_estimators_fit_returns_self",
+                "check_readonly_memmap_input",
+                "check_pipeline_consistency",
+                "check_estimators_pickle",
+                "check_estimators_pickle(readonly_memmap=True)",
+                "check_classifier_data_not_an_array",
+                "check_decision_proba_consistency",
+            ),
+            _ONE_CLASS_GROUP,
+        ),
+        "GroupedGroupThresholdClassifier": {
+            **dict.fromkeys(
+                (
+                    "check_estimators_overwrite_params",
+                    "check_estimators_fit_returns_self",
+                    "check_readonly_memmap_input",
+                    "check_pipeline_consistency",
+                    "check_estimators_pickle",
+                    "check_estimators_pickle(readonly_memmap=True)",
+                    "check_classifier_data_not_an_array",
+                    "check_fit2d_predict1d",
+                ),
+                _ONE_CLASS_GROUP,
+            ),
+            "check_estimators_nan_inf": _GROUP_CHECK_BEFORE_NAN,
+        },
+    }
+)
+
 
 def _public_estimator_classes():
     for package in PACKAGES:
@@ -99,8 +161,10 @@ def _instances():
 
 
 def _expected_failed(estimator):
+    # A grouped estimator inherits its class's expected failures, plus its own.
     name = type(estimator).__name__
-    return EXPECTED_FAILED.get(name.removeprefix("Grouped"), {})
+    inherited = EXPECTED_FAILED.get(name.removeprefix("Grouped"), {})
+    return {**inherited, **EXPECTED_FAILED.get(name, {})}
 
 
 ESTIMATORS = list(_instances())
@@ -163,10 +227,7 @@ def _grouped(estimator):
     return _grouped_class(type(estimator))(**estimator.get_params(deep=False))
 
 
-# Grouped checks verified so far; the other estimators are still to be added (their
-# grouped failures must be triaged into EXPECTED_FAILED with reasons first).
-GROUPED_VERIFIED = {"GroupBalancedSampler", "ResampledClassifier"}
-GROUPED = [_grouped(e) for e in ESTIMATORS if type(e).__name__ in GROUPED_VERIFIED]
+GROUPED = [_grouped(e) for e in ESTIMATORS]
 GROUPED_SAMPLERS = [e for e in GROUPED if isinstance(e, BaseSampler)]
 
 
@@ -206,12 +267,11 @@ def test_grouped_estimators_really_receive_groups():
     sampler = _grouped(GroupBalancedSampler(random_state=0))
     sampler.fit_resample(X, y)
     assert sorted(sampler.groups_) == ["neg", "pos"]
-    assert {type(e).__name__ for e in GROUPED} == {
-        f"Grouped{name}" for name in GROUPED_VERIFIED
-    }
+    for estimator in GROUPED:
+        assert type(estimator).__name__.startswith("Grouped")
 
 
 def test_expected_failures_name_real_estimators():
     names = {type(e).__name__ for e in ESTIMATORS}
-    assert set(EXPECTED_FAILED) <= names
+    assert set(EXPECTED_FAILED) <= names | {f"Grouped{name}" for name in names}
     assert set(INSTANCES) <= names

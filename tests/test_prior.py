@@ -12,6 +12,7 @@ from healthbalance._prior import (
     fit_intercept_shift,
     odds_ratio_shift,
 )
+from tests._strategies import cohorts
 from tests.training._helpers import offset_mle
 
 
@@ -66,15 +67,30 @@ def test_per_row_shifts_correct_each_row_with_its_own():
         np.testing.assert_allclose(corrected[i], row / row.sum())
 
 
-def test_class_priors_match_a_loop():
-    rng = np.random.default_rng(2)
-    groups, classes = rng.integers(0, 3, 100), rng.integers(0, 2, 100)
-    weights = rng.random(100)
-    priors = class_priors(groups, classes, 3, 2, sample_weight=weights)
-    for g in range(3):
-        for c in range(2):
-            mass = weights[(groups == g) & (classes == c)].sum()
-            assert np.isclose(priors[g, c], mass / weights[groups == g].sum())
+@settings(max_examples=50, deadline=None)
+@given(cohort=cohorts(), weighted=st.booleans(), extra_groups=st.integers(0, 2))
+def test_class_priors_match_a_loop(cohort, weighted, extra_groups):
+    # Sizes, groups, classes, class balance and empty cells vary; groups without
+    # rows (``extra_groups``) must get zeros. Expectations loop over the raw labels.
+    _, y, _, cells = cohort
+    n_groups, n_classes = cells.counts.shape
+    rng = np.random.default_rng(y.size)
+    weights = rng.random(y.size) + 0.01 if weighted else None
+    priors = class_priors(
+        cells.group,
+        cells.label,
+        n_groups + extra_groups,
+        n_classes,
+        sample_weight=weights,
+    )
+    w = np.ones(y.size) if weights is None else weights
+    assert priors.shape == (n_groups + extra_groups, n_classes)
+    for g in range(n_groups):
+        in_group = cells.group == g
+        for c in range(n_classes):
+            mass = w[in_group & (cells.label == c)].sum()
+            assert np.isclose(priors[g, c], mass / w[in_group].sum())
+    np.testing.assert_array_equal(priors[n_groups:], 0.0)
 
 
 @settings(max_examples=40, deadline=None)

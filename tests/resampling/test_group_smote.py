@@ -1,3 +1,4 @@
+import warnings
 from collections import Counter
 
 import numpy as np
@@ -9,6 +10,7 @@ from imblearn.over_sampling import SMOTE
 
 from healthbalance import NoSensitiveFeaturesWarning
 from healthbalance.resampling import GroupSMOTE, SmallCellWarning
+from tests._strategies import cohorts
 
 
 def _numeric(seed, n=90):
@@ -23,9 +25,8 @@ def _numeric(seed, n=90):
     return X, y, groups
 
 
-def _mixed(seed, n=120):
-    rng = np.random.default_rng(seed)
-    X = pd.DataFrame(
+def _mixed_features(rng, n):
+    return pd.DataFrame(
         {
             "age": rng.normal(65, 10, n),
             "admission": pd.Series(
@@ -36,6 +37,11 @@ def _mixed(seed, n=120):
             "lactate": rng.gamma(2.0, 1.0, n).astype(np.float32),
         }
     )
+
+
+def _mixed(seed, n=120):
+    rng = np.random.default_rng(seed)
+    X = _mixed_features(rng, n)
     y = pd.Series((rng.random(n) < 0.3).astype(int), name="death")
     y.iloc[:6] = [1, 1, 1, 1, 0, 0]
     groups = np.where(np.arange(n) % 2 == 0, "F", "M")
@@ -86,22 +92,36 @@ def test_class_within_group_balances_every_group():
 
 
 @settings(max_examples=15, deadline=None)
-@given(seed=st.integers(0, 10_000))
-def test_mixed_frame_keeps_dtypes_and_draws_seen_categories(seed):
-    X, y, groups = _mixed(seed)
+@given(cohort=cohorts(max_count=10, empty=False), seed=st.integers(0, 10_000))
+def test_mixed_frame_keeps_dtypes_and_draws_seen_categories(cohort, seed):
+    # Sizes, groups, classes, class balance and label types vary (tests/_strategies);
+    # the cells are known, so balance and categories are checked against them.
+    _, y, groups, cells = cohort
+    X = _mixed_features(np.random.default_rng(seed), y.size)
+    y = pd.Series(y, name="death")
     smote = GroupSMOTE(k_neighbors=3, random_state=seed)
-    X_res, y_res = smote.fit_resample(X, y, sensitive_features=groups)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SmallCellWarning)  # cells of 1-3 rows
+        X_res, y_res = smote.fit_resample(X, y, sensitive_features=groups)
     assert X_res.dtypes.equals(X.dtypes)
     assert list(X_res.columns) == list(X.columns)
     assert isinstance(y_res, pd.Series) and y_res.name == "death"
     assert smote.categorical_features_.tolist() == [1, 2]
-    new = X_res.iloc[len(X) :]
-    labels = smote.sensitive_features_.iloc[len(X) :, 0].to_numpy()
+    n = len(X)
+    # Map the fitted labels back to the true cells through the original rows.
+    fitted = smote.sensitive_features_.iloc[:, 0].to_numpy()
+    group_of = dict(zip(fitted[:n], cells.group, strict=True))
+    class_of = dict(zip(y, cells.label, strict=True))
+    g_res = np.array([group_of[v] for v in fitted])
+    c_res = np.array([class_of[v] for v in y_res])
+    for g, row in enumerate(cells.counts):  # class_within_group: every class = max
+        np.testing.assert_array_equal(
+            np.bincount(c_res[g_res == g], minlength=row.size), row.max()
+        )
+    new = X_res.iloc[n:]
     for column in ("admission", "ward"):
-        for value, group, label in zip(
-            new[column], labels, y_res.iloc[len(X) :], strict=True
-        ):
-            cell = (groups == group) & (y.to_numpy() == label)
+        for value, g, c in zip(new[column], g_res[n:], c_res[n:], strict=True):
+            cell = (cells.group == g) & (cells.label == c)
             assert value in set(X.loc[cell, column])
     assert set(new["vent"]) <= {0, 1}
 
