@@ -1,5 +1,8 @@
 """The metric registry: one entry per metric, safe on merged groups, its texts."""
 
+import importlib.util
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -102,3 +105,18 @@ def test_why_undefined_reaches_the_report():
         min_events=1,
     ).to_frame()
     assert "no predicted positives at threshold 0.5" in report["reason"].iloc[0]
+
+
+def test_docs_table_is_generated_from_the_registry(monkeypatch, tmp_path):
+    conf_path = Path(__file__).parents[2] / "docs" / "conf.py"
+    module_spec = importlib.util.spec_from_file_location("_docs_conf", conf_path)
+    conf = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(conf)
+    spec = MetricSpec(_balanced_accuracy, ("sorted_scores",), "Balanced accuracy.")
+    monkeypatch.setitem(METRICS, "balanced_accuracy", spec)
+    monkeypatch.setattr(conf, "DOCS", str(tmp_path))
+    conf.write_metrics_table(None)
+    table = (tmp_path / "generated" / "metrics_table.rst").read_text()
+    for name, entry in METRICS.items():
+        assert f"* - ``{name}``\n     - {entry.description}" in table
+    assert "at ``threshold``." in table  # ppv's undefined text, formatted
