@@ -36,7 +36,8 @@ numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False
 
 templates_path = ["_templates"]
-exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
+# generated/metrics_table.rst is included by the evaluation page, not a page itself.
+exclude_patterns = ["_build", "Thumbs.db", ".DS_Store", "generated/metrics_table.rst"]
 source_suffix = {".rst": "restructuredtext", ".md": "markdown"}
 # mimic.rst is a placeholder until the loader's page, mimic.md, is merged: two files
 # for one document would be a warning, so the Markdown page wins when it exists.
@@ -72,5 +73,61 @@ def skip_scikit_learn_members(app, what, name, obj, skip, options):
     return None
 
 
+_NEEDS = {
+    "any": "",
+    "both": "events and non-events",
+    "events": "events",
+    "non_events": "non-events",
+}
+
+
+def _metric_row(name, spec):
+    best = spec.best if isinstance(spec.best, str) else f"ideal {spec.best:g}"
+    undefined = spec.undefined.format(name=name, threshold="``threshold``")
+    cells = [
+        f"``{name}``",
+        spec.description + (f" Undefined when {undefined}." if undefined else ""),
+        best,
+        _NEEDS[spec.needs],
+        "yes" if spec.interval else "no",
+        ", ".join(f"``{word}``" for word in spec.statistics),
+        "merged" if spec.mergeable else "whole group",
+    ]
+    return "\n".join(
+        ("   * - " if i == 0 else "     - ") + (cell or "--")
+        for i, cell in enumerate(cells)
+    )
+
+
+def write_metrics_table(app):
+    """Write ``generated/metrics_table.rst`` from the metric registry."""
+    from healthbalance.metrics._metric_functions import METRICS
+
+    header = [
+        ".. list-table::",
+        "   :header-rows: 1",
+        "   :widths: 18 40 8 12 7 15 10",
+        "",
+        "   * - Metric",
+        "     - Description",
+        "     - Better",
+        "     - Needs",
+        "     - Interval",
+        "     - Statistics",
+        "     - Overall row",
+    ]
+    rows = [_metric_row(name, spec) for name, spec in METRICS.items()]
+    os.makedirs(os.path.join(DOCS, "generated"), exist_ok=True)
+    path = os.path.join(DOCS, "generated", "metrics_table.rst")
+    text = "\n".join(header + rows) + "\n"
+    if os.path.exists(path):
+        with open(path) as old:
+            if old.read() == text:
+                return  # unchanged: keep Sphinx from rebuilding the page
+    with open(path, "w") as out:
+        out.write(text)
+
+
 def setup(app):
     app.connect("autodoc-skip-member", skip_scikit_learn_members)
+    app.connect("builder-inited", write_metrics_table)

@@ -200,19 +200,8 @@ def _reasons(setup, point):
 
 
 def _why_undefined(name, metric, group, params):
-    n_pos, n_neg = group.p_pos.size, group.p_neg.size
-    needs = METRICS[metric].needs if isinstance(metric, str) else "any"
-    if n_pos == 0 and needs in ("both", "events"):
-        return f"{name} undefined: no events in the group"
-    if n_neg == 0 and needs in ("both", "non_events"):
-        return f"{name} undefined: no non-events in the group"
-    if metric == "ppv":
-        return f"ppv undefined: no predicted positives at threshold {params.threshold}"
-    if metric == "npv":
-        return f"npv undefined: no predicted negatives at threshold {params.threshold}"
-    if metric == "calibration_slope":
-        return (
-            f"{name} undefined: the score separates events from non-events, so the "
-            "maximum-likelihood slope is infinite"
-        )
-    return f"{name} undefined for this group"
+    """Why ``metric`` is NaN for ``group``: the registry's text (callables: generic)."""
+    if not isinstance(metric, str):
+        return f"{name} undefined for this group"
+    n_events, n_non_events = group.p_pos.size, group.p_neg.size
+    return METRICS[metric].why_undefined(name, n_events, n_non_events, params)
