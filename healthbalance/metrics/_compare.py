@@ -45,7 +45,7 @@ def compare_models(
     n_bins=10,
     n_bootstrap=1000,
     confidence_level=0.95,
-    intersections=True,
+    intersections="pairwise",
     min_group_size=MIN_GROUP_SIZE,
     min_events=MIN_EVENTS,
     pos_label=None,
@@ -79,8 +79,10 @@ def compare_models(
         Number of bootstrap replicates.
     confidence_level : float, default=0.95
         Coverage of the percentile intervals of the differences.
-    intersections : bool, default=True
-        With several attributes, also compare on their intersections.
+    intersections : {"pairwise", "all"} or bool, default="pairwise"
+        With several attributes, also compare on their intersections: every
+        two-way intersection, the one of all attributes, or none (``False``); see
+        :func:`group_report`.
     min_group_size, min_events : int, default=30, 10
         Groups below them are flagged ``reliable=False``.
     pos_label : int, float, bool or str, default=None
