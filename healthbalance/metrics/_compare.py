@@ -12,6 +12,7 @@ from healthbalance.metrics._group_report import (
 )
 from healthbalance.metrics._small_counts import MIN_EVENTS, MIN_GROUP_SIZE, reliability
 from healthbalance.utils._bootstrap import percentile_interval
+from healthbalance.utils._validation import plain
 
 __all__ = ["compare_models"]
 
@@ -129,7 +130,7 @@ def compare_models(
         )
     if reference not in scores:
         raise ValueError(
-            f"reference={reference!r} is not a key of scores; use one of "
+            f"reference={plain(reference)!r} is not a key of scores; use one of "
             f"{list(scores)}."
         )
     params = MetricParams(threshold, target_specificity, target_sensitivity, n_bins)

@@ -19,6 +19,7 @@ from healthbalance.metrics._validation import (
     check_target,
 )
 from healthbalance.utils._bootstrap import percentile_interval
+from healthbalance.utils._validation import plain
 from healthbalance.utils._warnings import warn
 
 __all__ = ["SmallGroupWarning", "group_report"]
@@ -229,14 +230,18 @@ def _check_params(params, metrics):
     t = params.threshold
     if not isinstance(t, numbers.Real) or not 0 < t < 1:
         raise ValueError(
-            f"threshold must be a probability in (0, 1), got {t!r}; e.g. 0.5."
+            f"threshold must be a probability in (0, 1), got {plain(t)!r}; e.g. 0.5."
         )
     for name in ("target_specificity", "target_sensitivity"):
         value = getattr(params, name)
         if not isinstance(value, numbers.Real) or not 0 < value <= 1:
-            raise ValueError(f"{name} must be in (0, 1], got {value!r}; e.g. 0.9.")
+            raise ValueError(
+                f"{name} must be in (0, 1], got {plain(value)!r}; e.g. 0.9."
+            )
     if not isinstance(params.n_bins, numbers.Integral) or params.n_bins < 1:
-        raise ValueError(f"n_bins must be a positive integer, got {params.n_bins!r}.")
+        raise ValueError(
+            f"n_bins must be a positive integer, got {plain(params.n_bins)!r}."
+        )
 
 
 def check_bootstrap(n_bootstrap, confidence_level, stratify):
@@ -248,7 +253,7 @@ def check_bootstrap(n_bootstrap, confidence_level, stratify):
         )
     if not isinstance(n_bootstrap, numbers.Integral) or n_bootstrap < 0:
         raise ValueError(
-            f"n_bootstrap must be a non-negative integer, got {n_bootstrap!r}; "
+            f"n_bootstrap must be a non-negative integer, got {plain(n_bootstrap)!r}; "
             "e.g. 1000 (0 for point estimates only)."
         )
     check_confidence_level(confidence_level)

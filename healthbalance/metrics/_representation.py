@@ -9,6 +9,7 @@ from scipy.stats import norm
 from healthbalance._sensitive import resolve_sensitive_features
 from healthbalance.metrics._groups import build_groups
 from healthbalance.metrics._validation import check_confidence_level, check_target
+from healthbalance.utils._validation import plain
 from healthbalance.utils._warnings import warn
 
 __all__ = ["representation_report"]
@@ -111,7 +112,9 @@ def representation_report(
 
 def _check_fraction(value, name, example):
     if not isinstance(value, numbers.Real) or not 0 < value < 1:
-        raise ValueError(f"{name} must be in (0, 1), got {value!r}; e.g. {example}.")
+        raise ValueError(
+            f"{name} must be in (0, 1), got {plain(value)!r}; e.g. {example}."
+        )
 
 
 def _resolve(sensitive_features, y_true):
