@@ -5,12 +5,15 @@ the line of the user's script or notebook cell that caused it. A fixed ``stackle
 breaks as soon as the call path changes (a direct call, a scikit-learn ``Pipeline``, a
 ``GridSearchCV``, a parameter-validation wrapper), so :func:`warn` counts the frames
 instead: it attributes the warning to the first frame outside healthbalance and outside
-the scikit-learn and imbalanced-learn machinery that calls our estimators. In a script
-that is the user's call (``pipe.fit(X, y)``), whatever the path in between.
+the scikit-learn, imbalanced-learn and joblib machinery that calls our estimators. In
+a script that is the user's call (``pipe.fit(X, y)``), whatever the path in between.
+In a worker thread of ``n_jobs > 1`` no user frame is on the stack: the warning
+points at the thread's entry.
 """
 
 import sys
 import warnings
+from functools import lru_cache
 from pathlib import Path
 
 __all__ = ["external_stacklevel", "warn"]
@@ -28,6 +31,7 @@ def _package_dirs():
     )
 
 
+@lru_cache(maxsize=1024)
 def _internal(filename, prefixes):
     try:
         filename = str(Path(filename).resolve())
