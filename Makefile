@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DOCS_STAMP := $(VENV)/.installed-docs
 
-.PHONY: demo test test-pandas2 lint bench docs clean
+.PHONY: demo test test-pandas2 lint bench notebooks docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,39 @@ $(PANDAS2_STAMP): pyproject.toml
 
 test-pandas2: $(PANDAS2_STAMP)
 	.venv-pandas2/bin/python -m pytest -q
+
+# Every notebook executed top to bottom on a copy in reports/notebooks (it also runs
+# there, so whatever a notebook writes lands in reports/); notebooks/ stays as
+# committed, without outputs. A failing cell fails the target.
+notebooks: $(STAMP)
+	rm -rf reports/notebooks
+	mkdir -p reports/notebooks
+	cp notebooks/*.ipynb reports/notebooks/
+	$(BIN)/jupyter execute --inplace --timeout=600 --kernel_name=python3 \
+		reports/notebooks/*.ipynb
+
+# The benchmarks/ scripts at quick sizes (about 10 minutes on 2 cores), each printing
+# to reports/bench/<script>.txt. The full-size runs are the scripts' defaults, e.g.
+# .venv/bin/python benchmarks/bench_group_report.py (see the README).
+BENCH := reports/bench
+bench: $(STAMP)
+	mkdir -p $(BENCH)
+	$(call run_bench,bench_thresholds,--n-sets 60 --n-cv-sets 8)
+	$(call run_bench,bench_coverage,--reps 20 --boot 200)
+	$(call run_bench,bench_resampling,--n-samples 40000 --repeat 3)
+	$(call run_bench,bench_group_report,--n-large 100000 --boot-large 200 \
+		--n-compare 20000 --boot-compare 50)
+	$(call run_bench,bench_group_dro,--n-samples 50000 --fairlearn-n-samples 20000 \
+		--n-test 20000)
+	$(call run_bench,bench_jtt_defaults,5000)
+	$(call run_bench,bench_mimic,--rows 200000 --repeat 1 --workdir $(BENCH)/mimic)
+
+# $(call run_bench,script,args): run benchmarks/script.py, keep its output, show it.
+define run_bench
+	$(BIN)/python benchmarks/$(1).py $(2) > $(BENCH)/$(1).txt 2>&1 \
+		|| (cat $(BENCH)/$(1).txt; exit 1)
+	@cat $(BENCH)/$(1).txt
+endef
 
 $(DOCS_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e ".[docs]"

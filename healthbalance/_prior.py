@@ -50,13 +50,12 @@ through :class:`healthbalance.training._prior_correction.PriorCorrectionMixin`; 
 of the second call :func:`record_intercept_shift` and :func:`apply_prior_shift`.
 """
 
-import warnings
-
 import numpy as np
 import pandas as pd
 
 from healthbalance._compat import StrOptions
 from healthbalance._groups import cell_counts
+from healthbalance.utils._warnings import warn
 
 __all__ = [
     "UNSEEN_GROUP_OPTIONS",
@@ -82,7 +81,7 @@ class MissingGroupsWarning(UserWarning):
     """Warn that per-group prior correction fell back to the overall prior."""
 
 
-def check_unseen_groups(codes, labels, unseen_group, *, caller, fallback, stacklevel):
+def check_unseen_groups(codes, labels, unseen_group, *, caller, fallback):
     """Apply the unseen-group policy; return the mask of rows of unseen groups.
 
     Parameters
@@ -97,8 +96,6 @@ def check_unseen_groups(codes, labels, unseen_group, *, caller, fallback, stackl
         Estimator name, used in messages.
     fallback : str
         What the rows of unseen groups get, e.g. ``"the overall threshold 0.31"``.
-    stacklevel : int
-        ``stacklevel`` of the warning that points to the user's call.
 
     Returns
     -------
@@ -111,7 +108,7 @@ def check_unseen_groups(codes, labels, unseen_group, *, caller, fallback, stackl
     >>> from healthbalance._prior import check_unseen_groups
     >>> check_unseen_groups(
     ...     np.array([0, 1]), np.array(["a", "b"]), "error", caller="demo",
-    ...     fallback="the overall prior", stacklevel=2,
+    ...     fallback="the overall prior",
     ... ).tolist()
     [False, False]
     """
@@ -125,11 +122,10 @@ def check_unseen_groups(codes, labels, unseen_group, *, caller, fallback, stackl
             "(unseen_group='error'): refit on data that contains them, or set "
             f"unseen_group='overall' to give them {fallback}."
         )
-    warnings.warn(
+    warn(
         f"{caller} got groups {names!r} that were not seen in fit: their rows get "
         f"{fallback}. Set unseen_group='error' to refuse them.",
         UnseenGroupWarning,
-        stacklevel=stacklevel + 1,
     )
     return unseen
 

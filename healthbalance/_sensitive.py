@@ -25,12 +25,11 @@ everywhere:
   :class:`NoSensitiveFeaturesWarning`.
 """
 
-import warnings
-
 import numpy as np
 import pandas as pd
 
 from healthbalance._compat import _num_samples
+from healthbalance.utils._warnings import warn
 
 __all__ = [
     "MISSING_LABEL",
@@ -271,12 +270,11 @@ def resolve_sensitive_features(
         )
     if sensitive_features is not None:
         return check_sensitive_features(sensitive_features, n_samples)
-    warnings.warn(
+    warn(
         f"{caller} got no sensitive_features and no sensitive_columns: all rows are "
         "treated as one group. Pass sensitive_features=... to fit, or set "
         "sensitive_columns, to account for patient groups.",
         NoSensitiveFeaturesWarning,
-        stacklevel=3,
     )
     return pd.DataFrame({"group": np.full(n_samples, SINGLE_GROUP, dtype=object)})
 

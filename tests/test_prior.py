@@ -129,12 +129,8 @@ def test_multiclass_intercept_shift_matches_every_class_share(n_classes):
 def test_unseen_groups_warn_once_naming_them_or_raise():
     codes, labels = np.array([0, -1, -1, 1, -1]), np.array(list("axyby"))
     with pytest.warns(UnseenGroupWarning, match=r"\['x', 'y'\]") as record:
-        unseen = check_unseen_groups(
-            codes, labels, "overall", caller="t", fallback="f", stacklevel=1
-        )
+        unseen = check_unseen_groups(codes, labels, "overall", caller="t", fallback="f")
     assert len(record) == 1
     assert unseen.tolist() == [False, True, True, False, True]
     with pytest.raises(ValueError, match=r"t got groups \['x', 'y'\].*unseen_group"):
-        check_unseen_groups(
-            codes, labels, "error", caller="t", fallback="f", stacklevel=1
-        )
+        check_unseen_groups(codes, labels, "error", caller="t", fallback="f")

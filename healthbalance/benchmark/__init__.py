@@ -1,7 +1,15 @@
 """Compare training strategies side by side per group (``healthbalance benchmark``)."""
 
+from healthbalance.benchmark._checks import run_checks, summary_table
 from healthbalance.benchmark._html import write_html_report
 from healthbalance.benchmark._run import BenchmarkResults, run_benchmark
 from healthbalance.benchmark._strategies import STRATEGIES
 
-__all__ = ["STRATEGIES", "BenchmarkResults", "run_benchmark", "write_html_report"]
+__all__ = [
+    "STRATEGIES",
+    "BenchmarkResults",
+    "run_benchmark",
+    "run_checks",
+    "summary_table",
+    "write_html_report",
+]

@@ -248,7 +248,7 @@ def _run_all(runs, splits, quick, cache_dir, fingerprint, n_jobs, progress):
             path = run_cache.run_path(cache_dir, config)
             n_test = len(splits[seed]["test"]["y"])
             # Warnings point at 1 this line, 2 run_benchmark's, 3 its caller's.
-            run = run_cache.load_run(path, config, n_test, stacklevel=3)
+            run = run_cache.load_run(path, config, n_test)
             if run is not None:
                 done[seed, model, name] = run
                 continue

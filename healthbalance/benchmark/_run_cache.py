@@ -113,12 +113,12 @@ def save_run(path, run, config):
     atomic_write(path, lambda f: np.savez(f, **stored))
 
 
-def load_run(path, config, n_test, stacklevel):
+def load_run(path, config, n_test):
     """Return the run stored at ``path``, or ``None`` when it is missing or unusable.
 
     An unusable file (damaged, written for another configuration, arrays not of
-    ``n_test`` test patients) is reported with a warning naming it;
-    ``stacklevel`` counts from the caller of this function.
+    ``n_test`` test patients) is reported with a warning naming it,
+    attributed to the user's call.
     """
     if not path.is_file():
         return None
@@ -132,7 +132,7 @@ def load_run(path, config, n_test, stacklevel):
     if problem is None:
         meta.pop("config")
         return {**meta, **arrays}
-    warn_unusable(path, problem, stacklevel=stacklevel + 1)
+    warn_unusable(path, problem)
     return None
 
 

@@ -191,8 +191,7 @@ def _read_cache(cache, stamp):
         reason = "was written for other files, parameters or library version"
     except (pa.ArrowException, OSError, ValueError, KeyError, TypeError) as error:
         reason = f"is damaged ({type(error).__name__}: {error})"
-    # 1 this function, 2 load_mimic_iv, 3 validate_params' wrapper, 4 the caller.
-    warn_unusable(cache, reason, stacklevel=4)
+    warn_unusable(cache, reason)
     return None
 
 

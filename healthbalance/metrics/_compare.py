@@ -12,6 +12,7 @@ from healthbalance.metrics._group_report import (
 )
 from healthbalance.metrics._small_counts import MIN_EVENTS, MIN_GROUP_SIZE, reliability
 from healthbalance.utils._bootstrap import percentile_interval
+from healthbalance.utils._validation import plain
 
 __all__ = ["compare_models"]
 
@@ -45,7 +46,7 @@ def compare_models(
     n_bins=10,
     n_bootstrap=1000,
     confidence_level=0.95,
-    intersections=True,
+    intersections="pairwise",
     min_group_size=MIN_GROUP_SIZE,
     min_events=MIN_EVENTS,
     pos_label=None,
@@ -79,8 +80,10 @@ def compare_models(
         Number of bootstrap replicates.
     confidence_level : float, default=0.95
         Coverage of the percentile intervals of the differences.
-    intersections : bool, default=True
-        With several attributes, also compare on their intersections.
+    intersections : {"pairwise", "all"} or bool, default="pairwise"
+        With several attributes, also compare on their intersections: every
+        two-way intersection, the one of all attributes, or none (``False``); see
+        :func:`group_report`.
     min_group_size, min_events : int, default=30, 10
         Groups below them are flagged ``reliable=False``.
     pos_label : int, float, bool or str, default=None
@@ -127,7 +130,7 @@ def compare_models(
         )
     if reference not in scores:
         raise ValueError(
-            f"reference={reference!r} is not a key of scores; use one of "
+            f"reference={plain(reference)!r} is not a key of scores; use one of "
             f"{list(scores)}."
         )
     params = MetricParams(threshold, target_specificity, target_sensitivity, n_bins)

@@ -1,7 +1,6 @@
 """``group_report``: every metric per group and intersection, with bootstrap CIs."""
 
 import numbers
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -20,6 +19,8 @@ from healthbalance.metrics._validation import (
     check_target,
 )
 from healthbalance.utils._bootstrap import percentile_interval
+from healthbalance.utils._validation import plain
+from healthbalance.utils._warnings import warn
 
 __all__ = ["SmallGroupWarning", "group_report"]
 
@@ -44,7 +45,7 @@ def group_report(
     n_bins=10,
     n_bootstrap=1000,
     confidence_level=0.95,
-    intersections=True,
+    intersections="pairwise",
     min_group_size=MIN_GROUP_SIZE,
     min_events=MIN_EVENTS,
     pos_label=None,
@@ -92,9 +93,13 @@ def group_report(
         Number of bootstrap replicates; 0 for point estimates only.
     confidence_level : float, default=0.95
         Coverage of the percentile intervals.
-    intersections : bool, default=True
-        With several attributes, also report their intersections (attribute name
-        ``"race_ethnicity & sex"``).
+    intersections : {"pairwise", "all"} or bool, default="pairwise"
+        With several attributes, also report intersections: ``"pairwise"`` every
+        two-way intersection (attribute name ``"race_ethnicity & sex"``; with two
+        attributes, their full intersection), ``"all"`` (or ``True``) the one
+        intersection of every attribute, ``False`` none. Four attributes of about
+        five values give over a hundred four-way groups, most too small to read:
+        ask for ``"all"`` explicitly when that is what you want.
     min_group_size : int, default=30
         Groups with fewer patients are flagged ``reliable=False``.
     min_events : int, default=10
@@ -225,14 +230,18 @@ def _check_params(params, metrics):
     t = params.threshold
     if not isinstance(t, numbers.Real) or not 0 < t < 1:
         raise ValueError(
-            f"threshold must be a probability in (0, 1), got {t!r}; e.g. 0.5."
+            f"threshold must be a probability in (0, 1), got {plain(t)!r}; e.g. 0.5."
         )
     for name in ("target_specificity", "target_sensitivity"):
         value = getattr(params, name)
         if not isinstance(value, numbers.Real) or not 0 < value <= 1:
-            raise ValueError(f"{name} must be in (0, 1], got {value!r}; e.g. 0.9.")
+            raise ValueError(
+                f"{name} must be in (0, 1], got {plain(value)!r}; e.g. 0.9."
+            )
     if not isinstance(params.n_bins, numbers.Integral) or params.n_bins < 1:
-        raise ValueError(f"n_bins must be a positive integer, got {params.n_bins!r}.")
+        raise ValueError(
+            f"n_bins must be a positive integer, got {plain(params.n_bins)!r}."
+        )
 
 
 def check_bootstrap(n_bootstrap, confidence_level, stratify):
@@ -244,7 +253,7 @@ def check_bootstrap(n_bootstrap, confidence_level, stratify):
         )
     if not isinstance(n_bootstrap, numbers.Integral) or n_bootstrap < 0:
         raise ValueError(
-            f"n_bootstrap must be a non-negative integer, got {n_bootstrap!r}; "
+            f"n_bootstrap must be a non-negative integer, got {plain(n_bootstrap)!r}; "
             "e.g. 1000 (0 for point estimates only)."
         )
     check_confidence_level(confidence_level)
@@ -310,11 +319,10 @@ def _failure_reason(name, point, n_failed, n_bootstrap):
 def _warn_unreliable(unreliable):
     if unreliable:
         shown = "; ".join(unreliable[:10]) + ("; ..." if len(unreliable) > 10 else "")
-        warnings.warn(
+        warn(
             f"{len(unreliable)} groups are flagged reliable=False: {shown}. Their "
             "estimates are reported but uncertain.",
             SmallGroupWarning,
-            stacklevel=3,
         )
 
 

@@ -1,15 +1,24 @@
 """The groups a report covers: overall, each attribute's groups, their intersections."""
 
 from dataclasses import dataclass, field
+from itertools import combinations
 
 import numpy as np
 
 from healthbalance._groups import SensitiveGroups, encode_groups
 from healthbalance._sensitive import INTERSECTION_SEP
 
-__all__ = ["OVERALL", "ReportedGroups", "build_groups"]
+__all__ = [
+    "INTERSECTIONS",
+    "OVERALL",
+    "ReportedGroups",
+    "build_groups",
+    "check_intersections",
+    "intersected_columns",
+]
 
 OVERALL = "overall"
+INTERSECTIONS = ("pairwise", "all")
 
 
 @dataclass
@@ -70,15 +79,18 @@ class ReportedGroups:
         ]
 
 
-def build_groups(frame, *, intersections=True, overall=True):
+def build_groups(frame, *, intersections="pairwise", overall=True):
     """List the reported groups of a frame of sensitive features.
 
     Parameters
     ----------
     frame : pandas.DataFrame
         Output of :func:`healthbalance._sensitive.resolve_sensitive_features`.
-    intersections : bool, default=True
-        With several attributes, also report their intersections.
+    intersections : {"pairwise", "all"} or bool, default="pairwise"
+        With several attributes, also report intersections: ``"pairwise"`` every
+        two-way intersection (attribute ``"race & sex"``), ``"all"`` (or ``True``)
+        the one intersection of every attribute, ``False`` none. With two
+        attributes ``"pairwise"`` and ``"all"`` are the same.
     overall : bool, default=True
         Report an ``overall`` group of all rows first.
 
@@ -97,6 +109,7 @@ def build_groups(frame, *, intersections=True, overall=True):
     >>> groups.group[-3:]
     ['A & F', 'A & M', 'B & F']
     """
+    check_intersections(intersections)
     groups = ReportedGroups()
     n_samples = frame.shape[0]
     if overall:
@@ -104,9 +117,40 @@ def build_groups(frame, *, intersections=True, overall=True):
     for column in frame.columns:
         codes, labels = encode_groups(frame[column].to_numpy(dtype=object))
         groups.add(str(column), codes, labels)
+    for columns in intersected_columns(list(frame.columns), intersections):
+        part = SensitiveGroups.from_frame(frame[columns])
+        groups.add(
+            INTERSECTION_SEP.join(str(c) for c in columns), part.codes, part.groups
+        )
     finest = SensitiveGroups.from_frame(frame)
-    if intersections and frame.shape[1] > 1:
-        name = INTERSECTION_SEP.join(str(c) for c in frame.columns)
-        groups.add(name, finest.codes, finest.groups)
     groups.codes = np.asarray(finest.codes, dtype=np.int64)
     return groups
+
+
+def check_intersections(intersections):
+    """Raise unless ``intersections`` is ``"pairwise"``, ``"all"`` or a bool."""
+    if isinstance(intersections, bool | np.bool_):
+        return
+    if not isinstance(intersections, str) or intersections not in INTERSECTIONS:
+        raise ValueError(
+            f"intersections must be 'pairwise', 'all', True or False, got "
+            f"{intersections!r}; 'pairwise' reports every two-way intersection."
+        )
+
+
+def intersected_columns(columns, intersections):
+    """Return the lists of attributes whose intersections are reported.
+
+    Examples
+    --------
+    >>> from healthbalance.metrics._groups import intersected_columns
+    >>> intersected_columns(["race", "sex", "age"], "pairwise")
+    [['race', 'sex'], ['race', 'age'], ['sex', 'age']]
+    >>> intersected_columns(["race", "sex", "age"], "all")
+    [['race', 'sex', 'age']]
+    """
+    if len(columns) < 2 or intersections is False or not intersections:
+        return []
+    if intersections == "pairwise" and len(columns) > 2:
+        return [list(pair) for pair in combinations(columns, 2)]
+    return [list(columns)]

@@ -5,8 +5,10 @@ import pandas as pd
 
 from healthbalance.metrics._groups import OVERALL
 from healthbalance.metrics._metric_functions import METRICS
+from healthbalance.metrics._report_summary import report_html, report_summary
 from healthbalance.metrics._small_counts import suppress
 from healthbalance.utils._bootstrap import percentile_interval
+from healthbalance.utils._validation import plain
 
 __all__ = ["GroupReport", "metric_best"]
 
@@ -207,7 +209,7 @@ class GroupReport:
         rows = self._rows(metric, attribute)
         if reference != "best" and reference not in set(rows["group"]):
             raise ValueError(
-                f"reference={reference!r} is not a group of "
+                f"reference={plain(reference)!r} is not a group of "
                 f"{attribute or 'any attribute'}; use 'best' or one of "
                 f"{sorted(set(rows['group']))}."
             )
@@ -264,37 +266,54 @@ class GroupReport:
         return None if ranked.empty else ranked.iloc[0]
 
     def _repr_html_(self):
-        frame = self._frame
-        cells = [
-            _cell(e, lo, hi, r)
-            for e, lo, hi, r in zip(
-                frame["estimate"],
-                frame["ci_low"],
-                frame["ci_high"],
-                frame["reliable"],
-                strict=True,
-            )
-        ]
-        table = frame.assign(value=cells).pivot_table(
-            index=["attribute", "group"],
-            columns="metric",
-            values="value",
-            aggfunc="first",
-            sort=False,
-        )
-        table = table[self.metrics]
-        title = (
-            f"<p><b>GroupReport</b>: {len(self._keys)} groups, {self.n_bootstrap} "
-            f"bootstrap replicates, {self.confidence_level:.0%} percentile "
-            "intervals; * marks unreliable groups (see to_frame()['reason']).</p>"
-        )
-        return title + table.to_html(escape=True)
+        return report_html(self)
 
     def __repr__(self):
         return (
             f"GroupReport({len(self._keys)} groups, metrics={self.metrics}, "
             f"n_bootstrap={self.n_bootstrap})"
         )
+
+    def __str__(self):
+        return self.summary()
+
+    def summary(self, metric=None):
+        """Return the bottom line of the report in plain words.
+
+        For ``metric``: the overall estimate with its interval, then per attribute
+        (and intersection) the worst reliable group with its interval, the largest
+        gap (to the best reliable group, with its paired interval and whether it
+        excludes 0), and the groups too small to rank, named without their counts
+        or estimates (reliability as in :mod:`healthbalance.metrics._small_counts`).
+        ``print(report)`` and the notebook display show it.
+
+        Parameters
+        ----------
+        metric : str or None, default=None
+            A metric of the report; ``roc_auc`` when reported, else the first
+            metric with an interval.
+
+        Returns
+        -------
+        summary : str
+            One line per attribute, after one line for overall.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from healthbalance.metrics import group_report
+        >>> rng = np.random.default_rng(0)
+        >>> y = rng.integers(0, 2, 400)
+        >>> p = np.clip(0.3 + 0.4 * y + rng.normal(0, 0.2, 400), 0, 1)
+        >>> sex = rng.choice(["F", "M"], 400)
+        >>> report = group_report(y, p, sensitive_features=sex, metrics=["roc_auc"],
+        ...                       n_bootstrap=50, random_state=0)
+        >>> print(report.summary())  # doctest: +ELLIPSIS
+        roc_auc overall: 0.9... [0.9..., 0.9...] (95% intervals).
+        sensitive_feature: worst reliable group ..., roc_auc 0.9... [...]; the \
+largest gap, to the best group ..., is -0.0... [...]: its interval ...
+        """
+        return report_summary(self, metric)
 
     def plot(self, metric, *, attribute=None, suppress_below=None, ax=None):
         """Forest plot of a metric's per-group estimates with their intervals.
@@ -304,7 +323,10 @@ class GroupReport:
         metric : str
             A metric of the report.
         attribute : str or None, default=None
-            Restrict to one attribute; every group (and overall) if None.
+            The attribute (or intersection, ``"race & sex"``) whose groups are
+            drawn, under the overall row; the first attribute if None. One
+            attribute at a time keeps the plot readable; call it once per
+            attribute for the others.
         suppress_below : int or None, default=None
             For a figure that leaves the secure environment: the groups that
             ``to_frame(suppress_below)`` masks are left out.
@@ -323,10 +345,20 @@ class GroupReport:
         from healthbalance.metrics._plot import forest_plot
 
         self._metric_index(metric)
+        attribute = self._attribute_or_first(attribute)
         frame = self._frame[self._frame["metric"] == metric]
-        if attribute is not None:
-            frame = self._rows(metric, attribute)
+        frame = frame[frame["attribute"].isin([OVERALL, attribute])]
         return forest_plot(self._shown(frame, suppress_below), metric, ax=ax)
+
+    def _attribute_or_first(self, attribute):
+        attributes = list(dict.fromkeys(a for a, _ in self._keys if a != OVERALL))
+        if attribute is None:
+            return attributes[0] if attributes else OVERALL
+        if attribute not in attributes:
+            raise ValueError(
+                f"attribute {attribute!r} is not in this report; it has {attributes}."
+            )
+        return attribute
 
     def _shown(self, rows, suppress_below):
         """``rows`` without the groups the small-count policy masks (if asked)."""
@@ -369,23 +401,9 @@ class GroupReport:
         from healthbalance.metrics._plot import calibration_plot
 
         data = self._calibration
-        attributes = [a for a in dict.fromkeys(data["attribute"]) if a != OVERALL]
-        attribute = attribute if attribute is not None else attributes[0]
-        if attribute not in set(data["attribute"]):
-            raise ValueError(
-                f"attribute {attribute!r} is not in this report; it has {attributes}."
-            )
+        attribute = self._attribute_or_first(attribute)
         shown = data[(data["attribute"] == attribute) & (data["n"] >= min_bin_size)]
         return calibration_plot(self._shown(shown, suppress_below), ax=ax)
-
-
-def _cell(estimate, low, high, reliable):
-    mark = "" if reliable else "*"
-    if np.isnan(estimate):
-        return "NaN" + mark
-    if np.isnan(low):
-        return f"{estimate:.3g}{mark}"
-    return f"{estimate:.3f} [{low:.3f}, {high:.3f}]{mark}"
 
 
 def _empty_disparity():

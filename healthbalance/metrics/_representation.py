@@ -1,7 +1,6 @@
 """``representation_report``: who is in the data, against a reference population."""
 
 import numbers
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -10,6 +9,8 @@ from scipy.stats import norm
 from healthbalance._sensitive import resolve_sensitive_features
 from healthbalance.metrics._groups import build_groups
 from healthbalance.metrics._validation import check_confidence_level, check_target
+from healthbalance.utils._validation import plain
+from healthbalance.utils._warnings import warn
 
 __all__ = ["representation_report"]
 
@@ -111,7 +112,9 @@ def representation_report(
 
 def _check_fraction(value, name, example):
     if not isinstance(value, numbers.Real) or not 0 < value < 1:
-        raise ValueError(f"{name} must be in (0, 1), got {value!r}; e.g. {example}.")
+        raise ValueError(
+            f"{name} must be in (0, 1), got {plain(value)!r}; e.g. {example}."
+        )
 
 
 def _resolve(sensitive_features, y_true):
@@ -199,11 +202,10 @@ def _check_shares(attribute, shares):
             "(divide counts by their total)."
         )
     if total > 1 + 1e-9:
-        warnings.warn(
+        warn(
             f"reference_proportions of {attribute!r} sum to {total:.6g}, a little "
             "more than 1 (rounding?): they are divided by their sum.",
             UserWarning,
-            stacklevel=6,
         )
         values = values / total
     return dict(zip(shares, values.tolist(), strict=True))

@@ -2,7 +2,6 @@
 
 import inspect
 import numbers
-import warnings
 
 import numpy as np
 from sklearn.utils.metadata_routing import MetadataRequest, get_routing_for_object
@@ -21,6 +20,8 @@ from healthbalance.metrics._metric_functions import METRICS
 from healthbalance.metrics._report import _badness, metric_best
 from healthbalance.metrics._small_counts import MIN_EVENTS, MIN_GROUP_SIZE, too_small
 from healthbalance.metrics._validation import check_scores, check_target
+from healthbalance.utils._validation import plain
+from healthbalance.utils._warnings import warn
 
 __all__ = ["make_group_scorer"]
 
@@ -160,12 +161,11 @@ def _proba_with_groups(estimator, method, X, sensitive_features, pos_label):
 def _aggregate(values, aggregate, metric):
     values = values[~np.isnan(values)]
     if values.size == 0:
-        warnings.warn(
+        warn(
             f"make_group_scorer: {metric!r} is undefined in every group of this fold "
             "(groups with a single class, or all below min_group_size or "
             "min_events); the score is NaN.",
             UserWarning,
-            stacklevel=4,
         )
         return np.nan
     if aggregate == "worst":
@@ -301,10 +301,12 @@ default="min"
     if not (isinstance(metric, str) or callable(metric)):
         raise TypeError(f"metric must be a name or a callable, got {metric!r}.")
     if not isinstance(threshold, numbers.Real) or not 0 < threshold < 1:
-        raise ValueError(f"threshold must be in (0, 1), got {threshold!r}.")
+        raise ValueError(f"threshold must be in (0, 1), got {plain(threshold)!r}.")
     for name, value in (("min_group_size", min_group_size), ("min_events", min_events)):
         if not isinstance(value, numbers.Integral) or value < 0:
-            raise ValueError(f"{name} must be a non-negative integer, got {value!r}.")
+            raise ValueError(
+                f"{name} must be a non-negative integer, got {plain(value)!r}."
+            )
     sign = _infer_sign(metric, aggregate, greater_is_better)
     options = {
         "sensitive_columns": sensitive_columns,

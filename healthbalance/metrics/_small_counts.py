@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from healthbalance._sensitive import INTERSECTION_SEP
+from healthbalance.utils._validation import plain
 
 __all__ = [
     "MIN_EVENTS",
@@ -108,7 +109,8 @@ def check_suppress_below(suppress_below):
         or suppress_below < 1
     ):
         raise ValueError(
-            f"suppress_below must be a positive integer, got {suppress_below!r}; "
+            "suppress_below must be a positive integer, got "
+            f"{plain(suppress_below)!r}; "
             f"e.g. {SUPPRESS_BELOW} for the usual small-count rule."
         )
     return int(suppress_below)

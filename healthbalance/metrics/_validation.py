@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from healthbalance.metrics._metric_functions import METRICS
+from healthbalance.utils._validation import plain
 
 __all__ = [
     "DEFAULT_METRICS",
@@ -69,7 +70,8 @@ def check_target(y_true, *, pos_label=None):
         pos_label = _default_pos_label(labels)
     elif labels.size == 2 and pos_label not in labels.tolist():
         raise ValueError(
-            f"pos_label={pos_label!r} is not one of the labels {labels.tolist()} of "
+            f"pos_label={plain(pos_label)!r} is not one of the labels "
+            f"{labels.tolist()} of "
             "y_true: pass one of them."
         )
     return (array == pos_label).astype(np.int64)
@@ -205,5 +207,6 @@ def check_confidence_level(confidence_level):
     """
     if not isinstance(confidence_level, numbers.Real) or not 0 < confidence_level < 1:
         raise ValueError(
-            f"confidence_level must be in (0, 1), got {confidence_level!r}; e.g. 0.95."
+            "confidence_level must be in (0, 1), got "
+            f"{plain(confidence_level)!r}; e.g. 0.95."
         )

@@ -1,6 +1,5 @@
 """SMOTE within each (group x class) cell, delegating to imbalanced-learn."""
 
-import warnings
 from numbers import Integral
 
 import numpy as np
@@ -10,6 +9,7 @@ from healthbalance._compat import Interval, StrOptions
 from healthbalance._groups import decode_cells
 from healthbalance.resampling._base import BaseGroupSampler
 from healthbalance.resampling._encoding import FeatureCodec
+from healthbalance.utils._warnings import warn
 
 __all__ = ["GroupSMOTE", "SmallCellWarning"]
 
@@ -191,10 +191,9 @@ class GroupSMOTE(BaseGroupSampler):
             if k
             else "cannot be interpolated: its row is copied instead"
         )
-        warnings.warn(
+        warn(
             f"GroupSMOTE: cell {name} has {n_rows} rows, so it {action}.",
             SmallCellWarning,
-            stacklevel=4,
         )
 
     def __sklearn_tags__(self):

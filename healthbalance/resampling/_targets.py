@@ -8,9 +8,9 @@ A sampler counts the rows of each cell (with
 a brute-force loop independently of any data.
 """
 
-import warnings
-
 import numpy as np
+
+from healthbalance.utils._warnings import warn
 
 __all__ = [
     "EmptyCellWarning",
@@ -86,11 +86,10 @@ def cell_targets(counts, target, method, groups, classes):
 def _warn_empty_cells(counts, groups, classes):
     for g, c in zip(*np.nonzero(counts == 0), strict=True):
         if counts[g].sum() > 0:
-            warnings.warn(
+            warn(
                 f"cell (group {groups[g]!r}, class {classes[c]!r}) has no rows: it "
                 "stays empty after resampling. Merge small groups or drop the class.",
                 EmptyCellWarning,
-                stacklevel=4,
             )
 
 
@@ -213,12 +212,11 @@ def warn_if_few_rows_kept(counts, targets, groups, classes, caller):
     filled = np.where(counts > 0, counts, np.iinfo(np.int64).max)
     g, c = np.unravel_index(np.argmin(filled), counts.shape)
     group, label = np.asarray(groups, dtype=object)[g], np.asarray(classes)[c].item()
-    warnings.warn(
+    warn(
         f"{caller} keeps {after} of {before} rows ({after / before:.2%}): the "
         f"smallest cell (group {group!r}, class {label!r}) has "
         f"{counts[g, c]} rows and sets the size of the others. Consider "
         "target='class_within_group', method='over', merging small groups, or "
         "sample weights (ReweightedClassifier).",
         HeavyUndersamplingWarning,
-        stacklevel=4,
     )

@@ -1,6 +1,5 @@
 """Worst-group (Group DRO) logistic regression, solved exactly."""
 
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -14,6 +13,7 @@ from healthbalance._compat import Interval, LinearClassifierMixin, _fit_context
 from healthbalance._prior import record_intercept_shift
 from healthbalance.training._dro_solver import GroupDROProblem, solve_group_dro
 from healthbalance.training._groups import check_groups_have_both_classes, fit_groups
+from healthbalance.utils._warnings import warn
 
 __all__ = ["GroupDROLogisticRegression"]
 
@@ -240,11 +240,10 @@ class GroupDROLogisticRegression(LinearClassifierMixin, BaseEstimator):
             problem, tol=self.tol, max_iter=self.max_iter
         )
         if not converged:
-            warnings.warn(
+            warn(
                 f"GroupDROLogisticRegression did not converge in max_iter="
                 f"{self.max_iter} iterations; increase max_iter or tol.",
                 ConvergenceWarning,
-                stacklevel=3,
             )
         self.objective_ = float(losses.max() + problem.regulariser(theta))
         self.group_weights_ = q

@@ -5,8 +5,6 @@ The rules (attribute schema, mechanisms, unseen-group policy) live in
 and ``ReweightedClassifier``.
 """
 
-import warnings
-
 import numpy as np
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -20,6 +18,7 @@ from healthbalance._prior import (
     record_prior_correction,
 )
 from healthbalance.training._meta import full_proba
+from healthbalance.utils._warnings import warn
 
 __all__ = ["PriorCorrectionMixin"]
 
@@ -157,7 +156,7 @@ class PriorCorrectionMixin:
         columns = self._sensitive_columns
         caller = type(self).__name__
         if sensitive_features is None and columns is None:
-            warnings.warn(
+            warn(
                 f"{caller} corrects priors per group but got no "
                 f"sensitive_features in {method}: the overall prior is used. Pass "
                 f"sensitive_features=... to {method} (through a pipeline or a "
@@ -165,7 +164,6 @@ class PriorCorrectionMixin:
                 f"set_{method}_request(sensitive_features=True)), or give the "
                 "estimator sensitive_columns.",
                 MissingGroupsWarning,
-                stacklevel=4,
             )
             return self.prior_shift_overall_
         labels = SensitiveGroups.resolve(
@@ -178,7 +176,6 @@ class PriorCorrectionMixin:
             self.unseen_group,
             caller=caller,
             fallback="the overall prior correction",
-            stacklevel=4,
         )
         shift = self.prior_shift_.to_numpy()[np.maximum(codes, 0)]
         shift[unseen] = self.prior_shift_overall_

@@ -1,6 +1,5 @@
 """Per-group decision thresholds chosen on held-out predictions."""
 
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -23,6 +22,7 @@ from healthbalance.training._operating_points import (
     operating_point,
 )
 from healthbalance.training._routing import fit_router, route_fit
+from healthbalance.utils._warnings import warn
 
 __all__ = ["GroupThresholdClassifier"]
 
@@ -244,7 +244,7 @@ class GroupThresholdClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         need = f"at least {needed} {rows}" if needed else f"more {rows} than any"
         unreached = self.operating_points_[~self.operating_points_["reached"]]
         for group, point in unreached.iterrows():
-            warnings.warn(
+            warn(
                 f"GroupThresholdClassifier: group {group!r} has too few held-out "
                 f"{rows} for the {self.confidence:.0%} lower bound of its {rate} "
                 f"to reach {self.target:g} (that takes {need}, none "
@@ -253,7 +253,6 @@ class GroupThresholdClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
                 f"where it is {point.lower_bound:.3f}. Lower the target or the "
                 "confidence, or merge the group with another.",
                 UnreachableTargetWarning,
-                stacklevel=4,
             )
 
     def get_metadata_routing(self):
@@ -340,7 +339,6 @@ class GroupThresholdClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
             self.unseen_group,
             caller=type(self).__name__,
             fallback=f"the global threshold {self.threshold_:.4g}",
-            stacklevel=3,
         )
         thresholds = self.thresholds_.to_numpy(dtype=float)[np.maximum(codes, 0)]
         thresholds[unseen] = self.threshold_

@@ -13,8 +13,9 @@ predictions), so they share three rules, kept here:
 
 import os
 import tempfile
-import warnings
 from pathlib import Path
+
+from healthbalance.utils._warnings import warn
 
 
 class CacheWarning(UserWarning):
@@ -65,13 +66,12 @@ def atomic_write(path, write):
         raise
 
 
-def warn_unusable(path, reason, stacklevel):
+def warn_unusable(path, reason):
     """Warn that the cache file ``path`` is ignored (and rebuilt) because ``reason``.
 
-    ``stacklevel`` counts from the caller of this function, as in :func:`warnings.warn`.
+    The warning points at the user's call (:func:`healthbalance.utils._warnings.warn`).
     """
-    warnings.warn(
+    warn(
         f"the cache file {path} {reason}: it is ignored and rebuilt.",
         CacheWarning,
-        stacklevel=stacklevel + 1,
     )

@@ -79,3 +79,19 @@ def _check_values(values, name):
             f"{name} is zero for all {values.size} rows: at least one row needs a "
             "positive weight (use None for equal weights)."
         )
+
+
+def plain(value):
+    """Return a numpy scalar as the Python scalar it holds, for messages.
+
+    ``repr(np.float64(1.5))`` is ``'np.float64(1.5)'`` under numpy 2; messages and
+    summaries show ``1.5``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from healthbalance.utils._validation import plain
+    >>> repr(plain(np.float64(1.5))), plain("a")
+    ('1.5', 'a')
+    """
+    return value.item() if isinstance(value, np.generic) else value

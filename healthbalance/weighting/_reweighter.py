@@ -185,7 +185,6 @@ class GroupReweighter(BaseEstimator):
             self.unseen_group,
             caller=type(self).__name__,
             fallback="the overall weight of their class",
-            stacklevel=2,
         )
         class_cols = _positions(y, self.classes_, "class")
         weights = self.weights_.to_numpy()[np.maximum(group_rows, 0), class_cols]

@@ -32,7 +32,7 @@ def test_run_round_trips(tmp_path):
     config = _config()
     path = run_cache.run_path(tmp_path, config)
     run_cache.save_run(path, RUN, config)
-    loaded = run_cache.load_run(path, config, 7, stacklevel=1)
+    loaded = run_cache.load_run(path, config, 7)
     np.testing.assert_array_equal(loaded["score"], RUN["score"])
     np.testing.assert_array_equal(loaded["decision"], RUN["decision"])
     assert loaded["params"] == {"C": 1.0} and loaded["threshold"] == 0.2
@@ -104,14 +104,14 @@ def test_unusable_files_are_named_and_ignored(tmp_path, how):
     run_cache.save_run(path, RUN, config)
     _damage(path, how)
     with pytest.warns(CacheWarning, match=f"cache file {path}.*ignored") as record:
-        assert run_cache.load_run(path, config, 7, stacklevel=1) is None
+        assert run_cache.load_run(path, config, 7) is None
     assert record[0].filename == __file__
 
 
 def test_a_missing_file_is_no_warning(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert run_cache.load_run(tmp_path / "none.npz", _config(), 7, 1) is None
+        assert run_cache.load_run(tmp_path / "none.npz", _config(), 7) is None
 
 
 def test_cache_dir_semantics(tmp_path):

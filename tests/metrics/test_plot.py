@@ -25,17 +25,26 @@ def report():
     )
 
 
-def test_forest_plot_has_one_row_per_group(report):
+def test_forest_plot_draws_overall_and_the_first_attribute_by_default(report):
     import matplotlib.pyplot as plt
 
     ax = report.plot("roc_auc")
-    assert (
-        len(ax.get_yticks()) == report.to_frame().query("metric == 'roc_auc'").shape[0]
-    )
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == ["overall", "race: Asian", "race: Black", "race: White"]
     plt.close("all")
     ax = report.plot("roc_auc", attribute="sex")
-    assert [t.get_text() for t in ax.get_yticklabels()] == ["sex: F", "sex: M"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == [
+        "overall",
+        "sex: F",
+        "sex: M",
+    ]
     plt.close("all")
+    ax = report.plot("roc_auc", attribute="race & sex")
+    expected = report.to_frame().query("attribute == 'race & sex'").shape[0] // 2
+    assert len(ax.get_yticks()) == 1 + expected
+    plt.close("all")
+    with pytest.raises(ValueError, match=r"attribute 'nope' is not in this report"):
+        report.plot("roc_auc", attribute="nope")
 
 
 def test_calibration_plot_draws_each_group(report):
