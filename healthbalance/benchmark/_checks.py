@@ -153,6 +153,7 @@ def run_checks(results, suppress_below):
     """Return ``(sentence, ok)`` pairs: what a reader should look at first."""
     metrics, deltas = released(results, suppress_below)
     found = [
+        *_leakage(results),
         *_representation(results),
         *_small_groups(results, metrics),
         *_calibration_gaps(results, metrics),
@@ -161,6 +162,16 @@ def run_checks(results, suppress_below):
     ]
     return [(text, False) for text in found] or [
         ("No problems found by the automatic checks.", True)
+    ]
+
+
+def _leakage(results):
+    return [
+        f"Column {column!r} alone predicts the outcome almost perfectly (AUROC "
+        f"{auroc:.3f}) and was kept because leaky columns were allowed: every "
+        "strategy's results may be too good to be true; rerun with --exclude "
+        f"{column} unless it is a real predictor."
+        for column, auroc in results.settings.get("leaky_columns", {}).items()
     ]
 
 

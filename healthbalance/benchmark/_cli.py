@@ -8,6 +8,7 @@ import pandas as pd
 
 from healthbalance.benchmark._checks import released, run_checks, summary_table
 from healthbalance.benchmark._html import write_html_report
+from healthbalance.benchmark._leakage import LeakageError
 from healthbalance.benchmark._models import BASE_MODELS
 from healthbalance.benchmark._run import run_benchmark
 from healthbalance.benchmark._strategies import STRATEGIES
@@ -45,6 +46,19 @@ def build_parser():
     data.add_argument("--pos-label", help="label of the event in --target, if not 1")
     data.add_argument("--sensitive", nargs="+", help="sensitive columns of --data")
     data.add_argument("--n-samples", type=int, help="synthetic cohort size")
+    data.add_argument(
+        "--exclude",
+        nargs="+",
+        default=[],
+        metavar="COL",
+        help="feature columns to leave out, for example one the leakage guard named",
+    )
+    data.add_argument(
+        "--allow-leaky",
+        action="store_true",
+        help="go on when a single column predicts the outcome almost perfectly "
+        "(AUROC >= 0.95); the checks then name it",
+    )
     run = bench.add_argument_group("protocol")
     run.add_argument("--strategies", nargs="+", choices=list(STRATEGIES))
     run.add_argument(
@@ -124,6 +138,8 @@ def benchmark(args):
         cache_dir=False if args.no_cache else args.cache_dir,
         n_jobs=args.n_jobs,
         progress=not args.no_progress,
+        exclude=args.exclude,
+        allow_leaky=args.allow_leaky,
     )
     metrics, deltas = released(results, args.suppress_below)
     for name, frame in [
@@ -167,9 +183,13 @@ def _print_summary(results, args):
 
 def main(argv=None):
     """Entry point of the ``healthbalance`` command."""
-    args = build_parser().parse_args(argv)
-    if args.command == "benchmark":
-        benchmark(args)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "benchmark":
+            benchmark(args)
+    except LeakageError as error:
+        parser.exit(2, f"healthbalance benchmark: error: {error}\n")
     return 0
 
 

@@ -11,6 +11,7 @@ from tqdm.auto import tqdm
 from healthbalance._sensitive import check_sensitive_features
 from healthbalance.benchmark import _protocol as protocol
 from healthbalance.benchmark import _run_cache as run_cache
+from healthbalance.benchmark._leakage import check_leakage
 from healthbalance.benchmark._models import BASE_MODELS
 from healthbalance.benchmark._strategies import STRATEGIES
 from healthbalance.metrics import (
@@ -96,6 +97,8 @@ def run_benchmark(
     cache_dir=None,
     n_jobs=None,
     progress=True,
+    exclude=None,
+    allow_leaky=False,
 ):
     """Compare training strategies side by side on the same splits.
 
@@ -147,6 +150,12 @@ def run_benchmark(
         Runs fitted in parallel (joblib).
     progress : bool, default=True
         Show a progress bar.
+    exclude : list of str, default=None
+        Columns of ``X`` to leave out of the features (for example one found leaky).
+    allow_leaky : bool, default=False
+        Go on when a single column predicts the outcome almost perfectly (folded
+        AUROC at or above 0.95); the checks then name it. By default such a column
+        raises a ``LeakageError`` (a ``ValueError``) naming it and the fix.
 
     Returns
     -------
@@ -171,9 +180,11 @@ def run_benchmark(
     ['reweighing']
     """
     X, y = _check_data(X, y, pos_label)
+    X = _exclude(X, exclude)
     sensitive = check_sensitive_features(sensitive_features, len(y))
     attribute = _check_attribute(attribute, sensitive)
     names = _check_strategies(strategies)
+    leaky = check_leakage(X, y, allow_leaky=allow_leaky)
     runs = [
         (seed, model, name)
         for seed in seeds
@@ -195,6 +206,8 @@ def run_benchmark(
         "quick": quick,
         "n_samples": len(y),
         "n_bootstrap": n_bootstrap,
+        "excluded": list(exclude or []),
+        "leaky_columns": leaky,
     }
     results = _evaluate(done, splits, sensitive, settings)
     if reference_proportions:
@@ -214,6 +227,19 @@ def _check_data(X, y, pos_label):
             f"X has {len(X)} rows but y has {len(y)}: pass one per patient."
         )
     return X.reset_index(drop=True), y
+
+
+def _exclude(X, exclude):
+    if not exclude:
+        return X
+    columns = [str(c) for c in X.columns]
+    unknown = [c for c in exclude if c not in columns]
+    if unknown:
+        raise ValueError(
+            f"exclude names columns X does not have: {unknown}; its columns are "
+            f"{columns}."
+        )
+    return X.drop(columns=[c for c in X.columns if str(c) in exclude])
 
 
 def _check_attribute(attribute, sensitive):
