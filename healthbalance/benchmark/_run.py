@@ -105,9 +105,11 @@ def run_benchmark(
     For each seed the data are split into train, validation and test sets (60/20/20,
     stratified by group and outcome). For each base model and strategy every
     hyperparameter setting is fitted on train and the one with the best worst-group
-    validation AUROC is kept; its test-set scores are then evaluated per group with
-    bootstrap confidence intervals, and compared with plain training (``erm``) by
-    paired bootstrap differences.
+    validation AUROC (:func:`~healthbalance.metrics.make_group_scorer`, over the
+    groups reliable by the report's rule; the checks name those left out) is kept.
+    Its test-set scores are then evaluated per group with bootstrap confidence
+    intervals, and compared with plain training (``erm``) by paired bootstrap
+    differences.
 
     Parameters
     ----------
@@ -208,6 +210,7 @@ def run_benchmark(
         "n_bootstrap": n_bootstrap,
         "excluded": list(exclude or []),
         "leaky_columns": leaky,
+        **_selection_groups(splits),
     }
     results = _evaluate(done, splits, sensitive, settings)
     if reference_proportions:
@@ -215,6 +218,19 @@ def run_benchmark(
             sensitive, reference_proportions, y_true=y
         )
     return results
+
+
+def _selection_groups(splits):
+    """Return the groups model selection left out as unreliable, and the others."""
+    unreliable, everyone = set(), set()
+    for split in splits.values():
+        val = split["val"]
+        unreliable.update(protocol.unreliable_groups(val["y"], val["groups"]))
+        everyone.update(str(g) for g in np.unique(val["groups"]))
+    return {
+        "selection_unreliable": sorted(unreliable),
+        "selection_compared": sorted(everyone - unreliable),
+    }
 
 
 def _check_data(X, y, pos_label):
