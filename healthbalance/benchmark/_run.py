@@ -12,7 +12,7 @@ from healthbalance._sensitive import check_sensitive_features
 from healthbalance.benchmark import _protocol as protocol
 from healthbalance.benchmark import _run_cache as run_cache
 from healthbalance.benchmark._leakage import check_leakage
-from healthbalance.benchmark._models import BASE_MODELS
+from healthbalance.benchmark._models import BASE_MODELS, base_model_grid
 from healthbalance.benchmark._strategies import STRATEGIES
 from healthbalance.metrics import (
     SmallGroupWarning,
@@ -32,6 +32,7 @@ SCORE_METRICS = [
 ]
 DECISION_METRICS = ["sensitivity", "specificity", "ppv", "npv"]
 DELTA_METRICS = ["roc_auc", "average_precision", "brier_score", "calibration_intercept"]
+BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {postfix} [{elapsed}<{remaining}]"
 EMPTY_DELTAS = pd.DataFrame(
     columns=[
         "seed",
@@ -300,10 +301,33 @@ def _run_all(runs, splits, quick, cache_dir, fingerprint, n_jobs, progress):
         for seed, model, name, path, cfg in todo
     )
     outputs = Parallel(n_jobs=n_jobs, return_as="generator")(jobs)
-    bar = tqdm(outputs, total=len(todo), desc="benchmark runs", disable=not progress)
-    for (seed, model, name, *_), run in zip(todo, bar, strict=True):
-        done[seed, model, name] = run
+    costs = [
+        _expected_cost(STRATEGIES[name], model, quick) for _, model, name, *_ in todo
+    ]
+    with _progress_bar(sum(costs), len(todo), progress) as bar:
+        for i, (seed, model, name, *_) in enumerate(todo):
+            bar.set_description_str(f"{name} ({model}, seed {seed})")
+            done[seed, model, name] = next(outputs)
+            bar.set_postfix_str(f"{i + 1}/{len(todo)} runs", refresh=False)
+            bar.update(costs[i])
     return done
+
+
+def _expected_cost(strategy, model, quick):
+    """Return the expected fit seconds of a run (the strategy's static cost table)."""
+    _, base_grid = base_model_grid(model, quick)
+    n_settings = len(base_grid) * len(strategy.grid[: 1 if quick else None])
+    return strategy.cost.get(model, 1.0) * n_settings
+
+
+def _progress_bar(total_cost, n_runs, progress):
+    """Return a bar in expected fit seconds, so that its ETA weighs the runs."""
+    return tqdm(
+        total=total_cost,
+        disable=not progress or n_runs == 0,
+        bar_format=BAR_FORMAT,
+        postfix=f"0/{n_runs} runs",
+    )
 
 
 def _run_one(splits, strategy, model, seed, quick, path, config):

@@ -256,10 +256,12 @@ def test_the_run_cache_defaults_to_the_user_cache_dir(tmp_path, monkeypatch):
     _assert_aggregate_only(out, n_strategies=1)
 
 
-def test_a_cache_inside_the_report_folder_is_refused(tmp_path):
+def test_a_cache_inside_the_report_folder_is_refused(tmp_path, capsys):
     out = tmp_path / "reports"
-    with pytest.raises(SystemExit, match="--cache-dir .* is inside --out"):
+    with pytest.raises(SystemExit) as stop:
         main([*CLI, "--out", str(out), "--cache-dir", str(out / "cache")])
+    assert stop.value.code == 2
+    assert re.search("--cache-dir .* is inside --out", capsys.readouterr().err)
     assert not out.exists()
 
 
