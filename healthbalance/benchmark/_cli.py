@@ -39,7 +39,7 @@ class UsageError(Exception):
     """A wrong file, column or attribute name: one line, exit status 2."""
 
 
-class _Formatter(argparse.RawDescriptionHelpFormatter):
+class _Formatter(argparse.HelpFormatter):
     def __init__(self, prog):
         super().__init__(prog, max_help_position=32, width=88)
 
@@ -72,8 +72,9 @@ def _data_options(data):
         "--dataset",
         choices=["synthetic-icu"],
         default="synthetic-icu",
-        help="built-in data set, used without --data or --mimic-iv "
-        "(default: synthetic-icu)",
+        metavar="NAME",
+        help="built-in data set, used without --data or --mimic-iv: synthetic-icu, "
+        "the simulated ICU cohort (default: synthetic-icu)",
     )
     data.add_argument(
         "--data",
@@ -199,7 +200,8 @@ def _output_options(out):
         "--format",
         choices=["csv", "parquet"],
         default="csv",
-        help="format of the tables (default: csv)",
+        metavar="FORMAT",
+        help="format of the tables, csv or parquet (default: csv)",
     )
     out.add_argument(
         "--suppress-below",
