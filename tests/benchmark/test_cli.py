@@ -149,15 +149,16 @@ def test_progress_names_each_run_and_every_written_file_is_printed(tmp_path, cap
     out = tmp_path / "out"
     main([*QUICK, "--strategies", "erm", "jtt", "--out", str(out)])
     captured = capsys.readouterr()
-    assert "erm (logistic, seed 0)" in captured.err
-    assert "jtt (logistic, seed 0)" in captured.err
-    assert "2/2 runs" in captured.err
+    assert "run 1/2: erm (logistic, seed 0)" in captured.err
+    assert "run 2/2: jtt (logistic, seed 0)" in captured.err
     # The bar advances by expected cost: erm is the cheaper part of the total.
     erm, jtt = STRATEGIES["erm"], STRATEGIES["jtt"]
     share = erm.cost["logistic"] / (
         erm.cost["logistic"] + len(jtt.grid[:1]) * jtt.cost["logistic"]
     )
-    assert re.search(rf"{share * 100:3.0f}%\|.*1/2 runs", captured.err)
+    assert re.search(
+        rf"run 2/2: jtt \(logistic, seed 0\) {share * 100:3.0f}%\|", captured.err
+    )
     printed = captured.out.split("Files written:\n")[1].strip().splitlines()
     files = sorted(str(p) for p in out.iterdir())
     assert sorted(printed) == files and len(files) == 4
