@@ -165,10 +165,11 @@ def test_progress_names_each_run_and_every_written_file_is_printed(tmp_path, cap
 
 
 def test_the_cost_table_spans_the_measured_range():
-    # Issue 14: logistic fits take 0.2-1.8 s, fairlearn_eg 40 s, hgb
-    # group_thresholds 134 s and group_dro 127 s at full size.
+    # Measured in --quick with one thread: logistic fits take 0.03-1 s,
+    # fairlearn_eg 5 s, hgb 0.6-61 s (group_dro the slowest).
     cheapest = min(c for s in STRATEGIES.values() for c in s.cost.values())
     assert STRATEGIES["fairlearn_eg"].cost["logistic"] / cheapest > 100
-    assert STRATEGIES["group_thresholds"].cost["hgb"] / cheapest > 500
+    assert STRATEGIES["group_dro"].cost["hgb"] / cheapest > 1000
+    assert STRATEGIES["erm"].cost["logistic"] < STRATEGIES["erm"].cost["hgb"]
     for strategy in STRATEGIES.values():
         assert set(strategy.cost) == set(strategy.models), strategy.name
