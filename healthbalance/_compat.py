@@ -11,9 +11,12 @@ The re-exported names keep their upstream spelling (``_fit_context``,
 ``_safe_indexing``, ...) so that a reader can look them up in the upstream source.
 """
 
+import sklearn
 from sklearn.base import _fit_context
 from sklearn.linear_model._base import LinearClassifierMixin
 from sklearn.metrics._scorer import _BaseScorer, _get_response_method_name
+from sklearn.model_selection import StratifiedKFold
+from sklearn.preprocessing import TargetEncoder
 from sklearn.utils import _safe_indexing
 from sklearn.utils._metadata_requests import _raise_for_params, _routing_enabled
 from sklearn.utils._param_validation import (
@@ -22,6 +25,7 @@ from sklearn.utils._param_validation import (
     StrOptions,
     validate_params,
 )
+from sklearn.utils.fixes import parse_version
 from sklearn.utils.validation import (
     _check_method_params,
     _check_response_method,
@@ -45,8 +49,21 @@ __all__ = [
     "_routing_enabled",
     "_safe_indexing",
     "pmf_predict",
+    "target_encoder",
     "validate_params",
 ]
+
+
+def target_encoder(random_state=0):
+    """Return a binary ``TargetEncoder`` cross-fitted on shuffled, seeded folds.
+
+    scikit-learn 1.9 deprecated ``shuffle`` and ``random_state`` for a splitter
+    passed as ``cv``, which older releases do not accept.
+    """
+    if parse_version(sklearn.__version__).release >= (1, 9):
+        folds = StratifiedKFold(5, shuffle=True, random_state=random_state)
+        return TargetEncoder(target_type="binary", cv=folds)
+    return TargetEncoder(target_type="binary", shuffle=True, random_state=random_state)
 
 
 def pmf_predict(mitigator, X, *, sensitive_features=None):

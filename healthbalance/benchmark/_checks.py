@@ -153,6 +153,9 @@ def run_checks(results, suppress_below):
     """Return ``(sentence, ok)`` pairs: what a reader should look at first."""
     metrics, deltas = released(results, suppress_below)
     found = [
+        *_leakage(results),
+        *_selection(results),
+        *_worst_group_scope(results, metrics),
         *_representation(results),
         *_small_groups(results, metrics),
         *_calibration_gaps(results, metrics),
@@ -162,6 +165,55 @@ def run_checks(results, suppress_below):
     return [(text, False) for text in found] or [
         ("No problems found by the automatic checks.", True)
     ]
+
+
+def _leakage(results):
+    return [
+        f"Column {column!r} alone predicts the outcome almost perfectly (AUROC "
+        f"{auroc:.3f}) and was kept because leaky columns were allowed: every "
+        "strategy's results may be too good to be true; rerun with --exclude "
+        f"{column} unless it is a real predictor."
+        for column, auroc in results.settings.get("leaky_columns", {}).items()
+    ]
+
+
+def _selection(results):
+    """Name the groups model selection left out as unreliable (never their counts)."""
+    left_out = results.settings.get("selection_unreliable", [])
+    if not left_out:
+        return []
+    attribute = results.settings["attribute"]
+    compared = results.settings.get("selection_compared", [])
+    rule = "fewer than 30 validation patients, or fewer than 10 events or non-events"
+    if not compared:
+        return [
+            f"No {attribute} group was reliable on validation ({rule}): model "
+            "selection used the overall AUROC, not the worst group's."
+        ]
+    return [
+        f"Model selection (worst-group validation AUROC by {attribute}) compared only "
+        f"{_join(compared)}; left out as unreliable ({rule}) on some seed: "
+        f"{_join(left_out)}. Selection did not look at their results."
+    ]
+
+
+def _worst_group_scope(results, metrics):
+    """Say which test groups the worst-group columns of the summary leave out."""
+    rows = _attribute_rows(results, "roc_auc", metrics)
+    reliable = rows["reliable"].astype(bool)
+    left_out = sorted(set(rows.loc[~reliable, "group"]))
+    if not left_out:
+        return []
+    return [
+        "The worst-group AUROC and sensitivity of the summary compare only the "
+        f"{results.settings['attribute']} groups reliable on the test set; left out "
+        f"(too few test patients or events on some seed or strategy): "
+        f"{_join(left_out)}."
+    ]
+
+
+def _join(names):
+    return ", ".join(str(n) for n in names)
 
 
 def _representation(results):

@@ -9,19 +9,27 @@ independent, so they run in parallel and are cached on disk one file each.
 import hashlib
 import inspect
 import time
+import warnings
 
 import numpy as np
 import pandas as pd
+from sklearn import config_context
 from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
 from healthbalance._groups import SensitiveGroups
 from healthbalance.benchmark._models import base_model_grid, make_preprocessor
+from healthbalance.metrics import make_group_scorer
+from healthbalance.metrics._small_counts import MIN_EVENTS, MIN_GROUP_SIZE, too_small
 from healthbalance.training._operating_points import choose_threshold
 
 TARGET_SENSITIVITY = 0.8
-MIN_VALIDATION_EVENTS = 10
+# Model selection: the lowest validation AUROC over the groups the report would call
+# reliable (the small-count policy's defaults), so a handful of patients cannot decide.
+SELECTION_SCORER = make_group_scorer(
+    "roc_auc", aggregate="min", min_group_size=MIN_GROUP_SIZE, min_events=MIN_EVENTS
+)
 
 
 def split_indices(y, groups, seed, fractions=(0.6, 0.2, 0.2)):
@@ -72,15 +80,35 @@ def prepare_seed(X, y, sensitive, attribute, seed):
     }
 
 
-def worst_group_auroc(y, score, groups):
-    """Return the lowest AUROC over groups with enough events to estimate it."""
-    values = []
-    for group in np.unique(groups):
-        rows = groups == group
-        events = int(y[rows].sum())
-        if min(events, int(rows.sum()) - events) >= MIN_VALIDATION_EVENTS:
-            values.append(roc_auc_score(y[rows], score[rows]))
-    return min(values) if values else roc_auc_score(y, score)
+def unreliable_groups(y, groups):
+    """Return the groups too small to count in model selection, in sorted order.
+
+    The small-count policy's rule (fewer than 30 patients, or fewer than 10 events or
+    non-events), as :data:`SELECTION_SCORER` applies it.
+    """
+    labels, codes = np.unique(np.asarray(groups, dtype=object), return_inverse=True)
+    n = np.bincount(codes, minlength=labels.size)
+    events = np.bincount(codes, weights=np.asarray(y), minlength=labels.size)
+    few_patients, few_events = too_small(n, events, MIN_GROUP_SIZE, MIN_EVENTS)
+    return [str(g) for g in labels[few_patients | few_events]]
+
+
+def validation_score(estimator, part):
+    """Return the worst reliable group's AUROC on ``part``, or the overall AUROC.
+
+    Scored by :data:`SELECTION_SCORER` (``make_group_scorer``); when no group is
+    reliable it is undefined, and the overall AUROC decides instead (the checks say
+    so).
+    """
+    # The groups reach the scorer as routed metadata, as in a GridSearchCV.
+    with warnings.catch_warnings(), config_context(enable_metadata_routing=True):
+        warnings.filterwarnings("ignore", "make_group_scorer: .* undefined")
+        score = SELECTION_SCORER(
+            estimator, part["X"], part["y"], sensitive_features=part["groups"]
+        )
+    if np.isnan(score):
+        return roc_auc_score(part["y"], _proba(estimator, part))
+    return score
 
 
 def sensitivity_threshold(y, score, target=TARGET_SENSITIVITY):
@@ -108,15 +136,14 @@ def fit_run(splits, strategy, model, seed, quick):
         _fit(estimator, strategy, splits["train"])
         seconds = time.perf_counter() - start
         val = splits["val"]
-        val_score = _proba(estimator, val)
-        worst = worst_group_auroc(val["y"], val_score, val["groups"])
+        worst = validation_score(estimator, val)
         if best is None or worst > best["val_worst_auroc"]:
             best = {
                 "estimator": estimator,
                 "params": {**base_params, **params},
                 "fit_seconds": seconds,
                 "val_worst_auroc": worst,
-                "threshold": sensitivity_threshold(val["y"], val_score),
+                "threshold": sensitivity_threshold(val["y"], _proba(estimator, val)),
             }
     return _test_predictions(best, strategy, splits["test"])
 

@@ -76,7 +76,9 @@ def run_config(fingerprint, seed, model, strategy, quick):
         "quick": quick,
         "preprocessor": _plain(make_preprocessor()),
         "target_sensitivity": protocol.TARGET_SENSITIVITY,
-        "min_validation_events": protocol.MIN_VALIDATION_EVENTS,
+        "selection": repr(protocol.SELECTION_SCORER),
+        "selection_min_group_size": protocol.MIN_GROUP_SIZE,
+        "selection_min_events": protocol.MIN_EVENTS,
     }
     return json.loads(json.dumps(config, sort_keys=True, default=_plain))
 

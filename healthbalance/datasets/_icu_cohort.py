@@ -136,10 +136,14 @@ def make_icu_cohort(
     cohort : sklearn.utils.Bunch
         With the following keys:
 
-        - ``frame``: DataFrame with all columns: ``stay_id``, the features, the
-          sensitive attributes, the target, and three oracle columns no real dataset
-          has (``latent_risk``, the true probability of death; ``sao2``, the true
-          arterial saturation; ``true_mortality``, the outcome before under-recording).
+        - ``frame``: DataFrame of what a real extract holds: ``stay_id``, the
+          features, the sensitive attributes and the target. Safe to export as the
+          input of a model: it holds no oracle column.
+        - ``oracle``: DataFrame of the truths no real dataset has, row-aligned with
+          ``frame``: ``stay_id``, ``latent_risk`` (the true probability of death),
+          ``sao2`` (the true arterial saturation) and ``true_mortality`` (the
+          outcome before under-recording). Never a feature: each predicts the
+          target almost perfectly.
         - ``data``: DataFrame of the model features (``feature_names``).
         - ``target``: Series ``in_hospital_mortality`` (0/1).
         - ``sensitive_features``: DataFrame with ``race_ethnicity``, ``sex``,
@@ -168,6 +172,8 @@ def make_icu_cohort(
     ['Asian', 'Black', 'Hispanic', 'Other/Unknown', 'White']
     >>> round(float(cohort.target.mean()), 2)
     0.11
+    >>> list(cohort.oracle.columns)
+    ['stay_id', 'latent_risk', 'sao2', 'true_mortality']
     """
     proportions = _check_group_proportions(group_proportions)
     _check_label_noise_groups(label_noise_groups)
@@ -317,18 +323,11 @@ def _bunch(people, features, target, oracle):
         {c: pd.Series(people[c], dtype="str") for c in SENSITIVE_COLUMNS}
     )
     target = pd.Series(target, name=TARGET)
-    frame = pd.concat(
-        [
-            pd.DataFrame({"stay_id": np.arange(30_000_000, 30_000_000 + n)}),
-            data,
-            sensitive.drop(columns="sex"),
-            target,
-            pd.DataFrame(oracle),
-        ],
-        axis=1,
-    )
+    stay_id = pd.DataFrame({"stay_id": np.arange(30_000_000, 30_000_000 + n)})
+    frame = pd.concat([stay_id, data, sensitive.drop(columns="sex"), target], axis=1)
     return Bunch(
         frame=frame,
+        oracle=pd.concat([stay_id, pd.DataFrame(oracle)], axis=1),
         data=data,
         target=target,
         sensitive_features=sensitive,
@@ -357,6 +356,7 @@ severity model (overall severity, six organ-dysfunction scores and an unmeasured
 frailty). Five bias mechanisms are on at moderate strength by default:
 under-representation (group shares), prevalence differences between groups, SpO2
 over-reading in Black patients, group-specific feature-outcome relationships and
-under-recorded deaths in chosen groups. The frame also holds oracle columns no real
-dataset has: latent_risk, sao2 (true arterial saturation) and true_mortality.
+under-recorded deaths in chosen groups. The truths no real dataset has (latent_risk,
+sao2 the true arterial saturation, true_mortality) are kept apart in ``oracle``, never
+in ``frame`` or ``data``, so that exporting ``frame`` cannot leak them into a model.
 """

@@ -1,6 +1,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import recall_score, roc_auc_score
 
 from healthbalance.benchmark import _protocol as protocol
@@ -42,24 +43,69 @@ def test_same_seed_same_split():
         np.testing.assert_array_equal(a, b)
 
 
-def test_worst_group_auroc_matches_a_loop_over_groups():
+class _FixedScores(ClassifierMixin, BaseEstimator):
+    """A 'model' whose probability of class 1 is the first column of X."""
+
+    def fit(self, X, y):
+        self.classes_ = np.array([0, 1])
+        return self
+
+    def predict_proba(self, X):
+        return np.column_stack([1 - X[:, 0], X[:, 0]])
+
+
+def _part(y, groups, score):
+    return {"X": score[:, None], "y": y, "groups": groups}
+
+
+def _brute_force_worst(y, groups, score):
+    """The report's rule by hand: >= 30 patients and >= 10 events and non-events."""
+    values = []
+    for g in np.unique(groups):
+        rows = groups == g
+        events = y[rows].sum()
+        if rows.sum() >= 30 and min(events, rows.sum() - events) >= 10:
+            values.append(roc_auc_score(y[rows], score[rows]))
+    return min(values)
+
+
+def test_validation_score_is_the_worst_reliable_group_auroc():
     y, groups, score = _toy(5_000)
-    expected = min(
+    model = _FixedScores().fit(score[:, None], y)
+    expected = _brute_force_worst(y, groups, score)
+    assert expected == min(
         roc_auc_score(y[groups == g], score[groups == g]) for g in np.unique(groups)
     )
-    assert protocol.worst_group_auroc(y, score, groups) == pytest.approx(expected)
+    part = _part(y, groups, score)
+    assert protocol.validation_score(model, part) == pytest.approx(expected)
+    assert protocol.unreliable_groups(y, groups) == []
 
 
-def test_worst_group_auroc_ignores_groups_without_enough_events():
+def test_validation_score_leaves_out_groups_the_report_calls_unreliable():
     y, groups, score = _toy(5_000)
     groups = groups.copy()
-    groups[np.flatnonzero(y == 1)[:3]] = "few"
-    kept = groups != "few"
-    expected = min(
-        roc_auc_score(y[groups == g], score[groups == g])
-        for g in np.unique(groups[kept])
-    )
-    assert protocol.worst_group_auroc(y, score, groups) == pytest.approx(expected)
+    rng = np.random.default_rng(0)
+    # 25 patients, 12 events: enough events and non-events for the former rule,
+    # too few patients for the report; and a second group with only 3 events.
+    small = rng.choice(np.flatnonzero(y == 1), 12, replace=False)
+    small = np.concatenate([small, rng.choice(np.flatnonzero(y == 0), 13)])
+    groups[small] = "small"
+    groups[np.flatnonzero((y == 1) & (groups != "small"))[:3]] = "few"
+    score = score.copy()
+    score[groups == "small"] = rng.random(25)  # a noisy AUROC that would decide
+    model = _FixedScores().fit(score[:, None], y)
+    got = protocol.validation_score(model, _part(y, groups, score))
+    assert got == pytest.approx(_brute_force_worst(y, groups, score))
+    assert protocol.unreliable_groups(y, groups) == ["few", "small"]
+
+
+def test_validation_score_falls_back_to_overall_auroc_without_reliable_groups():
+    y, groups, score = _toy(200)
+    groups = np.array([f"g{i % 20}" for i in range(200)], dtype=object)
+    model = _FixedScores().fit(score[:, None], y)
+    got = protocol.validation_score(model, _part(y, groups, score))
+    assert got == pytest.approx(roc_auc_score(y, score))
+    assert len(protocol.unreliable_groups(y, groups)) == 20
 
 
 def _highest_threshold_reaching(y, score, target):

@@ -1,3 +1,5 @@
+import re
+
 import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
@@ -5,7 +7,7 @@ from sklearn.metrics import roc_auc_score
 from healthbalance.benchmark import _models as models
 from healthbalance.benchmark import _protocol as protocol
 from healthbalance.benchmark import _run_cache as run_cache
-from healthbalance.benchmark import run_benchmark, write_html_report
+from healthbalance.benchmark import run_benchmark, run_checks, write_html_report
 from healthbalance.benchmark._cli import main
 from healthbalance.datasets import make_icu_cohort
 from healthbalance.metrics._small_counts import suppress
@@ -254,10 +256,12 @@ def test_the_run_cache_defaults_to_the_user_cache_dir(tmp_path, monkeypatch):
     _assert_aggregate_only(out, n_strategies=1)
 
 
-def test_a_cache_inside_the_report_folder_is_refused(tmp_path):
+def test_a_cache_inside_the_report_folder_is_refused(tmp_path, capsys):
     out = tmp_path / "reports"
-    with pytest.raises(SystemExit, match="--cache-dir .* is inside --out"):
+    with pytest.raises(SystemExit) as stop:
         main([*CLI, "--out", str(out), "--cache-dir", str(out / "cache")])
+    assert stop.value.code == 2
+    assert re.search("--cache-dir .* is inside --out", capsys.readouterr().err)
     assert not out.exists()
 
 
@@ -292,3 +296,48 @@ def test_command_line_reads_a_csv_file(tmp_path, cohort):
     )
     metrics = pd.read_csv(out / "benchmark_metrics.csv")
     assert set(metrics["attribute"]) == {"overall", "race_ethnicity"}
+
+
+def test_groups_left_out_of_model_selection_are_named_without_counts(cohort, results):
+    sf = cohort.sensitive_features[["race_ethnicity"]]
+    val = protocol.prepare_seed(
+        cohort.data, cohort.target.to_numpy(), sf, "race_ethnicity", 0
+    )["val"]
+    # Brute force: the report's rule on each validation group.
+    expected = sorted(
+        g
+        for g in set(val["groups"])
+        if (n := (val["groups"] == g).sum()) < 30
+        or min(e := val["y"][val["groups"] == g].sum(), n - e) < 10
+    )
+    assert expected and results.settings["selection_unreliable"] == expected
+    sentences = [s for s, _ in run_checks(results, 11) if "Model selection" in s]
+    assert len(sentences) == 1
+    for group in expected:
+        assert group in sentences[0]
+    numbers = {int(x) for x in re.findall(r"\d+", sentences[0])}
+    assert numbers <= {30, 10}
+    scope = [s for s, _ in run_checks(results, 11) if "worst-group AUROC" in s]
+    assert len(scope) == 1 and "Asian" in scope[0]
+
+
+def test_selection_scores_group_aware_models_with_their_groups(cohort):
+    sf = cohort.sensitive_features[["race_ethnicity"]]
+    y = cohort.target.to_numpy()
+    splits = protocol.prepare_seed(cohort.data, y, sf, "race_ethnicity", 0)
+    strategy = _strategy("group_over")
+    base, _ = models.base_model_grid("logistic", quick=True)
+    model = strategy.build(base, strategy.grid[0], 0)
+    train, val = splits["train"], splits["val"]
+    model.fit(train["X"], train["y"], sensitive_features=train["groups"])
+    score = model.predict_proba(val["X"], sensitive_features=val["groups"])[:, 1]
+    reliable = [
+        g
+        for g in set(val["groups"])
+        if g not in protocol.unreliable_groups(val["y"], val["groups"])
+    ]
+    expected = min(
+        roc_auc_score(val["y"][val["groups"] == g], score[val["groups"] == g])
+        for g in reliable
+    )
+    assert protocol.validation_score(model, val) == pytest.approx(expected)

@@ -45,6 +45,37 @@ def test_bunch_layout(large):
     assert large.frame["stay_id"].is_unique
 
 
+ORACLE = ["latent_risk", "sao2", "true_mortality"]
+
+
+def test_oracle_columns_are_kept_out_of_frame_and_data(large):
+    assert list(large.oracle.columns) == ["stay_id", *ORACLE]
+    np.testing.assert_array_equal(large.oracle["stay_id"], large.frame["stay_id"])
+    for frame in (large.frame, large.data):
+        assert not set(ORACLE) & set(frame.columns)
+
+
+def test_a_csv_of_frame_cannot_leak_the_oracle(tmp_path):
+    cohort = make_icu_cohort(3_000, random_state=5)
+    path = tmp_path / "cohort.csv"
+    cohort.frame.to_csv(path, index=False)
+    exported = pd.read_csv(path)
+    assert not set(ORACLE) & set(exported.columns)
+    # No exported column carries an oracle's values under another name either.
+    for name in ["latent_risk", "sao2"]:
+        truth = cohort.oracle[name].to_numpy()
+        for column in exported.select_dtypes("number"):
+            values = exported[column].to_numpy(dtype=float)
+            assert not np.allclose(values, truth, equal_nan=True), (name, column)
+    # The oracle predicts the outcome; what was exported (without the target) does
+    # not, column by column.
+    assert roc_auc_score(cohort.target, cohort.oracle["latent_risk"]) > 0.9
+    for column in exported.select_dtypes("number").drop(columns=cohort.target.name):
+        filled = exported[column].fillna(exported[column].median())
+        auroc = roc_auc_score(cohort.target, filled)
+        assert abs(auroc - 0.5) + 0.5 < 0.9, column
+
+
 def test_marginals_are_mimic_like(large):
     race = large.sensitive_features["race_ethnicity"].value_counts(normalize=True)
     expected = {"White": 0.66, "Black": 0.10, "Hispanic": 0.04, "Asian": 0.03}
@@ -146,7 +177,7 @@ def test_bad_arguments_name_the_argument(kwargs, match):
 
 
 def _oximeter_error(cohort, group):
-    frame = cohort.frame
+    frame = pd.concat([cohort.data, cohort.oracle[["sao2"]]], axis=1)
     rows = (cohort.sensitive_features["race_ethnicity"] == group) & (frame["sao2"] < 92)
     return (frame["spo2_min"] - frame["sao2"])[rows].dropna()
 
@@ -182,7 +213,7 @@ def test_default_mechanisms_change_group_mortality():
 @pytest.mark.parametrize("noise", [0.0, 0.3])
 def test_label_noise_hides_deaths_in_chosen_groups_only(noise):
     cohort = make_icu_cohort(100_000, label_noise=noise, random_state=3)
-    frame, race = cohort.frame, cohort.sensitive_features["race_ethnicity"]
+    frame, race = cohort.oracle, cohort.sensitive_features["race_ethnicity"]
     died = frame["true_mortality"] == 1
     recorded = cohort.target[died].groupby(race[died]).mean()
     assert (cohort.target <= frame["true_mortality"]).all()
@@ -193,7 +224,7 @@ def test_label_noise_hides_deaths_in_chosen_groups_only(noise):
 
 def _renal_slope(cohort, group):
     rows = (cohort.sensitive_features["race_ethnicity"] == group).to_numpy()
-    risk = cohort.frame["latent_risk"].to_numpy()[rows]
+    risk = cohort.oracle["latent_risk"].to_numpy()[rows]
     creatinine = cohort.data["creatinine_max"].to_numpy()[rows]
     keep = ~np.isnan(creatinine)
     return stats.linregress(
