@@ -50,6 +50,11 @@ class Strategy:
         benchmark's single threshold chosen on validation.
     models : tuple of str
         Base models the strategy applies to.
+    family : str
+        The kind of strategy, grouping it with its peers in the report.
+    probabilities : bool
+        Whether its scores are risks, so that calibration applies; fairlearn's
+        mitigators score the probability of a randomized decision instead.
     """
 
     name: str
@@ -59,6 +64,8 @@ class Strategy:
     fit_groups: bool = False
     own_decisions: bool = False
     models: tuple = ("logistic", "hgb")
+    family: str = "plain training"
+    probabilities: bool = True
 
 
 class FairlearnAdapter(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
@@ -174,24 +181,33 @@ STRATEGIES = {
             "class_weight",
             "class_weight='balanced', no prior correction",
             _class_weight,
+            family="class rebalancing",
         ),
         Strategy(
             "random_over",
             "imblearn RandomOverSampler, no prior correction",
             _imblearn(RandomOverSampler),
+            family="class rebalancing",
         ),
         Strategy(
             "random_under",
             "imblearn RandomUnderSampler, no prior correction",
             _imblearn(RandomUnderSampler),
+            family="class rebalancing",
         ),
-        Strategy("smote", "imblearn SMOTE, no prior correction", _imblearn(SMOTE)),
+        Strategy(
+            "smote",
+            "imblearn SMOTE, no prior correction",
+            _imblearn(SMOTE),
+            family="class rebalancing",
+        ),
         Strategy(
             "group_over",
             "GroupBalancedSampler over (group x class) cells, prior-corrected",
             _resampled(GroupBalancedSampler, method="over"),
             grid=[{"target": "joint"}, {"target": "class_within_group"}],
             fit_groups=True,
+            family="group rebalancing",
         ),
         Strategy(
             "group_under",
@@ -199,18 +215,21 @@ STRATEGIES = {
             _resampled(GroupBalancedSampler, method="under"),
             grid=[{"target": "joint"}, {"target": "groups"}],
             fit_groups=True,
+            family="group rebalancing",
         ),
         Strategy(
             "group_smote",
             "GroupSMOTE within each group, prior-corrected",
             _resampled(GroupSMOTE),
             fit_groups=True,
+            family="group rebalancing",
         ),
         Strategy(
             "reweighing",
             "Kamiran-Calders reweighing, prior-corrected",
             _reweighing,
             fit_groups=True,
+            family="group rebalancing",
         ),
         Strategy(
             "group_dro_logistic",
@@ -219,6 +238,7 @@ STRATEGIES = {
             grid=[{"group_adjustment": 0.0}, {"group_adjustment": 1.0}],
             fit_groups=True,
             models=("logistic",),
+            family="robust training",
         ),
         Strategy(
             "group_dro",
@@ -226,6 +246,7 @@ STRATEGIES = {
             _group_dro,
             grid=[{"step_size": 0.5}, {"step_size": 0.1}],
             fit_groups=True,
+            family="robust training",
         ),
         Strategy(
             "jtt",
@@ -233,6 +254,7 @@ STRATEGIES = {
             _jtt,
             grid=[{"upweight": 5}, {"upweight": 20}],
             fit_groups=True,
+            family="robust training",
         ),
         Strategy(
             "group_thresholds",
@@ -240,6 +262,7 @@ STRATEGIES = {
             _group_thresholds,
             fit_groups=True,
             own_decisions=True,
+            family="decision rules",
         ),
         Strategy(
             "fairlearn_eg",
@@ -249,6 +272,8 @@ STRATEGIES = {
             fit_groups=True,
             own_decisions=True,
             models=("logistic",),
+            family="fairness constraints",
+            probabilities=False,
         ),
         Strategy(
             "fairlearn_threshold",
@@ -256,6 +281,8 @@ STRATEGIES = {
             _threshold_optimizer,
             fit_groups=True,
             own_decisions=True,
+            family="fairness constraints",
+            probabilities=False,
         ),
     ]
 }

@@ -1,0 +1,167 @@
+"""The bottom line on results built by hand, where the right answer is known."""
+
+import re
+
+import pandas as pd
+import pytest
+
+from healthbalance.benchmark import BenchmarkResults, bottom_line
+
+# (group, n, n_events, erm AUROC, reliable)
+GROUPS = [
+    ("overall", 1000, 200, 0.80, True),
+    ("A", 600, 120, 0.85, True),
+    ("B", 340, 70, 0.70, True),  # the worst-off reliable group
+    ("Tiny", 25, 5, 0.50, False),  # lower, but too small to rank
+    ("Small", 35, 5, 0.60, False),
+]
+
+
+def _metric_rows(strategy, metric, values):
+    rows = []
+    for (group, n, events, _, reliable), value in zip(GROUPS, values, strict=True):
+        rows.append(
+            {
+                "seed": 0,
+                "model": "logistic",
+                "strategy": strategy,
+                "attribute": "overall" if group == "overall" else "race",
+                "group": group,
+                "metric": metric,
+                "estimate": value,
+                "ci_low": value - 0.05,
+                "ci_high": value + 0.05,
+                "n": n,
+                "n_events": events,
+                "n_failed": 0,
+                "reliable": reliable,
+                "reason": "" if reliable else "fewer than 30 patients",
+            }
+        )
+    return rows
+
+
+def _delta_rows(strategy, metric, differences, reference, width=0.02):
+    rows = []
+    for (group, n, events, _, reliable), d, ref in zip(
+        GROUPS, differences, reference, strict=True
+    ):
+        rows.append(
+            {
+                "seed": 0,
+                "model": "logistic",
+                "strategy": strategy,
+                "attribute": "overall" if group == "overall" else "race",
+                "group": group,
+                "metric": metric,
+                "reference": "erm",
+                "estimate": ref + d,
+                "reference_estimate": ref,
+                "difference": d,
+                "ci_low": d - width,
+                "ci_high": d + width,
+                "n": n,
+                "n_events": events,
+                "reliable": reliable,
+            }
+        )
+    return rows
+
+
+def _results(auroc_deltas, intercepts=None, width=0.02):
+    """``auroc_deltas``: strategy -> its AUROC difference to erm in every group."""
+    erm_auroc = [g[3] for g in GROUPS]
+    erm_intercept = [0.05] * len(GROUPS)
+    metrics = _metric_rows("erm", "roc_auc", erm_auroc)
+    metrics += _metric_rows("erm", "calibration_intercept", erm_intercept)
+    deltas = []
+    for strategy, d in auroc_deltas.items():
+        metrics += _metric_rows(strategy, "roc_auc", [a + d for a in erm_auroc])
+        deltas += _delta_rows(strategy, "roc_auc", [d] * len(GROUPS), erm_auroc, width)
+        shift = (intercepts or {}).get(strategy, 0.0)
+        deltas += _delta_rows(
+            strategy,
+            "calibration_intercept",
+            [shift] * len(GROUPS),
+            erm_intercept,
+            width=0.05,
+        )
+    return BenchmarkResults(
+        metrics=pd.DataFrame(metrics),
+        deltas=pd.DataFrame(deltas),
+        fits=pd.DataFrame(),
+        reports={},
+        representation=None,
+        settings={
+            "attribute": "race",
+            "seeds": [0],
+            "models": ["logistic"],
+            "strategies": ["erm", *auroc_deltas],
+        },
+    )
+
+
+def test_names_the_worst_reliable_group_and_the_best_strategy():
+    results = _results({"reweighing": 0.01, "group_over": 0.05, "jtt": -0.04})
+    text = results.summary()
+    # brute force: the lowest erm AUROC among the reliable groups
+    m = results.metrics
+    erm = m[(m["strategy"] == "erm") & (m["metric"] == "roc_auc") & m["reliable"]]
+    erm = erm[erm["attribute"] == "race"]
+    worst = erm.loc[erm["estimate"].idxmin(), "group"]
+    assert worst == "B"
+    assert "worst-off group under plain training (erm) is B, AUROC 0.700" in text
+    assert "did best for it is group_over: +0.050 [+0.030, +0.070]" in text
+    assert "its interval excludes 0" in text
+    assert "better with group_over; worse with jtt." in text  # reweighing covers 0
+    assert "Too small to rank: Tiny, Small." in text
+    assert text == bottom_line(results)
+
+
+def test_says_when_no_strategy_is_distinguishable():
+    results = _results({"reweighing": 0.01, "group_over": -0.01}, width=0.03)
+    text = results.summary()
+    assert "did best for it is reweighing: +0.010 [-0.020, +0.040]" in text
+    assert "includes 0 (not distinguishable)" in text
+    assert "No strategy is distinguishable from plain training for B" in text
+
+
+def test_says_when_every_strategy_is_worse():
+    text = _results({"jtt": -0.05, "smote": -0.03}).summary()
+    assert "No strategy did better for it than plain training" in text
+    assert "the closest is smote: -0.030" in text
+    assert "worse with jtt, smote." in text
+
+
+def test_calibration_verdicts():
+    text = _results({"random_over": 0.05}, {"random_over": -2.0}).summary()
+    assert "intercept -1.95 with random_over against +0.05" in text
+    assert "misstate risk" in text
+    text = _results({"fairlearn_eg": 0.05}, {"fairlearn_eg": 31.0}).summary()
+    assert "fairlearn_eg is not a probability model" in text
+    assert "+31" not in text
+    text = _results({"reweighing": 0.05}).summary()
+    assert "not distinguishable from plain training's" in text
+
+
+def test_no_small_count_in_the_sentences():
+    results = _results({"reweighing": 0.05})
+    for suppress_below in (11, 0):
+        text = bottom_line(results, suppress_below=suppress_below)
+        numbers = {int(x) for x in re.findall(r"(?<![\d.])\d+(?![\d.])", text)}
+        assert not numbers & {25, 35, 5}, text
+
+
+def test_a_masked_worst_group_is_never_ranked():
+    results = _results({"reweighing": 0.05})
+    metrics = results.metrics
+    # B becomes too small to release (events below 11): masked, so only A is ranked
+    metrics.loc[metrics["group"] == "B", "n_events"] = 8
+    text = results.summary()
+    assert "is A, AUROC 0.850" in text
+    assert "0.700" not in text
+
+
+def test_unknown_metric_is_named():
+    with pytest.raises(ValueError, match="metric='auroc'"):
+        bottom_line(_results({"jtt": 0.0}), metric="auroc")
