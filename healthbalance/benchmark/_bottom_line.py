@@ -11,8 +11,11 @@ policy masks is named as too small to rank, never with its counts or estimates.
 
 import numpy as np
 
-from healthbalance.benchmark._checks import CALIBRATION_TRAP, released
-from healthbalance.benchmark._strategies import STRATEGIES
+from healthbalance.benchmark._checks import (
+    CALIBRATION_TRAP,
+    has_probabilities,
+    released,
+)
 from healthbalance.metrics._metric_functions import METRICS
 from healthbalance.metrics._report_summary import (
     excludes_zero,
@@ -35,12 +38,6 @@ CALIBRATION = ("calibration_intercept", "calibration_slope", "ece")
 def label(metric):
     """Return the reader's name of ``metric`` (``"AUROC"`` for ``roc_auc``)."""
     return LABELS.get(metric, metric)
-
-
-def has_probabilities(strategy):
-    """Whether the scores of ``strategy`` are risks, so that calibration applies."""
-    spec = STRATEGIES.get(strategy)
-    return spec is None or spec.probabilities
 
 
 def better_sign(metric):
