@@ -68,12 +68,12 @@ def _difference(d, low, high):
 def bottom_line(results, *, metric="roc_auc", suppress_below=SUPPRESS_BELOW):
     """Return the bottom line of a benchmark as plain sentences.
 
-    One line per base model and sensitive attribute, read from the first seed: the
-    worst-off reliable group under plain training (``erm``), the strategy that did
-    best for that group with its paired difference and 95% interval against plain
-    training, whether any strategy is distinguishable from plain training for it
-    (the paired interval excludes 0), the calibration verdict of that strategy, and
-    the groups too small to rank.
+    One line per sensitive attribute and base model (the attribute the strategies
+    trained on first), read from the first seed: the worst-off reliable group under
+    plain training (``erm``), the strategy that did best for that group with its
+    paired difference and 95% interval against plain training, whether any strategy
+    is distinguishable from plain training for it (the paired interval excludes 0),
+    the calibration verdict of that strategy, and the groups too small to rank.
 
     Parameters
     ----------
@@ -114,11 +114,14 @@ def bottom_line(results, *, metric="roc_auc", suppress_below=SUPPRESS_BELOW):
     seed = results.settings["seeds"][0]
     metrics = _select(metrics, seed=seed, metric=metric)
     deltas = _select(deltas, seed=seed)
+    trained = results.settings["attribute"]
     attributes = [a for a in dict.fromkeys(metrics["attribute"]) if a != "overall"]
+    # the attribute the strategies trained on first, for every model
+    attributes.sort(key=lambda a: a != trained)
     lines = [
         _line(metrics, deltas, model, attribute, metric)
-        for model in results.settings["models"]
         for attribute in attributes
+        for model in results.settings["models"]
     ]
     if len(results.settings["seeds"]) > 1:
         lines.append(
