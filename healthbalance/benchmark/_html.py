@@ -21,8 +21,9 @@ body{font-family:system-ui,sans-serif;margin:1.5em auto;max-width:82em;color:#22
 padding:0 1em;line-height:1.4}
 h1{font-size:1.6em;margin:.2em 0} h2{font-size:1.25em;margin:1.4em 0 .4em}
 table{border-collapse:collapse;margin:.6em 0;font-size:.85em}
-th,td{border:1px solid #ccc;padding:.2em .5em;text-align:right;white-space:nowrap}
-th{background:#f3f3f3;white-space:normal} td:first-child,th:first-child{text-align:left}
+th,td{border:1px solid #ccc;padding:.2em .5em;text-align:right}
+th{background:#f3f3f3} .nw{white-space:nowrap}
+td:first-child,th:first-child{text-align:left}
 caption{text-align:left;font-weight:bold;padding:.3em 0}
 .bottom{background:#eef4fb;border-left:5px solid #2a6fb0;padding:.6em 1em;margin:.8em 0}
 .bottom li{margin:.35em 0}
@@ -210,10 +211,24 @@ def _note(text, kind="note"):
     return f"<p class='{kind}'>{html.escape(text)}</p>"
 
 
+def _cell(value):
+    """Escape a cell; a value and its interval may wrap apart, never the interval."""
+    text = "n/a" if value is None or value != value else str(value)
+    head, bracket, rest = text.partition(" [")
+    if not bracket:
+        return f"<span class='nw'>{html.escape(text)}</span>"
+    interval, close, mark = rest.partition("]")
+    value_and_mark = html.escape(head + mark)
+    whole = html.escape(f"[{interval}{close}")
+    return f"<span class='nw'>{value_and_mark}</span> <span class='nw'>{whole}</span>"
+
+
 def _table(frame, caption):
     if frame.empty:
         return _note(f"{caption}: nothing to show.")
-    body = frame.to_html(index=False, na_rep="n/a", escape=True, border=0)
+    frame = frame.rename(columns=lambda c: html.escape(str(c)))
+    frame = frame.astype(object).map(_cell)
+    body = frame.to_html(index=False, escape=False, border=0)
     start = body.index(">") + 1
     return f"{body[:start]}<caption>{html.escape(caption)}</caption>{body[start:]}"
 

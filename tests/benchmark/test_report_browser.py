@@ -137,4 +137,9 @@ def test_page_height_and_size_within_the_limits(page, report):
     assert abs(width - WIDTH) < 20
     height = page.execute_script("return document.body.scrollHeight;")
     assert height <= MAX_HEIGHT
+    # no table wider than the window: no sideways scrolling
+    width, visible = page.execute_script(
+        "const e = document.documentElement; return [e.scrollWidth, e.clientWidth];"
+    )
+    assert width <= visible
     assert report.stat().st_size < MAX_BYTES
