@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DOCS_STAMP := $(VENV)/.installed-docs
 
-.PHONY: demo test test-pandas2 lint bench notebooks docs clean
+.PHONY: demo test test-pandas2 lint ensure-chromium bench notebooks docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +20,21 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-test: lint
+test: lint ensure-chromium
 	$(BIN)/python -m pytest
+
+# The report's browser test (tests/benchmark/test_report_browser.py) needs Debian's
+# chromium and chromium-driver: installed here when run as root (as in CI), otherwise
+# the target fails with the command to run.
+CHROMIUM_BINS := /usr/bin/chromium /usr/bin/chromedriver
+ensure-chromium:
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+		apt-get update && apt-get install -y chromium chromium-driver; \
+	else \
+		echo "$(CHROMIUM_BINS) missing: run sudo apt-get install -y chromium" \
+			"chromium-driver (or sudo make ensure-chromium)"; exit 1; \
+	fi
 
 # The same tests against pandas 2.x, in a second environment (CI runs both).
 PANDAS2_STAMP := .venv-pandas2/.installed

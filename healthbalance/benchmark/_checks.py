@@ -8,12 +8,18 @@ therefore never printed in a table, a sentence or a plot either.
 """
 
 import numpy as np
-import pandas as pd
 
+from healthbalance.benchmark._strategies import STRATEGIES
 from healthbalance.metrics._small_counts import SUPPRESS_BELOW, suppress
 
 CALIBRATION_GAP = 0.2
 CALIBRATION_TRAP = 0.5
+
+
+def has_probabilities(strategy):
+    """Whether the scores of ``strategy`` are risks, so that calibration applies."""
+    spec = STRATEGIES.get(strategy)
+    return spec is None or spec.probabilities
 
 
 def _rows(frame, **equal):
@@ -89,73 +95,15 @@ def _worst(results, metric, metrics):
     return rows.loc[rows.groupby(["seed", "model", "strategy"])["estimate"].idxmin()]
 
 
-def delta_table(results, metric, suppress_below=SUPPRESS_BELOW):
-    """Return the first seed's paired differences against erm, one column per group."""
-    _, deltas = released(results, suppress_below)
-    seed = results.settings["seeds"][0]
-    attribute = results.settings["attribute"]
-    rows = deltas[
-        (deltas["seed"] == seed)
-        & (deltas["metric"] == metric)
-        & deltas["attribute"].isin([attribute, "overall"])
-        & (deltas["strategy"] != "erm")
-        & deltas["difference"].notna()
-    ]
-    if rows.empty:
-        return pd.DataFrame()
-    text = rows.assign(
-        value=[
-            f"{d:+.3f} [{lo:+.3f}, {hi:+.3f}]"
-            for d, lo, hi in zip(
-                rows["difference"], rows["ci_low"], rows["ci_high"], strict=True
-            )
-        ]
-    )
-    table = text.pivot_table(
-        index=["model", "strategy"], columns="group", values="value", aggfunc="first"
-    )
-    return table.reset_index()
-
-
-def group_table(results, suppress_below):
-    """Return the first seed's per-group metrics of the training attribute."""
-    frame, _ = released(results, suppress_below)
-    rows = frame[
-        (frame["seed"] == results.settings["seeds"][0])
-        & frame["attribute"].isin([results.settings["attribute"], "overall"])
-        & frame["metric"].isin(["roc_auc", "calibration_intercept", "sensitivity"])
-    ]
-    rows = rows.assign(
-        n=_shown_count(rows["n"]), n_events=_shown_count(rows["n_events"])
-    )
-    wide = rows.pivot_table(
-        index=["model", "strategy", "group", "n", "n_events"],
-        columns="metric",
-        values="estimate",
-        aggfunc="first",
-        dropna=False,
-    )
-    return wide.round(3).reset_index()
-
-
-def _shown_count(counts):
-    return [str(c) if not pd.isna(c) else "suppressed" for c in counts]
-
-
-def fit_table(results):
-    """Return mean fit seconds per strategy (rows) and base model (columns)."""
-    return results.fits.pivot_table(
-        index="strategy", columns="model", values="fit_seconds", aggfunc="mean"
-    ).reset_index()
-
-
 def run_checks(results, suppress_below):
-    """Return ``(sentence, ok)`` pairs: what a reader should look at first."""
+    """Return ``(sentence, ok)`` pairs: what a reader should look at first.
+
+    One sentence per kind of finding, listing every group or strategy it concerns.
+    """
     metrics, deltas = released(results, suppress_below)
     found = [
         *_leakage(results),
         *_selection(results),
-        *_worst_group_scope(results, metrics),
         *_representation(results),
         *_small_groups(results, metrics),
         *_calibration_gaps(results, metrics),
@@ -165,6 +113,11 @@ def run_checks(results, suppress_below):
     return [(text, False) for text in found] or [
         ("No problems found by the automatic checks.", True)
     ]
+
+
+def _listed(items):
+    items = list(dict.fromkeys(map(str, items)))
+    return ", ".join(items[:-1]) + f" and {items[-1]}" if len(items) > 1 else items[0]
 
 
 def _leakage(results):
@@ -192,38 +145,25 @@ def _selection(results):
         ]
     return [
         f"Model selection (worst-group validation AUROC by {attribute}) compared only "
-        f"{_join(compared)}; left out as unreliable ({rule}) on some seed: "
-        f"{_join(left_out)}. Selection did not look at their results."
+        f"{_listed(compared)}; left out as unreliable ({rule}) on some seed: "
+        f"{_listed(left_out)}. Selection did not look at their results."
     ]
-
-
-def _worst_group_scope(results, metrics):
-    """Say which test groups the worst-group columns of the summary leave out."""
-    rows = _attribute_rows(results, "roc_auc", metrics)
-    reliable = rows["reliable"].astype(bool)
-    left_out = sorted(set(rows.loc[~reliable, "group"]))
-    if not left_out:
-        return []
-    return [
-        "The worst-group AUROC and sensitivity of the summary compare only the "
-        f"{results.settings['attribute']} groups reliable on the test set; left out "
-        f"(too few test patients or events on some seed or strategy): "
-        f"{_join(left_out)}."
-    ]
-
-
-def _join(names):
-    return ", ".join(str(n) for n in names)
 
 
 def _representation(results):
     table = results.representation
     if table is None or table.empty:
         return ["No reference population was given: representation was not checked."]
+    low = table[table["ratio"] < 0.8]
+    if low.empty:
+        return []
+    shares = [
+        f"{r.group} ({r.attribute}) {r.share:.1%} against {r.reference_share:.1%}"
+        for r in low.itertuples()
+    ]
     return [
-        f"{r.group} ({r.attribute}) makes up {r.share:.1%} of the data against "
-        f"{r.reference_share:.1%} in the reference population (ratio {r.ratio:.2f})."
-        for r in table[table["ratio"] < 0.8].itertuples()
+        "Under-represented against the reference population (share of the data "
+        f"against the reference): {_listed(shares)}."
     ]
 
 
@@ -231,48 +171,65 @@ def _small_groups(results, metrics):
     rows = _rows(metrics, strategy="erm", metric="roc_auc")
     first = rows["seed"] == results.settings["seeds"][0]
     rows = rows[first & ~rows["reliable"].astype(bool)]
-    return [
-        f"{r.group} ({r.attribute}) has too few test patients or events for reliable "
-        f"estimates ({_size(r.n)}): treat its results as unreliable."
+    named = [
+        f"{r.group} ({r.attribute})"
         for r in rows.drop_duplicates(["attribute", "group"]).itertuples()
     ]
-
-
-def _size(n):
-    return "its size is suppressed" if pd.isna(n) else f"n = {n}"
+    # The summary's worst-group columns skip a group unreliable on any seed or run.
+    training = _attribute_rows(results, "roc_auc", metrics)
+    left_out = sorted(set(training.loc[~training["reliable"].astype(bool), "group"]))
+    sentence = []
+    if named:
+        sentence.append(
+            "Too few test patients or events for reliable estimates: "
+            f"{_listed(named)}; treat their results as unreliable."
+        )
+    if left_out:
+        sentence.append(
+            "The summary's worst-group AUROC and sensitivity leave out "
+            f"{_listed(left_out)} ({results.settings['attribute']})."
+        )
+    return [" ".join(sentence)] if sentence else []
 
 
 def _calibration_gaps(results, metrics):
     rows = _attribute_rows(results, "calibration_intercept", metrics)
     rows = rows[(rows["strategy"] == "erm") & rows["reliable"].astype(bool)]
     rows = rows[rows["estimate"].notna()]
-    found = []
+    ranges = []
     for model, part in rows.groupby("model"):
         means = part.groupby("group")["estimate"].mean()
         if means.max() - means.min() > CALIBRATION_GAP:
-            found.append(
-                f"With plain training ({model}) the calibration intercept ranges from "
-                f"{means.min():+.2f} ({means.idxmin()}) to {means.max():+.2f} "
-                f"({means.idxmax()}): predicted risks are not equally trustworthy "
-                "across groups."
+            ranges.append(
+                f"from {means.min():+.2f} ({means.idxmin()}) to {means.max():+.2f} "
+                f"({means.idxmax()}) with {model}"
             )
-    return found
+    if not ranges:
+        return []
+    return [
+        "With plain training the calibration intercept differs across groups, "
+        f"{_listed(ranges)}: predicted risks are not equally trustworthy across "
+        "groups."
+    ]
 
 
 def _calibration_trap(metrics):
     rows = _rows(metrics, attribute="overall", metric="calibration_intercept")
+    rows = rows[[has_probabilities(s) for s in rows["strategy"]]]
     means = rows.groupby(["model", "strategy"])["estimate"].mean()
-    found = []
+    moved = []
     for (model, strategy), value in means.items():
         erm = means.get((model, "erm"), 0.0)
         if abs(value) > CALIBRATION_TRAP and abs(value) > abs(erm) + 0.2:
-            found.append(
-                f"{strategy} ({model}) moves the calibration intercept to {value:+.2f} "
-                f"(erm: {erm:+.2f}): its probabilities misstate risk. Correct the "
-                "prior (prior_correction=True) or recalibrate on validation data "
-                "before reading them as risks."
-            )
-    return found
+            moved.append(f"{strategy} ({model}) {value:+.2f} against erm {erm:+.2f}")
+    if not moved:
+        return []
+    return [
+        "These strategies move the overall calibration intercept far from 0, so "
+        f"their probabilities misstate risk: {_listed(moved)}. Correct the prior "
+        "(prior_correction=True) or recalibrate on validation data before reading "
+        "them as risks."
+    ]
 
 
 def _trades(results, deltas):
@@ -280,13 +237,18 @@ def _trades(results, deltas):
         (deltas["metric"] == "roc_auc")
         & (deltas["attribute"] == results.settings["attribute"])
     ]
-    found = []
+    trades = []
     for (seed, model, strategy), part in rows.groupby(["seed", "model", "strategy"]):
         better = ", ".join(part.loc[part["ci_low"] > 0, "group"])
         worse = ", ".join(part.loc[part["ci_high"] < 0, "group"])
         if better and worse:
-            found.append(
-                f"{strategy} ({model}, seed {seed}) raised AUROC for {better} but "
-                f"lowered it for {worse} (paired 95% intervals exclude 0)."
+            trades.append(
+                f"{strategy} ({model}, seed {seed}) raised it for {better} but "
+                f"lowered it for {worse}"
             )
-    return found
+    if not trades:
+        return []
+    return [
+        "Trades between groups in AUROC (paired 95% intervals exclude 0): "
+        f"{'; '.join(trades)}."
+    ]

@@ -13,6 +13,7 @@ import pandas as pd
 
 from healthbalance import __version__
 from healthbalance.benchmark import _run_cache as run_cache
+from healthbalance.benchmark._bottom_line import bottom_line
 from healthbalance.benchmark._checks import released, run_checks, summary_table
 from healthbalance.benchmark._html import write_html_report
 from healthbalance.benchmark._leakage import LEAKY_AUROC, LeakageError
@@ -355,6 +356,10 @@ def _check_cache_outside_out(args):
 
 
 def _print_summary(results, args, written):
+    print("Bottom line:")
+    for line in bottom_line(results, suppress_below=args.suppress_below).splitlines():
+        print(f"- {line}")
+    print()
     with pd.option_context("display.width", 120, "display.max_columns", 20):
         print(
             summary_table(results, args.suppress_below).round(3).to_string(index=False)

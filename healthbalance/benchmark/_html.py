@@ -8,20 +8,29 @@ import base64
 import html
 import io
 
-import numpy as np
-
-from healthbalance.benchmark import _checks as checks
+from healthbalance.benchmark import _report_plots as plots
+from healthbalance.benchmark import _report_tables as tables
+from healthbalance.benchmark._bottom_line import bottom_line
+from healthbalance.benchmark._checks import run_checks
+from healthbalance.benchmark._strategies import STRATEGIES
 from healthbalance.metrics._plot import import_pyplot
 from healthbalance.metrics._small_counts import SUPPRESS_BELOW
 
 STYLE = """
-body{font-family:system-ui,sans-serif;margin:2em auto;max-width:70em;color:#222}
-table{border-collapse:collapse;margin:1em 0;font-size:.9em}
-th,td{border:1px solid #ccc;padding:.25em .6em;text-align:right}
-th{background:#f3f3f3} td:first-child,th:first-child{text-align:left}
-.check{background:#fff8e1;border-left:4px solid #f0a500;padding:.5em 1em;margin:.4em 0}
+body{font-family:system-ui,sans-serif;margin:1.5em auto;max-width:82em;color:#222;
+padding:0 1em;line-height:1.4}
+h1{font-size:1.6em;margin:.2em 0} h2{font-size:1.25em;margin:1.4em 0 .4em}
+table{border-collapse:collapse;margin:.6em 0;font-size:.85em}
+th,td{border:1px solid #ccc;padding:.2em .5em;text-align:right}
+th{background:#f3f3f3} .nw{white-space:nowrap}
+td:first-child,th:first-child{text-align:left}
+caption{text-align:left;font-weight:bold;padding:.3em 0}
+.bottom{background:#eef4fb;border-left:5px solid #2a6fb0;padding:.6em 1em;margin:.8em 0}
+.bottom li{margin:.35em 0}
+.check{background:#fff8e1;border-left:4px solid #f0a500;padding:.4em 1em;margin:.3em 0}
 .ok{background:#eef8ee;border-left-color:#3a3}
-img{max-width:100%} caption{text-align:left;font-weight:bold;padding:.3em 0}
+.note{font-size:.85em;color:#444;margin:.2em 0} img{max-width:100%}
+.settings{color:#444}
 """
 
 
@@ -59,180 +68,176 @@ def write_html_report(
     >>> path.read_text().startswith("<!DOCTYPE html>")
     True
     """
-    summary = checks.summary_table(results, suppress_below)
     parts = [
         f"<h1>{html.escape(title)}</h1>",
-        _settings(results.settings),
-        "<h2>Checks</h2>",
-        *(_check(text, ok) for text, ok in checks.run_checks(results, suppress_below)),
+        _note(_settings(results.settings), "settings"),
+        _bottom_line(results, suppress_below),
         "<h2>Strategies side by side</h2>",
+        *_main_tables(results, suppress_below),
+        "<h2>Checks</h2>",
+        *(_check(text, ok) for text, ok in run_checks(results, suppress_below)),
+        _figure(plots.plot_strategies(results, suppress_below)),
+        "<h2>Paired differences against plain training (erm), by group</h2>",
         _note(
-            "Test-set results (mean over seeds). The worst group is the lowest AUROC "
-            "among groups with reliable estimates. Decisions use one threshold "
-            "chosen on validation for sensitivity 0.8, except strategies that set "
-            "their own."
+            "Difference strategy minus erm on the same test patients and bootstrap "
+            "replicates, with its 95% interval (first seed). An interval that "
+            "covers 0 is no evidence of a difference."
         ),
-        _table(summary, "Per strategy and base model", floats=3),
-        _figure(_plot_worst_vs_overall(summary)),
-        "<h2>Paired differences against plain training (erm)</h2>",
-        _note(
-            "Difference strategy minus erm on the same test rows and bootstrap "
-            "replicates, with its 95% interval. An interval that covers 0 is no "
-            "evidence of a gain."
-        ),
-        _table(
-            checks.delta_table(results, "roc_auc", suppress_below),
-            "AUROC difference by group",
-        ),
-        _table(
-            checks.delta_table(results, "calibration_intercept", suppress_below),
-            "Calibration-intercept difference by group",
-        ),
+        *_delta_tables(results, suppress_below),
         "<h2>Per-group AUROC with 95% intervals</h2>",
-        *(
-            _figure(_plot_forest(results, m, suppress_below))
-            for m in results.settings["models"]
-        ),
+        *_forests(results, suppress_below),
         "<h2>Reliability curves by group</h2>",
         _note(
-            "Observed death rate against predicted risk per group (binned, test set, "
-            "first seed), for plain training and the three strategies with the best "
-            "worst-group AUROC."
+            "Observed death rate against predicted risk per group (binned, test "
+            "set, first seed), for plain training and the three probability models "
+            "with the best worst-group AUROC; the same axes in every panel."
         ),
-        *(
-            _figure(_plot_reliability(results, summary, m, suppress_below))
-            for m in results.settings["models"]
-        ),
-        "<h2>Per-group estimates</h2>",
+        *_reliability(results, suppress_below),
+        "<h2>Groups</h2>",
         _table(
-            checks.group_table(results, suppress_below), "Test-set metrics, first seed"
+            tables.group_table(results, suppress_below),
+            "Every group of the test set (first seed), with plain training's results",
         ),
+        _note(tables.FOOTNOTE_NA),
         "<h2>Fit time</h2>",
-        _table(
-            checks.fit_table(results), "Seconds to fit the chosen setting", floats=2
-        ),
+        _table(tables.fit_table(results), "Seconds to fit the chosen setting"),
     ]
     page = (
-        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}"
-        f"</title><style>{STYLE}</style></head><body>{''.join(parts)}</body></html>"
+        f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title><style>{STYLE}</style></head>"
+        f"<body>{''.join(parts)}</body></html>"
     )
     with open(path, "w", encoding="utf-8") as handle:
         handle.write(page)
 
 
 def _settings(settings):
-    items = "".join(
-        f"<li><b>{html.escape(str(k))}</b>: {html.escape(str(v))}</li>"
-        for k, v in settings.items()
+    seeds = settings.get("seeds", [])
+    models = settings.get("models", [])
+    strategies = settings.get("strategies", [])
+    words = [
+        f"Strategies trained and selected on {settings.get('attribute')}",
+        f"{len(seeds)} {'seed' if len(seeds) == 1 else 'seeds'} "
+        f"({', '.join(map(str, seeds))})",
+        f"base {'model' if len(models) == 1 else 'models'} {', '.join(models)}",
+        f"{len(strategies)} strategies",
+    ]
+    if "n_samples" in settings:
+        words.append(f"{settings['n_samples']:,} patients")
+    if "n_bootstrap" in settings:
+        words.append(f"{settings['n_bootstrap']:,} bootstrap replicates")
+    if settings.get("quick"):
+        words.append("quick run (first hyperparameter setting only)")
+    return "; ".join(words) + "."
+
+
+def _bottom_line(results, suppress_below):
+    lines = bottom_line(results, suppress_below=suppress_below).splitlines()
+    items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
+    return (
+        "<section class='bottom' id='bottom-line'><h2>Bottom line</h2>"
+        f"<ul>{items}</ul></section>"
     )
-    return f"<ul>{items}</ul>"
+
+
+def _main_tables(results, suppress_below):
+    parts = []
+    for model in results.settings["models"]:
+        table, worst = tables.main_table(results, model, suppress_below)
+        caption = (
+            f"{model}: strategies by worst-group AUROC (best first); worst-off group "
+            f"under plain training: {worst if worst is not None else 'n/a'}"
+        )
+        parts.append(_table(table, caption))
+    described = "; ".join(
+        f"{s}: {STRATEGIES[s].description}"
+        for s in results.settings.get("strategies", [])
+        if s in STRATEGIES
+    )
+    parts += [
+        _note(
+            "Test set, first seed, estimates with 95% bootstrap intervals. The worst "
+            "group is each strategy's lowest AUROC among groups with reliable "
+            "estimates."
+        ),
+        _note(tables.FOOTNOTE_MARK),
+        _note(tables.FOOTNOTE_NA),
+        _note(tables.FOOTNOTE_PROBABILITY),
+        _note(described),
+    ]
+    return parts
+
+
+def _delta_tables(results, suppress_below):
+    parts = []
+    for model in results.settings["models"]:
+        for metric, name in [
+            ("roc_auc", "AUROC"),
+            ("calibration_intercept", "Calibration-intercept"),
+        ]:
+            parts.append(
+                _table(
+                    tables.delta_table(results, model, metric, suppress_below),
+                    f"{model}: {name} difference to erm by group",
+                )
+            )
+    return [*parts, _note(tables.FOOTNOTE_MARK)]
+
+
+def _forests(results, suppress_below):
+    xlim = plots.forest_limits(results, suppress_below)
+    return [
+        _figure(plots.plot_forest(results, model, suppress_below, xlim))
+        for model in results.settings["models"]
+    ]
+
+
+def _reliability(results, suppress_below):
+    parts = []
+    for model in results.settings["models"]:
+        table, _ = tables.main_table(results, model, suppress_below)
+        ranked = table["strategy"].tolist()
+        parts.append(
+            _figure(plots.plot_reliability(results, model, ranked, suppress_below))
+        )
+    return parts
 
 
 def _check(text, ok):
     return f"<div class='check{' ok' if ok else ''}'>{html.escape(text)}</div>"
 
 
-def _note(text):
-    return f"<p>{html.escape(text)}</p>"
+def _note(text, kind="note"):
+    return f"<p class='{kind}'>{html.escape(text)}</p>"
 
 
-def _table(frame, caption, floats=None):
+def _cell(value):
+    """Escape a cell; a value and its interval may wrap apart, never the interval."""
+    text = "n/a" if value is None or value != value else str(value)
+    head, bracket, rest = text.partition(" [")
+    if not bracket:
+        return f"<span class='nw'>{html.escape(text)}</span>"
+    interval, close, mark = rest.partition("]")
+    value_and_mark = html.escape(head + mark)
+    whole = html.escape(f"[{interval}{close}")
+    return f"<span class='nw'>{value_and_mark}</span> <span class='nw'>{whole}</span>"
+
+
+def _table(frame, caption):
     if frame.empty:
         return _note(f"{caption}: nothing to show.")
-    shown = frame.round(floats) if floats is not None else frame
-    body = shown.to_html(index=False, na_rep="", escape=True, border=0)
+    frame = frame.rename(columns=lambda c: html.escape(str(c)))
+    frame = frame.astype(object).map(_cell)
+    body = frame.to_html(index=False, escape=False, border=0)
     start = body.index(">") + 1
     return f"{body[:start]}<caption>{html.escape(caption)}</caption>{body[start:]}"
 
 
-def _figure(figure):
+def _figure(figure, alt="plot"):
     if figure is None:
         return ""
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=90, bbox_inches="tight")
+    figure.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
     import_pyplot().close(figure)
     data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return f"<p><img alt='plot' src='data:image/png;base64,{data}'></p>"
-
-
-def _plot_worst_vs_overall(summary):
-    plt = import_pyplot()
-    models = summary["model"].unique()
-    strategies = list(dict.fromkeys(summary["strategy"]))
-    colors = dict(zip(strategies, plt.get_cmap("tab20").colors, strict=False))
-    markers = dict(zip(strategies, "os^vDPX*<>" * 2, strict=False))
-    figure, axes = plt.subplots(
-        1, len(models), figsize=(5.5 * len(models), 4.5), squeeze=False
-    )
-    for ax, model in zip(axes[0], models, strict=True):
-        rows = summary[summary["model"] == model]
-        for strategy, overall, worst in zip(
-            rows["strategy"],
-            rows["overall AUROC"],
-            rows["worst-group AUROC"],
-            strict=True,
-        ):
-            ax.scatter(
-                overall,
-                worst,
-                color=colors[strategy],
-                marker=markers[strategy],
-                label=strategy,
-            )
-        ax.set(xlabel="overall AUROC", ylabel="worst-group AUROC", title=model)
-    handles, labels = axes[0][-1].get_legend_handles_labels()
-    figure.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5))
-    return figure
-
-
-def _plot_forest(results, model, suppress_below):
-    plt = import_pyplot()
-    frame, _ = checks.released(results, suppress_below)
-    rows = frame[
-        (frame["model"] == model)
-        & (frame["metric"] == "roc_auc")
-        & (frame["seed"] == results.settings["seeds"][0])
-        & (frame["attribute"] == results.settings["attribute"])
-        & frame["estimate"].notna()
-    ]
-    if rows.empty:
-        return None
-    groups = sorted(rows["group"].unique())
-    strategies = list(dict.fromkeys(rows["strategy"]))
-    figure, axes = plt.subplots(
-        1,
-        len(groups),
-        figsize=(3 * len(groups), 0.3 * len(strategies) + 1.5),
-        sharey=True,
-        squeeze=False,
-    )
-    for ax, group in zip(axes[0], groups, strict=True):
-        g = rows[rows["group"] == group].set_index("strategy").reindex(strategies)
-        y = np.arange(len(strategies))
-        err = np.vstack([g["estimate"] - g["ci_low"], g["ci_high"] - g["estimate"]])
-        ax.errorbar(g["estimate"], y, xerr=np.nan_to_num(err), fmt="o", ms=3)
-        ax.set(title=str(group), xlabel="AUROC")
-        ax.set_yticks(y, strategies)
-        ax.invert_yaxis()
-    figure.suptitle(f"{model}: AUROC by {results.settings['attribute']}")
-    return figure
-
-
-def _plot_reliability(results, summary, model, suppress_below):
-    plt = import_pyplot()
-    ranked = summary[(summary["model"] == model) & (summary["strategy"] != "erm")]
-    ranked = ranked.sort_values("worst-group AUROC", ascending=False)
-    shown = ["erm", *ranked["strategy"].head(3)]
-    seed = results.settings["seeds"][0]
-    figure, axes = plt.subplots(
-        1, len(shown), figsize=(4 * len(shown), 4), squeeze=False
-    )
-    for ax, strategy in zip(axes[0], shown, strict=True):
-        report = results.reports[seed, model, strategy]
-        report.plot_calibration(
-            attribute=results.settings["attribute"],
-            suppress_below=suppress_below or None,
-            ax=ax,
-        )
-        ax.set_title(f"{model}: {strategy}")
-    return figure
+    return f"<p><img alt='{alt}' src='data:image/png;base64,{data}'></p>"

@@ -12,6 +12,7 @@ from tqdm.auto import tqdm
 from healthbalance._sensitive import check_sensitive_features
 from healthbalance.benchmark import _protocol as protocol
 from healthbalance.benchmark import _run_cache as run_cache
+from healthbalance.benchmark._bottom_line import bottom_line
 from healthbalance.benchmark._leakage import check_leakage
 from healthbalance.benchmark._models import BASE_MODELS, base_model_grid
 from healthbalance.benchmark._strategies import STRATEGIES
@@ -21,6 +22,7 @@ from healthbalance.metrics import (
     group_report,
     representation_report,
 )
+from healthbalance.metrics._small_counts import SUPPRESS_BELOW
 from healthbalance.metrics._validation import check_target
 
 SCORE_METRICS = [
@@ -81,6 +83,27 @@ class BenchmarkResults:
     reports: dict
     representation: object
     settings: dict
+
+    def summary(self, metric="roc_auc", *, suppress_below=SUPPRESS_BELOW):
+        """Return the bottom line of the benchmark in plain words.
+
+        Per base model and attribute: the worst-off group under plain training, the
+        strategy that did best for it with its paired difference and 95% interval,
+        whether any strategy is distinguishable from plain training and the
+        calibration verdict (see :func:`bottom_line`).
+
+        Parameters
+        ----------
+        metric : str, default="roc_auc"
+            The metric that ranks groups and strategies.
+        suppress_below : int, default=11
+            Small-count threshold; 0 masks nothing.
+
+        Returns
+        -------
+        summary : str
+        """
+        return bottom_line(self, metric=metric, suppress_below=suppress_below)
 
 
 def run_benchmark(

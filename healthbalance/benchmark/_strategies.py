@@ -50,6 +50,11 @@ class Strategy:
         benchmark's single threshold chosen on validation.
     models : tuple of str
         Base models the strategy applies to.
+    family : str
+        The kind of strategy, grouping it with its peers in the report.
+    probabilities : bool
+        Whether its scores are risks, so that calibration applies; fairlearn's
+        mitigators score the probability of a randomized decision instead.
     cost : dict of str to float
         Fit seconds of one setting per base model in ``--quick`` (20,000 synthetic
         patients, one thread), measured once: only the progress bar's time estimate
@@ -63,6 +68,8 @@ class Strategy:
     fit_groups: bool = False
     own_decisions: bool = False
     models: tuple = ("logistic", "hgb")
+    family: str = "plain training"
+    probabilities: bool = True
     cost: dict = field(default_factory=lambda: {"logistic": 0.2, "hgb": 5.0})
 
 
@@ -184,24 +191,28 @@ STRATEGIES = {
             "class_weight",
             "class_weight='balanced', no prior correction",
             _class_weight,
+            family="class rebalancing",
             cost={"logistic": 0.06, "hgb": 6.3},
         ),
         Strategy(
             "random_over",
             "imblearn RandomOverSampler, no prior correction",
             _imblearn(RandomOverSampler),
+            family="class rebalancing",
             cost={"logistic": 0.06, "hgb": 3.5},
         ),
         Strategy(
             "random_under",
             "imblearn RandomUnderSampler, no prior correction",
             _imblearn(RandomUnderSampler),
+            family="class rebalancing",
             cost={"logistic": 0.03, "hgb": 1.1},
         ),
         Strategy(
             "smote",
             "imblearn SMOTE, no prior correction",
             _imblearn(SMOTE),
+            family="class rebalancing",
             cost={"logistic": 0.16, "hgb": 5.7},
         ),
         Strategy(
@@ -210,6 +221,7 @@ STRATEGIES = {
             _resampled(GroupBalancedSampler, method="over"),
             grid=[{"target": "joint"}, {"target": "class_within_group"}],
             fit_groups=True,
+            family="group rebalancing",
             cost={"logistic": 0.54, "hgb": 16.5},
         ),
         Strategy(
@@ -218,6 +230,7 @@ STRATEGIES = {
             _resampled(GroupBalancedSampler, method="under"),
             grid=[{"target": "joint"}, {"target": "groups"}],
             fit_groups=True,
+            family="group rebalancing",
             cost={"logistic": 0.04, "hgb": 0.6},
         ),
         Strategy(
@@ -225,6 +238,7 @@ STRATEGIES = {
             "GroupSMOTE within each group, prior-corrected",
             _resampled(GroupSMOTE),
             fit_groups=True,
+            family="group rebalancing",
             cost={"logistic": 0.36, "hgb": 3.9},
         ),
         Strategy(
@@ -232,6 +246,7 @@ STRATEGIES = {
             "Kamiran-Calders reweighing, prior-corrected",
             _reweighing,
             fit_groups=True,
+            family="group rebalancing",
             cost={"logistic": 0.1, "hgb": 6.8},
         ),
         Strategy(
@@ -241,6 +256,7 @@ STRATEGIES = {
             grid=[{"group_adjustment": 0.0}, {"group_adjustment": 1.0}],
             fit_groups=True,
             models=("logistic",),
+            family="robust training",
             cost={"logistic": 0.17},
         ),
         Strategy(
@@ -249,6 +265,7 @@ STRATEGIES = {
             _group_dro,
             grid=[{"step_size": 0.5}, {"step_size": 0.1}],
             fit_groups=True,
+            family="robust training",
             cost={"logistic": 1.0, "hgb": 61.0},
         ),
         Strategy(
@@ -257,6 +274,7 @@ STRATEGIES = {
             _jtt,
             grid=[{"upweight": 5}, {"upweight": 20}],
             fit_groups=True,
+            family="robust training",
             cost={"logistic": 0.44, "hgb": 10.2},
         ),
         Strategy(
@@ -265,6 +283,7 @@ STRATEGIES = {
             _group_thresholds,
             fit_groups=True,
             own_decisions=True,
+            family="decision rules",
             cost={"logistic": 0.37, "hgb": 8.4},
         ),
         Strategy(
@@ -275,6 +294,8 @@ STRATEGIES = {
             fit_groups=True,
             own_decisions=True,
             models=("logistic",),
+            family="fairness constraints",
+            probabilities=False,
             cost={"logistic": 5.2},
         ),
         Strategy(
@@ -283,6 +304,8 @@ STRATEGIES = {
             _threshold_optimizer,
             fit_groups=True,
             own_decisions=True,
+            family="fairness constraints",
+            probabilities=False,
             cost={"logistic": 0.51, "hgb": 3.1},
         ),
     ]

@@ -1,8 +1,25 @@
 """Plots of group reports; matplotlib is an optional dependency."""
 
+import textwrap
+
 import numpy as np
 
-__all__ = ["calibration_plot", "forest_plot", "import_pyplot"]
+__all__ = ["calibration_plot", "forest_plot", "import_pyplot", "wrap"]
+
+
+def wrap(text, width=18):
+    """Wrap a group name over lines of at most ``width`` characters, for labels.
+
+    Examples
+    --------
+    >>> from healthbalance.metrics._plot import wrap
+    >>> print(wrap("American Indian or Alaska Native", 18))
+    American Indian or
+    Alaska Native
+    """
+    return "\n".join(textwrap.wrap(str(text), width, break_on_hyphens=False)) or str(
+        text
+    )
 
 
 def import_pyplot():
@@ -68,7 +85,7 @@ def forest_plot(frame, metric, *, ax=None):
             capsize=3,
         )
     labels = [
-        g if a == "overall" else f"{a}: {g}"
+        wrap(g if a == "overall" else f"{a}: {g}", 30)
         for a, g in zip(frame["attribute"], frame["group"], strict=True)
     ]
     ax.set_yticks(y, labels)
@@ -95,10 +112,17 @@ def calibration_plot(data, *, ax=None):
     ax = _axes(ax, 10)
     ax.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfect")
     for group, rows in data.groupby("group", sort=False):
-        ax.plot(rows["mean_predicted"], rows["observed"], marker="o", label=group)
+        ax.plot(rows["mean_predicted"], rows["observed"], marker="o", label=wrap(group))
     ax.set_xlabel("mean predicted risk")
     ax.set_ylabel("observed event rate")
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
-    ax.legend(title=str(data["attribute"].iloc[0]) if len(data) else None)
+    # outside the axes, so that it never covers a curve
+    ax.legend(
+        title=str(data["attribute"].iloc[0]) if len(data) else None,
+        loc="upper left",
+        bbox_to_anchor=(1.02, 1.0),
+        borderaxespad=0.0,
+        frameon=False,
+    )
     return ax

@@ -12,7 +12,15 @@ import numpy as np
 from healthbalance.metrics._groups import OVERALL
 from healthbalance.metrics._metric_functions import METRICS
 
-__all__ = ["main_metric", "report_html", "report_summary"]
+__all__ = [
+    "excludes_zero",
+    "interval",
+    "main_metric",
+    "number",
+    "report_html",
+    "report_summary",
+    "too_small_to_rank",
+]
 
 # the metric a summary is about when none is asked for, in order of preference
 PREFERRED = ("roc_auc", "average_precision", "brier_score", "sensitivity")
@@ -38,14 +46,63 @@ def main_metric(metrics):
     return (with_interval or list(metrics))[0]
 
 
-def _number(value):
-    return "n/a" if value is None or np.isnan(value) else f"{float(value):.3f}"
+def number(value, digits=3, sign=False):
+    """Return ``value`` as plain text, ``"n/a"`` when it is undefined.
+
+    Examples
+    --------
+    >>> from healthbalance.metrics._report_summary import number
+    >>> number(0.81234), number(float("nan")), number(0.02, 2, sign=True)
+    ('0.812', 'n/a', '+0.02')
+    """
+    if value is None or not np.isfinite(value):
+        return "n/a"
+    return f"{float(value):{'+' if sign else ''}.{digits}f}"
 
 
-def _interval(low, high):
-    if np.isnan(low) or np.isnan(high):
+def interval(low, high, digits=3, sign=False):
+    """Return `` [low, high]``, or nothing when the interval is undefined.
+
+    Examples
+    --------
+    >>> from healthbalance.metrics._report_summary import interval
+    >>> interval(0.1, 0.25), interval(float("nan"), 0.2)
+    (' [0.100, 0.250]', '')
+    """
+    if not (np.isfinite(low) and np.isfinite(high)):
         return ""
-    return f" [{float(low):.3f}, {float(high):.3f}]"
+    return f" [{number(low, digits, sign)}, {number(high, digits, sign)}]"
+
+
+def excludes_zero(low, high):
+    """Whether the interval ``[low, high]`` is defined and excludes 0.
+
+    Examples
+    --------
+    >>> from healthbalance.metrics._report_summary import excludes_zero
+    >>> excludes_zero(0.01, 0.2), excludes_zero(-0.1, 0.2)
+    (True, False)
+    """
+    return bool(low > 0 or high < 0)
+
+
+def too_small_to_rank(groups):
+    """Return the sentence naming the groups too small to rank, or ``""``.
+
+    At most ``MAX_NAMED`` groups are named, then "and N more". Never a count.
+
+    Examples
+    --------
+    >>> from healthbalance.metrics._report_summary import too_small_to_rank
+    >>> too_small_to_rank(["Asian", "Black"])
+    'Too small to rank: Asian, Black.'
+    """
+    groups = [str(g) for g in groups]
+    if not groups:
+        return ""
+    shown = ", ".join(groups[:MAX_NAMED])
+    more = f" and {len(groups) - MAX_NAMED} more" if len(groups) > MAX_NAMED else ""
+    return f"Too small to rank: {shown}{more}."
 
 
 def _overall_sentence(report, metric):
@@ -53,8 +110,8 @@ def _overall_sentence(report, metric):
     row = rows[(rows["attribute"] == OVERALL) & (rows["metric"] == metric)].iloc[0]
     level = f"{report.confidence_level:.0%}"
     return (
-        f"{metric} overall: {_number(row['estimate'])}"
-        f"{_interval(row['ci_low'], row['ci_high'])} ({level} intervals)."
+        f"{metric} overall: {number(row['estimate'])}"
+        f"{interval(row['ci_low'], row['ci_high'])} ({level} intervals)."
     )
 
 
@@ -69,14 +126,12 @@ def _attribute_sentence(report, metric, attribute):
         worst = report.worst_group(metric, attribute=attribute).iloc[0]
         parts.append(
             f"{attribute}: worst reliable group {worst['group']}, {metric} "
-            f"{_number(worst['estimate'])}"
-            f"{_interval(worst['ci_low'], worst['ci_high'])}"
+            f"{number(worst['estimate'])}"
+            f"{interval(worst['ci_low'], worst['ci_high'])}"
             + _gap(report, metric, attribute, worst["group"], len(reliable))
         )
     if small:
-        shown = ", ".join(map(str, small[:MAX_NAMED]))
-        more = f" and {len(small) - MAX_NAMED} more" if len(small) > MAX_NAMED else ""
-        parts.append(f"Too small to rank: {shown}{more}.")
+        parts.append(too_small_to_rank(small))
     return " ".join(parts)
 
 
@@ -88,12 +143,12 @@ def _gap(report, metric, attribute, worst, n_reliable):
     low, high = row["difference_ci_low"], row["difference_ci_high"]
     real = (
         "its interval excludes 0"
-        if low > 0 or high < 0
+        if excludes_zero(low, high)
         else "its interval includes 0 (not distinguishable)"
     )
     return (
         f"; the largest gap, to the best group {row['reference']}, is "
-        f"{float(row['difference']):+.3f}{_interval(low, high)}: {real}."
+        f"{float(row['difference']):+.3f}{interval(low, high)}: {real}."
     )
 
 

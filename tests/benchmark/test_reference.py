@@ -1,3 +1,5 @@
+import re
+
 import pandas as pd
 import pytest
 
@@ -94,27 +96,38 @@ CLI = [
 
 
 def _representation(out):
-    """The representation sentences the command printed, from its checks."""
-    return [line for line in out.splitlines() if "in the reference population" in line]
+    """Group -> (attribute, share %, reference %) printed as under-represented."""
+    sentences = [line for line in out.splitlines() if "Under-represented" in line]
+    assert len(sentences) <= 1
+    pattern = r"(?:: | and |, )([^,:]+?) \((\w+)\) ([0-9.]+)% against ([0-9.]+)%"
+    return {
+        group: (attribute, float(share), float(reference))
+        for sentence in sentences
+        for group, attribute, share, reference in re.findall(pattern, sentence)
+    }
 
 
 def test_command_line_census_us_checks_race(tmp_path, capsys):
     main([*CLI, "--out", str(tmp_path), "--reference-population", "census-us"])
-    lines = _representation(capsys.readouterr().out)
+    named = _representation(capsys.readouterr().out)
     # Brute force: the cohort's shares against the census, ratio below 0.8.
     race = make_icu_cohort(3000, random_state=0).sensitive_features["race_ethnicity"]
     share = race.value_counts(normalize=True)
     census = US_CENSUS_2020["race_ethnicity"]
     expected = {g for g, s in census.items() if share.get(g, 0) / s < 0.8}
-    assert expected and {line.split(" (")[0][2:] for line in lines} == expected
+    assert expected and set(named) == expected
+    for group in expected:
+        assert named[group][0] == "race_ethnicity"
+        assert named[group][1] == pytest.approx(100 * share[group], abs=0.05)
+        assert named[group][2] == pytest.approx(100 * census[group], abs=0.05)
 
 
 def test_command_line_reads_a_reference_file(tmp_path, capsys):
     path = _write(tmp_path, [("sex", "F", 0.8), ("sex", "M", 0.2)])
     main([*CLI, "--out", str(tmp_path / "out"), "--reference-population", str(path)])
-    lines = _representation(capsys.readouterr().out)
-    assert len(lines) == 1 and lines[0].startswith("- F (sex)")
-    assert "against 80.0% in the reference population" in lines[0]
+    named = _representation(capsys.readouterr().out)
+    assert list(named) == ["F"]
+    assert named["F"][0] == "sex" and named["F"][2] == 80.0
 
 
 def test_command_line_refuses_a_percent_table_in_one_line(tmp_path, capsys):

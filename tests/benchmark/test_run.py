@@ -13,36 +13,15 @@ from healthbalance.datasets import make_icu_cohort
 from healthbalance.metrics._small_counts import suppress
 from healthbalance.utils._cache import CacheWarning
 
-STRATEGIES = ["erm", "random_over", "group_over"]
 
-
-@pytest.fixture(scope="module")
-def cohort():
-    return make_icu_cohort(4_000, random_state=0)
-
-
-@pytest.fixture(scope="module")
-def results(cohort):
-    return run_benchmark(
-        cohort.data,
-        cohort.target,
-        cohort.sensitive_features[["race_ethnicity", "sex"]],
-        strategies=STRATEGIES,
-        models=["logistic"],
-        quick=True,
-        n_bootstrap=50,
-        progress=False,
-    )
-
-
-def test_every_strategy_is_reported_per_group(results):
+def test_every_strategy_is_reported_per_group(results, strategies):
     metrics = results.metrics
-    assert set(metrics["strategy"]) == set(STRATEGIES)
+    assert set(metrics["strategy"]) == set(strategies)
     assert {"overall", "race_ethnicity", "sex"} <= set(metrics["attribute"])
     for column in ["estimate", "ci_low", "ci_high", "n", "n_events", "reliable"]:
         assert column in metrics.columns
     assert set(results.deltas["strategy"]) >= {"random_over", "group_over"}
-    assert set(results.fits["strategy"]) == set(STRATEGIES)
+    assert set(results.fits["strategy"]) == set(strategies)
 
 
 def test_reported_auroc_is_sklearn_on_the_test_rows(cohort, results):
@@ -182,14 +161,16 @@ def test_small_counts_are_suppressed():
     assert out["estimate"].isna().tolist() == [False, True, True]
 
 
-def test_html_report_is_self_contained_and_aggregate_only(results, tmp_path, cohort):
+def test_html_report_is_self_contained_and_aggregate_only(
+    results, tmp_path, cohort, strategies
+):
     path = tmp_path / "report.html"
     write_html_report(results, path)
     page = path.read_text()
     assert page.startswith("<!DOCTYPE html>")
     assert "http://" not in page and "https://" not in page
     assert "data:image/png;base64," in page
-    for name in STRATEGIES:
+    for name in strategies:
         assert name in page
     assert "Checks" in page
     stay_ids = cohort.frame["stay_id"].astype(str).tolist()

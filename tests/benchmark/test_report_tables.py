@@ -1,0 +1,86 @@
+"""The report's tables and checks on results built by hand."""
+
+import pandas as pd
+
+from healthbalance.benchmark import _report_tables as tables
+from healthbalance.benchmark import run_checks
+from tests.benchmark._helpers import GROUPS, hand_built
+
+DELTAS = {"reweighing": 0.01, "group_over": 0.05, "jtt": -0.04, "fairlearn_eg": 0.02}
+
+
+def test_main_table_is_ordered_by_the_worst_group_and_marks_differences():
+    results = hand_built(DELTAS, {"fairlearn_eg": 31.0})
+    table, worst = tables.main_table(results, "logistic", 11)
+    assert worst == "B"
+    # every strategy shifts every group alike, so worst-group order = difference order
+    expected = sorted(["erm", *DELTAS], key=lambda s: -DELTAS.get(s, 0.0))
+    assert table["strategy"].tolist() == expected
+    paired = table.set_index("strategy")["AUROC in B, difference to erm"]
+    assert paired["erm"] == "reference"
+    assert paired["group_over"] == "+0.050 [+0.030, +0.070] ▲ better"
+    assert paired["jtt"] == "-0.040 [-0.060, -0.020] ▼ worse"
+    assert paired["reweighing"] == "+0.010 [-0.010, +0.030]"  # covers 0: no mark
+    calibration = table.set_index("strategy")["overall calibration intercept"]
+    assert calibration["fairlearn_eg"] == tables.NOT_PROBABILITY
+    assert "worst group" in table.columns
+    assert set(table["worst group"]) == {"B"}
+
+
+def test_cells_are_never_nan():
+    results = hand_built(DELTAS)
+    frames = [
+        tables.main_table(results, "logistic", 11)[0],
+        tables.delta_table(results, "logistic", "roc_auc", 11),
+        tables.delta_table(results, "logistic", "calibration_intercept", 11),
+        tables.group_table(results, 11),
+    ]
+    for frame in frames:
+        text = frame.astype(str).to_numpy().ravel()
+        assert not [t for t in text if "nan" in t.lower() or t == ""], frame
+    masked = tables.delta_table(results, "logistic", "roc_auc", 11)
+    # Tiny and Small have fewer than 11 events: masked, written n/a
+    assert set(masked["Tiny"]) == {"n/a"} and set(masked["Small"]) == {"n/a"}
+    calibration = tables.delta_table(results, "logistic", "calibration_intercept", 11)
+    row = calibration.set_index("strategy").loc["fairlearn_eg"]
+    assert set(row) == {tables.NOT_PROBABILITY}
+
+
+def test_group_table_has_one_row_per_real_group():
+    results = hand_built(DELTAS)
+    table = tables.group_table(results, 11)
+    assert list(zip(table["attribute"], table["group"], strict=True)) == [
+        ("overall" if g == "overall" else "race", g) for g, *_ in GROUPS
+    ]
+    shown = table.set_index("group")
+    assert shown.loc["Tiny", "events"] == "suppressed"
+    assert "5" not in " ".join(table.astype(str).to_numpy().ravel().tolist()).split()
+
+
+def test_checks_say_each_finding_once_listing_the_strategies():
+    results = hand_built(
+        {"random_over": 0.0, "class_weight": 0.0, "fairlearn_eg": 0.0}, width=0.01
+    )
+    metrics = results.metrics
+    overall = metrics[(metrics["attribute"] == "overall")]
+    extra = []
+    for strategy, value in [
+        ("random_over", -2.1),
+        ("class_weight", -1.5),
+        ("fairlearn_eg", 31.0),
+    ]:
+        row = overall[overall["metric"] == "calibration_intercept"].iloc[[0]]
+        extra.append(row.assign(strategy=strategy, estimate=value))
+    results.metrics = pd.concat([metrics, *extra], ignore_index=True)
+    sentences = [text for text, _ in run_checks(results, 11)]
+    trap = [s for s in sentences if "misstate risk" in s]
+    assert len(trap) == 1
+    assert "random_over (logistic) -2.10" in trap[0]
+    assert "class_weight (logistic) -1.50" in trap[0]
+    assert "fairlearn_eg" not in trap[0]  # not a probability model
+    small = [s for s in sentences if "Too few test patients" in s]
+    assert small == [
+        "Too few test patients or events for reliable estimates: Tiny (race) and "
+        "Small (race); treat their results as unreliable. The summary's "
+        "worst-group AUROC and sensitivity leave out Small and Tiny (race)."
+    ]
