@@ -128,6 +128,10 @@ def _settings(settings):
         words.append(f"{settings['n_bootstrap']:,} bootstrap replicates")
     if settings.get("quick"):
         words.append("quick run (first hyperparameter setting only)")
+    if settings.get("excluded"):
+        words.append(f"columns left out: {', '.join(settings['excluded'])}")
+    if settings.get("leaky_columns"):
+        words.append(f"leaky columns kept: {', '.join(settings['leaky_columns'])}")
     return "; ".join(words) + "."
 
 

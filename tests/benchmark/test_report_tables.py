@@ -84,3 +84,22 @@ def test_checks_say_each_finding_once_listing_the_strategies():
         "Small (race); treat their results as unreliable. The summary's "
         "worst-group AUROC and sensitivity leave out Small and Tiny (race)."
     ]
+
+
+def test_settings_are_in_words_and_name_excluded_and_leaky_columns():
+    from healthbalance.benchmark._html import _settings
+
+    text = _settings(
+        {
+            "attribute": "race",
+            "seeds": [0, 1],
+            "models": ["logistic"],
+            "strategies": ["erm", "group_over"],
+            "excluded": ["true_mortality", "sao2"],
+            "leaky_columns": {"copy": 0.99},
+        }
+    )
+    assert "columns left out: true_mortality, sao2" in text
+    assert "leaky columns kept: copy" in text
+    assert "2 seeds (0, 1)" in text
+    assert not any(mark in text for mark in "[]{}'")
