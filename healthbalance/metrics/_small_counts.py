@@ -14,6 +14,9 @@ Suppression on export (:func:`suppress`)
     below the threshold; its ``n_events`` when the events or the non-events are below
     it (either reveals the other through ``n``); every estimate and interval of such a
     group is masked too (a prevalence or a sensitivity is computed from the events).
+Messages (:func:`count_text`)
+    Warnings and errors that mention a count of patients or rows write it through
+    :func:`count_text`, which says "fewer than 11" instead of a small count.
 Complementary suppression
     The released counts obey sums: the overall group is the sum of each attribute's
     groups, and every group of an attribute is the sum of its intersections. While a
@@ -36,6 +39,7 @@ __all__ = [
     "MIN_GROUP_SIZE",
     "SUPPRESS_BELOW",
     "check_suppress_below",
+    "count_text",
     "reliability",
     "suppress",
     "suppression_mask",
@@ -95,6 +99,19 @@ def reliability(n, n_events, min_group_size=MIN_GROUP_SIZE, min_events=MIN_EVENT
     if few_events:
         reasons.append(f"fewer than {min_events} events or non-events")
     return not reasons, "; ".join(reasons)
+
+
+def count_text(count, suppress_below=SUPPRESS_BELOW):
+    """Write a count for a message: ``"fewer than 11"`` when it may not be released.
+
+    Examples
+    --------
+    >>> from healthbalance.metrics._small_counts import count_text
+    >>> count_text(3), count_text(0), count_text(1012)
+    ('fewer than 11', '0', '1012')
+    """
+    count = int(count)
+    return f"fewer than {suppress_below}" if 0 < count < suppress_below else str(count)
 
 
 def check_suppress_below(suppress_below):
