@@ -198,7 +198,7 @@ class GroupDROClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             fit_params,
             estimator="fit",
         )
-        params = {} if routed is None else routed["estimator"]
+        params = routed["estimator"]
         groups = fit_groups(self, X, sensitive_features)
         check_sample_weight_support(self.estimator, type(self).__name__)
         X_checked, y = validate_data(

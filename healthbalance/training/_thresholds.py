@@ -212,7 +212,7 @@ class GroupThresholdClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
             fit_params,
             estimator="fit",
         )
-        params = {} if routed is None else routed["estimator"]
+        params = routed["estimator"]
         groups = fit_groups(self, X, sensitive_features)
         _, y = validate_data(
             self, X, y, accept_sparse=True, dtype=None, ensure_all_finite=False
