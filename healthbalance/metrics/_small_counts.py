@@ -9,11 +9,12 @@ Reliability (:func:`reliability`)
     flagged ``reliable=False``. :func:`group_report`, :func:`compare_models` and
     :func:`make_group_scorer` share these defaults. The reason never contains a count.
 Suppression on export (:func:`suppress`)
-    A count from 1 to ``suppress_below - 1`` (11 by default, the CMS cell-size rule)
-    is never released, directly or by subtraction. A group's ``n`` is masked when
-    below the threshold; its ``n_events`` when the events or the non-events are below
-    it (either reveals the other through ``n``); every estimate and interval of such a
-    group is masked too (a prevalence or a sensitivity is computed from the events).
+    A count from 1 to ``suppress_below - 1`` (11 by default, as in the CMS cell
+    size suppression policy) is never released, directly or by subtraction. A
+    group's ``n`` is masked when below the threshold; its ``n_events`` when the events
+    or the non-events are below it (either reveals the other through ``n``); every
+    estimate and interval of such a group is masked too (a prevalence or a
+    sensitivity is computed from the events).
 Messages (:func:`count_text`)
     Warnings and errors that mention a count of patients or rows write it through
     :func:`count_text`, which says "fewer than 11" instead of a small count.

@@ -29,45 +29,55 @@ def tables(draw, max_attributes=3, max_count=40):
     """Counts per intersection of 1-3 attributes, and the reported frame."""
     levels = draw(st.lists(st.integers(2, 3), min_size=1, max_size=max_attributes))
     names = [f"attr{k}" for k in range(len(levels))]
-    cells = list(itertools.product(*[range(m) for m in levels]))
+    intersections = list(itertools.product(*[range(m) for m in levels]))
     n = draw(
-        st.lists(st.integers(0, max_count), min_size=len(cells), max_size=len(cells))
+        st.lists(
+            st.integers(0, max_count),
+            min_size=len(intersections),
+            max_size=len(intersections),
+        )
     )
-    cells = [(c, size) for c, size in zip(cells, n, strict=True) if size > 0]
-    if not cells:
-        cells = [(cells_first(levels), 30)]
-    events = [draw(st.integers(0, size)) for _, size in cells]
+    intersections = [
+        (c, size) for c, size in zip(intersections, n, strict=True) if size > 0
+    ]
+    if not intersections:
+        intersections = [(first_intersection(levels), 30)]
+    events = [draw(st.integers(0, size)) for _, size in intersections]
     members, rows = [], []
 
     def add(attribute, group, which):
-        size = sum(cells[i][1] for i in which)
+        size = sum(intersections[i][1] for i in which)
         if size:
             rows.append((attribute, group, size, sum(events[i] for i in which)))
             members.append(which)
 
-    add("overall", "overall", list(range(len(cells))))
+    add("overall", "overall", list(range(len(intersections))))
     for k, name in enumerate(names):
         for v in range(levels[k]):
-            add(name, f"v{v}", [i for i, (c, _) in enumerate(cells) if c[k] == v])
+            add(
+                name,
+                f"v{v}",
+                [i for i, (c, _) in enumerate(intersections) if c[k] == v],
+            )
     if len(names) > 1:
-        for i, (c, _) in enumerate(cells):
+        for i, (c, _) in enumerate(intersections):
             label = " & ".join(f"v{v}" for v in c)
             add(" & ".join(names), label, [i])
     frame = pd.DataFrame(rows, columns=["attribute", "group", "n", "n_events"])
     frame["estimate"] = np.arange(len(frame)) + 0.5
-    return frame, members, [size for _, size in cells], events
+    return frame, members, [size for _, size in intersections], events
 
 
-def cells_first(levels):
+def first_intersection(levels):
     return tuple(0 for _ in levels)
 
 
-def _recovered(masked, members, n_cells):
+def _recovered(masked, members, n_intersections):
     """Masked counts in 1..10 that the released counts pin down (linear program)."""
     # unknowns: events and non-events of every intersection, all >= 0
     equations, values = [], []
     for j, which in enumerate(members):
-        e, ne = np.zeros(2 * n_cells), np.zeros(2 * n_cells)
+        e, ne = np.zeros(2 * n_intersections), np.zeros(2 * n_intersections)
         e[[2 * i for i in which]] = 1
         ne[[2 * i + 1 for i in which]] = 1
         if not pd.isna(masked.n.iloc[j]):
@@ -82,7 +92,7 @@ def _recovered(masked, members, n_cells):
     found = []
     for j, which in enumerate(members):
         true = masked.attrs["truth"][j]
-        for name, vector in _counts(which, n_cells).items():
+        for name, vector in _counts(which, n_intersections).items():
             if not 1 <= true[name] <= 10 or not _hidden(masked, j, name):
                 continue
             low = linprog(vector, A_eq=equations or None, b_eq=values or None)
@@ -93,8 +103,8 @@ def _recovered(masked, members, n_cells):
     return found
 
 
-def _counts(which, n_cells):
-    e, ne = np.zeros(2 * n_cells), np.zeros(2 * n_cells)
+def _counts(which, n_intersections):
+    e, ne = np.zeros(2 * n_intersections), np.zeros(2 * n_intersections)
     e[[2 * i for i in which]] = 1
     ne[[2 * i + 1 for i in which]] = 1
     return {"n": e + ne, "events": e, "non_events": ne}
@@ -170,7 +180,7 @@ def _brute_force_recovered(masked, members, sizes, suppress_below):
         for j, which in enumerate(members)
         if not pd.isna(masked.n.iloc[j])
     ]
-    # a cell inside a released total is at most that total; a cell inside none can
+    # an intersection inside a released total is at most that total; one inside none can
     # grow freely, so one more patient than the truth is enough to show it
     upper = [
         min([n for which, n, _ in released if i in which], default=size + 1)
