@@ -101,7 +101,7 @@ def _metric_row(name, spec):
 
 def write_metrics_table(app):
     """Write ``generated/metrics_table.rst`` from the metric registry."""
-    from healthbalance.metrics._metric_functions import METRICS
+    from healthbalance.metrics._registry import METRICS
 
     header = [
         ".. list-table::",

@@ -10,7 +10,7 @@ import html
 import numpy as np
 
 from healthbalance.metrics._groups import OVERALL
-from healthbalance.metrics._metric_functions import METRICS
+from healthbalance.metrics._registry import METRICS
 
 __all__ = ["main_metric", "report_html", "report_summary"]
 
