@@ -125,7 +125,6 @@ EXPECTED_FAILED.update(
                 "check_estimators_pickle",
                 "check_estimators_pickle(readonly_memmap=True)",
                 "check_classifier_data_not_an_array",
-                "check_fit2d_predict1d",
             ),
             _ONE_CLASS_GROUP,
         ),

@@ -218,7 +218,7 @@ class GroupThresholdClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
             self,
             X,
             y,
-            accept_sparse=True,
+            accept_sparse=("csr", "csc", "coo"),  # other formats cannot be checked
             dtype=None,
             ensure_all_finite=finite_rule(self),
         )
