@@ -84,7 +84,7 @@ _NEEDS = {
 def _metric_row(name, spec):
     best = spec.best if isinstance(spec.best, str) else f"ideal {spec.best:g}"
     undefined = spec.undefined.format(name=name, threshold="``threshold``")
-    cells = [
+    entries = [
         f"``{name}``",
         spec.description + (f" Undefined when {undefined}." if undefined else ""),
         best,
@@ -94,14 +94,14 @@ def _metric_row(name, spec):
         "merged" if spec.mergeable else "whole group",
     ]
     return "\n".join(
-        ("   * - " if i == 0 else "     - ") + (cell or "--")
-        for i, cell in enumerate(cells)
+        ("   * - " if i == 0 else "     - ") + (entry or "--")
+        for i, entry in enumerate(entries)
     )
 
 
 def write_metrics_table(app):
     """Write ``generated/metrics_table.rst`` from the metric registry."""
-    from healthbalance.metrics._metric_functions import METRICS
+    from healthbalance.metrics._registry import METRICS
 
     header = [
         ".. list-table::",

@@ -91,28 +91,18 @@ _ONE_CLASS_GROUP = (
     "the check's data gives group 'neg' a single class, which this per-group "
     "estimator refuses by design with a ValueError naming the group."
 )
-# Bug found by the grouped checks, left for the estimator's owner: the one-class
-# group check runs before validate_data, so a NaN / inf in X is reported as a
-# one-class group instead of the NaN error (bad input should fail on X first).
-_GROUP_CHECK_BEFORE_NAN = (
-    "bug: the one-class group check runs before validate_data, so NaN / inf in X "
-    "raises the group error, not scikit-learn's NaN error."
-)
 EXPECTED_FAILED.update(
     {
-        "GroupedGroupDROClassifier": {
-            **dict.fromkeys(
-                (
-                    "check_pipeline_consistency",
-                    "check_estimators_pickle",
-                    "check_estimators_pickle(readonly_memmap=True)",
-                    "check_classifier_data_not_an_array",
-                    "check_classifiers_classes",
-                ),
-                _ONE_CLASS_GROUP,
+        "GroupedGroupDROClassifier": dict.fromkeys(
+            (
+                "check_pipeline_consistency",
+                "check_estimators_pickle",
+                "check_estimators_pickle(readonly_memmap=True)",
+                "check_classifier_data_not_an_array",
+                "check_classifiers_classes",
             ),
-            "check_estimators_nan_inf": _GROUP_CHECK_BEFORE_NAN,
-        },
+            _ONE_CLASS_GROUP,
+        ),
         "GroupedGroupDROLogisticRegression": dict.fromkeys(
             (
                 "check_estimators_overwrite_params",
@@ -126,22 +116,18 @@ EXPECTED_FAILED.update(
             ),
             _ONE_CLASS_GROUP,
         ),
-        "GroupedGroupThresholdClassifier": {
-            **dict.fromkeys(
-                (
-                    "check_estimators_overwrite_params",
-                    "check_estimators_fit_returns_self",
-                    "check_readonly_memmap_input",
-                    "check_pipeline_consistency",
-                    "check_estimators_pickle",
-                    "check_estimators_pickle(readonly_memmap=True)",
-                    "check_classifier_data_not_an_array",
-                    "check_fit2d_predict1d",
-                ),
-                _ONE_CLASS_GROUP,
+        "GroupedGroupThresholdClassifier": dict.fromkeys(
+            (
+                "check_estimators_overwrite_params",
+                "check_estimators_fit_returns_self",
+                "check_readonly_memmap_input",
+                "check_pipeline_consistency",
+                "check_estimators_pickle",
+                "check_estimators_pickle(readonly_memmap=True)",
+                "check_classifier_data_not_an_array",
             ),
-            "check_estimators_nan_inf": _GROUP_CHECK_BEFORE_NAN,
-        },
+            _ONE_CLASS_GROUP,
+        ),
     }
 )
 

@@ -90,8 +90,8 @@ def _plain(value):
     if hasattr(value, "get_params"):
         return {"class": _name(type(value)), **value.get_params(deep=False)}
     if inspect.isfunction(value) or inspect.ismethod(value):
-        cells = getattr(value, "__closure__", None) or ()
-        return {"function": _name(value), "closure": [c.cell_contents for c in cells]}
+        closure = getattr(value, "__closure__", None) or ()
+        return {"function": _name(value), "closure": [c.cell_contents for c in closure]}
     if hasattr(value, "__dict__"):
         return {"class": _name(type(value)), **vars(value)}
     return repr(value)

@@ -10,7 +10,7 @@ import numpy as np
 
 from healthbalance.metrics._count_batch import CountBatch, SortedGroup
 from healthbalance.metrics._merged_batch import MAX_PARTS, MergedBatch, MergedGroup
-from healthbalance.metrics._metric_functions import METRICS
+from healthbalance.metrics._registry import METRICS
 from healthbalance.utils._bootstrap import StrataLayout, bootstrap_chunks
 
 __all__ = ["STRATIFY", "Evaluation", "evaluate"]

@@ -9,7 +9,7 @@ from healthbalance._sensitive import resolve_sensitive_features
 from healthbalance.metrics._count_batch import MetricParams
 from healthbalance.metrics._engine import STRATIFY, evaluate
 from healthbalance.metrics._groups import build_groups
-from healthbalance.metrics._metric_functions import METRICS
+from healthbalance.metrics._registry import METRICS
 from healthbalance.metrics._report import COLUMNS, GroupReport
 from healthbalance.metrics._small_counts import MIN_EVENTS, MIN_GROUP_SIZE, reliability
 from healthbalance.metrics._validation import (
@@ -138,8 +138,9 @@ def group_report(
     ``calibration_intercept``, ``calibration_slope``, ``sensitivity``,
     ``specificity``, ``ppv``, ``npv``, ``f1``, ``fnr``, ``fpr``, ``net_benefit``,
     ``sensitivity_at_specificity`` and ``specificity_at_sensitivity``; their exact
-    definitions are in :mod:`healthbalance.metrics._metric_functions`. The counts
-    ``n`` and ``n_events`` get no interval; ``prevalence`` does. A metric undefined
+    definitions are in :mod:`healthbalance.metrics._metric_functions` (the registry
+    in :mod:`healthbalance.metrics._registry`). The counts ``n`` and ``n_events``
+    get no interval; ``prevalence`` does. A metric undefined
     in more than 1% of the replicates (column ``n_failed``) is flagged
     ``reliable=False``: its interval comes from the other replicates only.
 

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 
 from healthbalance.metrics._groups import OVERALL
-from healthbalance.metrics._metric_functions import METRICS
+from healthbalance.metrics._registry import METRICS
 from healthbalance.metrics._report_summary import report_html, report_summary
 from healthbalance.metrics._small_counts import suppress
 from healthbalance.utils._bootstrap import percentile_interval

@@ -10,7 +10,7 @@ import html
 import numpy as np
 
 from healthbalance.metrics._groups import OVERALL
-from healthbalance.metrics._metric_functions import METRICS
+from healthbalance.metrics._registry import METRICS
 
 __all__ = [
     "excludes_zero",
@@ -182,8 +182,8 @@ def report_summary(report, metric=None):
 def report_html(report):
     """Return the notebook display of ``report``: its summary, then its table."""
     frame = report.to_frame()
-    cells = [
-        _cell(e, lo, hi, r)
+    entries = [
+        _entry(e, lo, hi, r)
         for e, lo, hi, r in zip(
             frame["estimate"],
             frame["ci_low"],
@@ -192,7 +192,7 @@ def report_html(report):
             strict=True,
         )
     ]
-    table = frame.assign(value=cells).pivot_table(
+    table = frame.assign(value=entries).pivot_table(
         index=["attribute", "group"],
         columns="metric",
         values="value",
@@ -210,7 +210,7 @@ def report_html(report):
     return f"{title}<ul>{summary}</ul>{table.to_html(escape=True)}"
 
 
-def _cell(estimate, low, high, reliable):
+def _entry(estimate, low, high, reliable):
     mark = "" if reliable else "*"
     if np.isnan(estimate):
         return "n/a" + mark

@@ -9,21 +9,28 @@ Reliability (:func:`reliability`)
     flagged ``reliable=False``. :func:`group_report`, :func:`compare_models` and
     :func:`make_group_scorer` share these defaults. The reason never contains a count.
 Suppression on export (:func:`suppress`)
-    A count from 1 to ``suppress_below - 1`` (11 by default, the CMS cell-size rule)
-    is never released, directly or by subtraction. A group's ``n`` is masked when
-    below the threshold; its ``n_events`` when the events or the non-events are below
-    it (either reveals the other through ``n``); every estimate and interval of such a
-    group is masked too (a prevalence or a sensitivity is computed from the events).
+    A count from 1 to ``suppress_below - 1`` (11 by default, as in the CMS cell
+    size suppression policy) is never released, directly or by subtraction. A
+    group's ``n`` is masked when below the threshold; its ``n_events`` when the events
+    or the non-events are below it (either reveals the other through ``n``); every
+    estimate and interval of such a group is masked too (a prevalence or a
+    sensitivity is computed from the events).
+Messages (:func:`count_text`)
+    Warnings and errors that mention a count of patients or rows write it through
+    :func:`count_text`, which says "fewer than 11" instead of a small count.
 Complementary suppression
     The released counts obey sums: the overall group is the sum of each attribute's
     groups, and every group of an attribute is the sum of its intersections. While a
     masked count from 1 to ``suppress_below - 1`` can still be solved from these sums
-    and the released counts, the smallest released group next to it (a sibling under
-    the same total, else one of its parts, else its total) is masked as well.
+    and the released counts (counts are non-negative integers, so a total of zero,
+    released or derived, pins each of its parts), the smallest released group next to
+    it (a sibling under the same total, else one of its parts, else its total) is
+    masked as well, released zeros included.
 """
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import LinearConstraint, milp
 
 from healthbalance._sensitive import INTERSECTION_SEP
 from healthbalance.utils._validation import plain
@@ -33,6 +40,7 @@ __all__ = [
     "MIN_GROUP_SIZE",
     "SUPPRESS_BELOW",
     "check_suppress_below",
+    "count_text",
     "reliability",
     "suppress",
     "suppression_mask",
@@ -92,6 +100,19 @@ def reliability(n, n_events, min_group_size=MIN_GROUP_SIZE, min_events=MIN_EVENT
     if few_events:
         reasons.append(f"fewer than {min_events} events or non-events")
     return not reasons, "; ".join(reasons)
+
+
+def count_text(count, suppress_below=SUPPRESS_BELOW):
+    """Write a count for a message: ``"fewer than 11"`` when it may not be released.
+
+    Examples
+    --------
+    >>> from healthbalance.metrics._small_counts import count_text
+    >>> count_text(3), count_text(0), count_text(1012)
+    ('fewer than 11', '0', '1012')
+    """
+    count = int(count)
+    return f"fewer than {suppress_below}" if 0 < count < suppress_below else str(count)
 
 
 def check_suppress_below(suppress_below):
@@ -216,13 +237,15 @@ def _complementary(groups, n, events, suppress_below):
     small, small_n = suppression_mask(n, events, suppress_below)
     partitions, hidden = partitions_of(groups)
     small[hidden], small_n[hidden] = True, True
-    system = _System(partitions, len(groups))
     values = np.column_stack([n, events, n - events])
+    system = _System(partitions, values)
     while True:
-        exposed = system.exposed(small_n, small, values, suppress_below)
+        exposed = system.exposed(small_n, small, suppress_below)
         if exposed is None:
             return small, small_n
         j = _next_to_mask(exposed, partitions, small, small_n, n)
+        if small[j] and small_n[j]:  # nothing is left to mask
+            small[:], small_n[:] = True, True
         small[j], small_n[j] = True, True
 
 
@@ -243,14 +266,20 @@ def _next_to_mask(g, partitions, small, small_n, n):
 
 
 class _System:
-    """The sums that released counts obey, as a linear system over all counts.
+    """The sums that released counts obey, and what an attacker can solve from them.
 
     The unknowns are, per group, ``n``, events and non-events (columns ``3 g``,
-    ``3 g + 1``, ``3 g + 2``); the equations are ``n = events + non-events`` per
-    group and ``total = sum of parts`` for each count of each partition.
+    ``3 g + 1``, ``3 g + 2``), all non-negative integers; the equations are
+    ``n = events + non-events`` per group and ``total = sum of parts`` for each count
+    of each partition. A total may exceed the sum of its parts (rows without a value
+    of the attribute): the attacker is assumed to know the difference. A count is
+    exposed when every solution gives it its true value (checked with integer
+    programs: non-negativity pins counts that no subtraction alone reveals, such as
+    the parts of a total of zero).
     """
 
-    def __init__(self, partitions, n_groups):
+    def __init__(self, partitions, values):
+        n_groups = len(values)
         rows = []
         for g in range(n_groups):
             rows.append({3 * g: 1.0, 3 * g + 1: -1.0, 3 * g + 2: -1.0})
@@ -259,24 +288,55 @@ class _System:
                 row = {3 * parent + k: 1.0}
                 row.update({3 * c + k: -1.0 for c in children})
                 rows.append(row)
-        self.matrix = np.zeros((len(rows), 3 * n_groups))
+        matrix = np.zeros((len(rows), 3 * n_groups))
         for i, row in enumerate(rows):
-            self.matrix[i, list(row)] = list(row.values())
+            matrix[i, list(row)] = list(row.values())
+        values = values.ravel()
+        known = np.isfinite(values)
+        # an equation over a count missing from the frame tells nothing
+        self.matrix = matrix[~(matrix[:, ~known] != 0).any(axis=1)]
+        self.values = np.where(known, values, 0.0)
 
-    def exposed(self, small_n, small, values, suppress_below):
+    def exposed(self, small_n, small, suppress_below):
         """Return a group with a masked count in 1..threshold - 1 that can be solved."""
         hidden = np.column_stack([small_n, small, small]).ravel()
-        at_risk = hidden & (values.ravel() >= 1) & (values.ravel() < suppress_below)
+        values = self.values
+        at_risk = hidden & (values >= 1) & (values < suppress_below)
         if not at_risk.any():
             return None
         unknown = self.matrix[:, hidden]
-        rank = np.linalg.matrix_rank(unknown)
-        columns = np.flatnonzero(hidden)
-        for v in np.flatnonzero(at_risk):
-            unit = (columns == v).astype(float)[None, :]
-            if np.linalg.matrix_rank(np.vstack([unknown, unit])) == rank:
-                return v // 3
+        unknown = unknown[(unknown != 0).any(axis=1)]
+        truth = values[hidden]
+        rhs = unknown @ truth  # what the released counts and the sums imply
+        free = np.zeros(truth.size, dtype=bool)  # seen to take another value
+        for i in np.flatnonzero(at_risk[hidden]):
+            if not free[i]:
+                solutions = _extremes(i, unknown, rhs)
+                free |= (np.abs(solutions - truth) > 0.5).any(axis=0)
+                if not free[i]:
+                    return np.flatnonzero(hidden)[i] // 3
         return None
+
+
+def _extremes(i, matrix, rhs):
+    """Solutions of ``matrix @ x = rhs`` with the largest, then the smallest ``x[i]``.
+
+    ``x`` is a vector of non-negative integers; the second solution is skipped when
+    the first already shows another value.
+    """
+    constraints = LinearConstraint(matrix, rhs, rhs) if len(rhs) else ()
+    unit = np.zeros(matrix.shape[1])
+    unit[i] = 1.0
+    solutions = []
+    for sign in (-1.0, 1.0):
+        result = milp(sign * unit, integrality=1, constraints=constraints)
+        if result.status != 0:  # unbounded: x[i] can take any larger value
+            solutions.append(np.full(unit.size, np.inf))
+            break
+        solutions.append(result.x)
+        if abs(result.x[i] - solutions[0][i]) > 0.5:
+            break
+    return np.array(solutions)
 
 
 def partitions_of(groups):

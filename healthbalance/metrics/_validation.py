@@ -5,7 +5,7 @@ import numbers
 import numpy as np
 import pandas as pd
 
-from healthbalance.metrics._metric_functions import METRICS
+from healthbalance.metrics._registry import METRICS
 from healthbalance.utils._validation import plain
 
 __all__ = [

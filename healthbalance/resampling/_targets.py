@@ -10,6 +10,7 @@ a brute-force loop independently of any data.
 
 import numpy as np
 
+from healthbalance.metrics._small_counts import count_text
 from healthbalance.utils._warnings import warn
 
 __all__ = [
@@ -183,7 +184,10 @@ def warn_if_few_rows_kept(counts, targets, groups, classes, caller):
     """Warn when the targets keep fewer than 5% of the rows, naming the cause.
 
     Undersampling to the smallest cell throws most of the data away when one cell
-    is tiny; the warning gives the rows before and after and names that cell.
+    is tiny; the warning gives the rows before and after and names that cell. Counts
+    below the small-count threshold are written "fewer than 11"
+    (:func:`~healthbalance.metrics._small_counts.count_text`), and so are the rows
+    kept when they would reveal one.
 
     Parameters
     ----------
@@ -204,7 +208,8 @@ def warn_if_few_rows_kept(counts, targets, groups, classes, caller):
     ...     counts = np.array([[500, 2], [480, 30]])
     ...     warn_if_few_rows_kept(counts, np.full((2, 2), 2), ["a", "b"], [0, 1], "S")
     >>> print(caught[0].message)
-    S keeps 8 of 1012 rows (0.79%): the smallest cell (group 'a', class 1) ...
+    S keeps fewer than 5% of 1012 rows: the smallest cell (group 'a', class 1) has
+    fewer than 11 rows ...
     """
     before, after = int(counts.sum()), int(targets.sum())
     if before == 0 or after >= MIN_KEPT_SHARE * before:
@@ -212,10 +217,14 @@ def warn_if_few_rows_kept(counts, targets, groups, classes, caller):
     filled = np.where(counts > 0, counts, np.iinfo(np.int64).max)
     g, c = np.unravel_index(np.argmin(filled), counts.shape)
     group, label = np.asarray(groups, dtype=object)[g], np.asarray(classes)[c].item()
+    smallest = count_text(counts[g, c])
+    if smallest == str(counts[g, c]) and count_text(after) == str(after):
+        kept = f"{after} of {before} rows ({after / before:.2%})"
+    else:  # the rows kept are a multiple of the smallest cell: they would reveal it
+        kept = f"fewer than {MIN_KEPT_SHARE:.0%} of {count_text(before)} rows"
     warn(
-        f"{caller} keeps {after} of {before} rows ({after / before:.2%}): the "
-        f"smallest cell (group {group!r}, class {label!r}) has "
-        f"{counts[g, c]} rows and sets the size of the others. Consider "
+        f"{caller} keeps {kept}: the smallest cell (group {group!r}, class "
+        f"{label!r}) has {smallest} rows and sets the size of the others. Consider "
         "target='class_within_group', method='over', merging small groups, or "
         "sample weights (ReweightedClassifier).",
         HeavyUndersamplingWarning,

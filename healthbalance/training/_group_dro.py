@@ -21,6 +21,7 @@ from healthbalance.training._groups import check_groups_have_both_classes, fit_g
 from healthbalance.training._meta import (
     check_binary_or_more,
     check_sample_weight_support,
+    finite_rule,
     full_proba,
 )
 from healthbalance.training._routing import fit_router, refuse_sample_weight, route_fit
@@ -198,12 +199,18 @@ class GroupDROClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             fit_params,
             estimator="fit",
         )
-        params = {} if routed is None else routed["estimator"]
-        groups = fit_groups(self, X, sensitive_features)
+        params = routed["estimator"]
         check_sample_weight_support(self.estimator, type(self).__name__)
+        # X first: a NaN the estimator refuses is reported as such, not as a group
         X_checked, y = validate_data(
-            self, X, y, accept_sparse="csr", dtype=None, ensure_all_finite=False
+            self,
+            X,
+            y,
+            accept_sparse="csr",
+            dtype=None,
+            ensure_all_finite=finite_rule(self),
         )
+        groups = fit_groups(self, X, sensitive_features)
         # Data frames go to the estimator as they are (column names, dtypes).
         X = X if hasattr(X, "iloc") or hasattr(X, "to_pandas") else X_checked
         check_classification_targets(y)

@@ -223,8 +223,6 @@ class JTTClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         own = {"sensitive_features": sensitive_features}
         first = {} if self.first_stage is None else {"first_stage": "fit"}
         routed = route_fit(self, own, fit_params, estimator="fit", **first)
-        if routed is None:
-            return {}, {}
         return routed.get("first_stage", routed["estimator"]), routed["estimator"]
 
     def get_metadata_routing(self):

@@ -7,6 +7,7 @@ from sklearn.utils.validation import has_fit_parameter
 __all__ = [
     "check_binary_or_more",
     "check_sample_weight_support",
+    "finite_rule",
     "full_proba",
     "make_cv",
 ]
@@ -21,6 +22,26 @@ def full_proba(model, X, classes):
     full = np.zeros((proba.shape[0], classes.size))
     full[:, np.searchsorted(classes, model.classes_)] = proba
     return full
+
+
+def finite_rule(owner):
+    """Return ``ensure_all_finite`` for ``validate_data(owner, ...)``.
+
+    What the wrapped estimator accepts (the owner's ``allow_nan`` tag, taken from
+    it), so that a NaN or inf it refuses fails on ``X`` before any group check.
+
+    Examples
+    --------
+    >>> from sklearn.ensemble import HistGradientBoostingClassifier
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from healthbalance.training import GroupDROClassifier
+    >>> from healthbalance.training._meta import finite_rule
+    >>> finite_rule(GroupDROClassifier(LogisticRegression()))
+    True
+    >>> finite_rule(GroupDROClassifier(HistGradientBoostingClassifier()))
+    'allow-nan'
+    """
+    return "allow-nan" if owner.__sklearn_tags__().input_tags.allow_nan else True
 
 
 def check_sample_weight_support(estimator, caller, name="estimator"):

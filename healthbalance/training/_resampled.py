@@ -186,8 +186,13 @@ class ResampledClassifier(
             weights = check_sample_weight(sample_weight, _num_samples(X))
         own = {"sensitive_features": sensitive_features, "sample_weight": weights}
         routed = route_fit(
-            self, own, fit_params, sampler="fit_resample", estimator="fit"
-        ) or self._unrouted(own)
+            self,
+            own,
+            fit_params,
+            unrouted=self._unrouted,
+            sampler="fit_resample",
+            estimator="fit",
+        )
         self.sampler_ = clone(self.sampler)
         X_res, y_res = self.sampler_.fit_resample(X, y, **routed["sampler"])
         y_res = column_or_1d(y_res)

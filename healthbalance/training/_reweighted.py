@@ -195,7 +195,7 @@ class ReweightedClassifier(
         weights = self._weights(X, y, groups, base)
         own = {"sensitive_features": sensitive_features}
         routed = route_fit(self, own, fit_params, estimator="fit")
-        params = {} if routed is None else routed["estimator"]
+        params = routed["estimator"]
         self.estimator_ = clone(self.estimator).fit(
             X, y, sample_weight=weights, **params
         )

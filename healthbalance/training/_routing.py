@@ -56,8 +56,8 @@ def fit_router(owner, **children):
     return router
 
 
-def route_fit(owner, own, fit_params, **callees):
-    """Return the metadata of each child of ``owner.fit``, or None without routing.
+def route_fit(owner, own, fit_params, unrouted=None, **callees):
+    """Return the metadata of each child of ``owner.fit``, routing enabled or not.
 
     Parameters
     ----------
@@ -67,15 +67,19 @@ def route_fit(owner, own, fit_params, **callees):
         Metadata named in ``owner.fit``'s signature (None values are dropped).
     fit_params : dict
         The other keyword arguments of ``owner.fit``.
+    unrouted : callable or None, default=None
+        ``unrouted(own)`` returns ``{name: {param: value}}`` with routing disabled,
+        for an owner whose documented default forwards some metadata anyway; None
+        forwards nothing.
     **callees : str
         ``name=callee`` for each child to read, e.g. ``estimator="fit"``.
 
     Returns
     -------
-    routed : dict of dict or None
-        ``{name: {param: value}}`` with routing enabled; None with routing
-        disabled (then ``fit_params`` must be empty: scikit-learn's error
-        otherwise), so that the caller keeps its documented behaviour.
+    routed : dict of dict
+        ``{name: {param: value}}`` for every name of ``callees``. With routing
+        disabled, ``fit_params`` must be empty (scikit-learn's error otherwise) and
+        each child receives what ``unrouted`` says, else nothing.
 
     Examples
     --------
@@ -83,13 +87,14 @@ def route_fit(owner, own, fit_params, **callees):
     >>> from healthbalance.training import GroupDROClassifier
     >>> from healthbalance.training._routing import route_fit
     >>> owner = GroupDROClassifier(LogisticRegression())
-    >>> print(route_fit(owner, {"sensitive_features": None}, {}, estimator="fit"))
-    None
+    >>> route_fit(owner, {"sensitive_features": None}, {}, estimator="fit")
+    {'estimator': {}}
     """
-    own = {key: value for key, value in own.items() if value is not None}
     if not _routing_enabled():
         _raise_for_params(fit_params, owner, "fit")
-        return None
+        given = {} if unrouted is None else unrouted(own)
+        return {name: dict(given.get(name, {})) for name in callees}
+    own = {key: value for key, value in own.items() if value is not None}
     routed = process_routing(owner, "fit", **own, **fit_params)
     return {name: dict(routed[name][callee]) for name, callee in callees.items()}
 

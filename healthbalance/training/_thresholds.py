@@ -14,7 +14,7 @@ from healthbalance._compat import HasMethods, Interval, StrOptions, _fit_context
 from healthbalance._groups import encode_labels
 from healthbalance._prior import UNSEEN_GROUP_OPTIONS, check_unseen_groups
 from healthbalance.training._groups import check_groups_have_both_classes, fit_groups
-from healthbalance.training._meta import make_cv
+from healthbalance.training._meta import finite_rule, make_cv
 from healthbalance.training._operating_points import (
     UnreachableTargetWarning,
     choose_threshold,
@@ -212,11 +212,17 @@ class GroupThresholdClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
             fit_params,
             estimator="fit",
         )
-        params = {} if routed is None else routed["estimator"]
-        groups = fit_groups(self, X, sensitive_features)
+        params = routed["estimator"]
+        # X first: a NaN the estimator refuses is reported as such, not as a group
         _, y = validate_data(
-            self, X, y, accept_sparse=True, dtype=None, ensure_all_finite=False
+            self,
+            X,
+            y,
+            accept_sparse=("csr", "csc", "coo"),  # other formats cannot be checked
+            dtype=None,
+            ensure_all_finite=finite_rule(self),
         )
+        groups = fit_groups(self, X, sensitive_features)
         y01 = self._binary_target(y)
         check_groups_have_both_classes(groups, y, type(self).__name__)
         codes, self.groups_ = groups.codes, groups.groups
@@ -327,9 +333,10 @@ class GroupThresholdClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
             Predicted classes.
         """
         check_is_fitted(self)
+        scores = self._scores(X)  # X first: the estimator refuses what it cannot use
         groups = fit_groups(self, X, sensitive_features)
         thresholds = self._row_thresholds(groups.labels)
-        return self.classes_[(self._scores(X) >= thresholds).astype(int)]
+        return self.classes_[(scores >= thresholds).astype(int)]
 
     def _row_thresholds(self, labels):
         codes = encode_labels(labels, self.groups_)

@@ -1,7 +1,7 @@
 """Warnings that point at the user's line, not at the library's internals.
 
 A warning raised deep inside ``fit`` or ``group_report`` is only useful when it names
-the line of the user's script or notebook cell that caused it. A fixed ``stacklevel``
+the line of the user's script or notebook that caused it. A fixed ``stacklevel``
 breaks as soon as the call path changes (a direct call, a scikit-learn ``Pipeline``, a
 ``GridSearchCV``, a parameter-validation wrapper), so :func:`warn` counts the frames
 instead: it attributes the warning to the first frame outside healthbalance and outside

@@ -10,7 +10,7 @@ from sklearn.calibration import calibration_curve
 from sklearn.linear_model import LogisticRegression
 
 from healthbalance.metrics._count_batch import CountBatch, MetricParams, SortedGroup
-from healthbalance.metrics._metric_functions import METRICS
+from healthbalance.metrics._registry import METRICS
 from tests.metrics._data import make_scores
 
 T = 0.4

@@ -11,7 +11,7 @@ from sklearn.metrics import balanced_accuracy_score
 from healthbalance.metrics import group_report
 from healthbalance.metrics._count_batch import MetricParams
 from healthbalance.metrics._engine import _why_undefined
-from healthbalance.metrics._metric_functions import METRICS, STATISTICS, MetricSpec
+from healthbalance.metrics._registry import METRICS, STATISTICS, MetricSpec
 
 
 def _balanced_accuracy(b):

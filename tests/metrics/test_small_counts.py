@@ -1,10 +1,12 @@
 """The small-count policy: reliability flags, suppression, complementary suppression.
 
-The disclosure property is checked by an attacker written independently of the
-policy: a linear program over the (never released) intersection counts, bounded by
+The disclosure property is checked by two attackers written independently of the
+policy. A linear program over the (never released) intersection counts, bounded by
 non-negativity and constrained by every released count, finds the smallest and the
 largest value each masked count can take; a count from 1 to 10 is recovered when both
-coincide.
+coincide. On small tables, a brute-force search over every table of non-negative
+integers that agrees with the released numbers looks for a second value of each
+masked count.
 """
 
 import itertools
@@ -23,47 +25,59 @@ from healthbalance.metrics._small_counts import reliability, suppress
 
 
 @st.composite
-def tables(draw):
-    """Counts per intersection cell of 1-3 attributes, and the reported frame."""
-    levels = draw(st.lists(st.integers(2, 3), min_size=1, max_size=3))
+def tables(draw, max_attributes=3, max_count=40):
+    """Counts per intersection of 1-3 attributes, and the reported frame."""
+    levels = draw(st.lists(st.integers(2, 3), min_size=1, max_size=max_attributes))
     names = [f"attr{k}" for k in range(len(levels))]
-    cells = list(itertools.product(*[range(m) for m in levels]))
-    n = draw(st.lists(st.integers(0, 40), min_size=len(cells), max_size=len(cells)))
-    cells = [(c, size) for c, size in zip(cells, n, strict=True) if size > 0]
-    if not cells:
-        cells = [(cells_first(levels), 30)]
-    events = [draw(st.integers(0, size)) for _, size in cells]
+    intersections = list(itertools.product(*[range(m) for m in levels]))
+    n = draw(
+        st.lists(
+            st.integers(0, max_count),
+            min_size=len(intersections),
+            max_size=len(intersections),
+        )
+    )
+    intersections = [
+        (c, size) for c, size in zip(intersections, n, strict=True) if size > 0
+    ]
+    if not intersections:
+        intersections = [(first_intersection(levels), 30)]
+    events = [draw(st.integers(0, size)) for _, size in intersections]
     members, rows = [], []
 
     def add(attribute, group, which):
-        size = sum(cells[i][1] for i in which)
+        size = sum(intersections[i][1] for i in which)
         if size:
             rows.append((attribute, group, size, sum(events[i] for i in which)))
             members.append(which)
 
-    add("overall", "overall", list(range(len(cells))))
+    add("overall", "overall", list(range(len(intersections))))
     for k, name in enumerate(names):
         for v in range(levels[k]):
-            add(name, f"v{v}", [i for i, (c, _) in enumerate(cells) if c[k] == v])
+            add(
+                name,
+                f"v{v}",
+                [i for i, (c, _) in enumerate(intersections) if c[k] == v],
+            )
     if len(names) > 1:
-        for i, (c, _) in enumerate(cells):
+        for i, (c, _) in enumerate(intersections):
             label = " & ".join(f"v{v}" for v in c)
             add(" & ".join(names), label, [i])
     frame = pd.DataFrame(rows, columns=["attribute", "group", "n", "n_events"])
     frame["estimate"] = np.arange(len(frame)) + 0.5
-    return frame, members, [size for _, size in cells], events
+    return frame, members, [size for _, size in intersections], events
 
 
-def cells_first(levels):
+def first_intersection(levels):
     return tuple(0 for _ in levels)
 
 
-def _recovered(masked, members, n_cells):
+def _recovered(masked, members, n_intersections):
     """Masked counts in 1..10 that the released counts pin down (linear program)."""
-    # unknowns: events and non-events of every intersection cell, all >= 0
+    # unknowns: events and non-events of every intersection, all >= 0
     equations, values = [], []
     for j, which in enumerate(members):
-        e, ne = np.zeros(2 * n_cells), np.zeros(2 * n_cells)
+        e, ne = np.zeros(2 * n_intersections), np.zeros(2 * n_intersections)
         e[[2 * i for i in which]] = 1
         ne[[2 * i + 1 for i in which]] = 1
         if not pd.isna(masked.n.iloc[j]):
@@ -78,7 +92,7 @@ def _recovered(masked, members, n_cells):
     found = []
     for j, which in enumerate(members):
         true = masked.attrs["truth"][j]
-        for name, vector in _counts(which, n_cells).items():
+        for name, vector in _counts(which, n_intersections).items():
             if not 1 <= true[name] <= 10 or not _hidden(masked, j, name):
                 continue
             low = linprog(vector, A_eq=equations or None, b_eq=values or None)
@@ -89,8 +103,8 @@ def _recovered(masked, members, n_cells):
     return found
 
 
-def _counts(which, n_cells):
-    e, ne = np.zeros(2 * n_cells), np.zeros(2 * n_cells)
+def _counts(which, n_intersections):
+    e, ne = np.zeros(2 * n_intersections), np.zeros(2 * n_intersections)
     e[[2 * i for i in which]] = 1
     ne[[2 * i + 1 for i in which]] = 1
     return {"n": e + ne, "events": e, "non_events": ne}
@@ -109,14 +123,10 @@ def test_no_masked_count_can_be_recovered_by_subtraction(table, suppress_below):
     _check_no_recovery(table, suppress_below)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known gap in complementary suppression: a released zero (attr1=v1 has 0 "
-    "events) pins the events of two intersections, so the masked single non-event of "
-    "'v1 & v2 & v1' follows by subtraction; the suppression pass does not yet treat "
-    "linear combinations with released zeros",
-)
-def test_known_gap_released_zero_pins_a_masked_count():
+def test_released_zero_does_not_pin_a_masked_count():
+    """attr1=v1 has 0 events (overall minus attr1=v2): non-negativity then pins the
+    events of its intersections, and the single non-event of 'v1 & v2 & v1' would
+    follow by subtraction."""
     frame = pd.DataFrame(
         {
             "attribute": ["overall", "attr0", "attr1", "attr1", "attr2", "attr2"]
@@ -131,6 +141,12 @@ def test_known_gap_released_zero_pins_a_masked_count():
     members = [[0, 1, 2, 3], [0, 1, 2, 3], [0, 1], [2, 3], [0, 2], [1, 3]]
     members += [[0], [1], [2], [3]]
     _check_no_recovery((frame, members, [5, 5, 5, 6], [0, 0, 0, 5]), 5)
+    masked = suppress(frame, 5)
+    masked.attrs["truth"] = [
+        {"n": r.n, "events": r.n_events, "non_events": r.n - r.n_events}
+        for r in frame.itertuples()
+    ]
+    assert _brute_force_recovered(masked, members, [5, 5, 5, 6], 5) == []
 
 
 def _check_no_recovery(table, suppress_below):
@@ -155,6 +171,115 @@ def _check_no_recovery(table, suppress_below):
     # released counts are the true ones
     shown = masked.n.notna()
     assert (masked.n[shown] == frame.n[shown]).all()
+
+
+def _brute_force_recovered(masked, members, sizes, suppress_below):
+    """Masked counts in 1..threshold - 1 that only one integer table agrees with."""
+    released = [
+        (set(which), masked.n.iloc[j], masked.n_events.iloc[j])
+        for j, which in enumerate(members)
+        if not pd.isna(masked.n.iloc[j])
+    ]
+    # an intersection inside a released total is at most that total; one inside none can
+    # grow freely, so one more patient than the truth is enough to show it
+    upper = [
+        min([n for which, n, _ in released if i in which], default=size + 1)
+        for i, size in enumerate(sizes)
+    ]
+    found = []
+    for j, which in enumerate(members):
+        for name in ("n", "events", "non_events"):
+            true = masked.attrs["truth"][j][name]
+            if 1 <= true < suppress_below and _hidden(masked, j, name):
+                if not _other_table(released, upper, which, name, true):
+                    found.append((j, name, true))
+    return found
+
+
+def _other_table(released, upper, target, name, true):
+    """Whether some integer table agrees with ``released`` and not with ``true``."""
+    order = sorted(range(len(upper)), key=lambda i: i not in target)
+    inside = [
+        [r for r, (which, *_) in enumerate(released) if i in which] for i in order
+    ]
+    n_left = [n for _, n, _ in released]
+    e_left = [None if pd.isna(e) else e for *_, e in released]
+    room = [sum(upper[i] for i in which) for which, *_ in released]
+    value = {"n": 0, "events": 0, "non_events": 0}
+
+    def fits(r, n, events, free):
+        if not 0 <= n_left[r] - n <= free:
+            return False
+        return e_left[r] is None or 0 <= e_left[r] - events <= free
+
+    def search(depth):
+        if depth == len(target) and value[name] == true:
+            return False
+        if depth == len(order):
+            return True
+        i = order[depth]
+        for n in range(upper[i] + 1):
+            for events in range(n + 1):
+                rows = inside[depth]
+                if not all(fits(r, n, events, room[r] - upper[i]) for r in rows):
+                    continue
+                step = {"n": n, "events": events, "non_events": n - events}
+                for r in rows:
+                    n_left[r] -= n
+                    room[r] -= upper[i]
+                    if e_left[r] is not None:
+                        e_left[r] -= events
+                for k in value:
+                    value[k] += step[k] if depth < len(target) else 0
+                if search(depth + 1):
+                    return True
+                for k in value:
+                    value[k] -= step[k] if depth < len(target) else 0
+                for r in rows:
+                    n_left[r] += n
+                    room[r] += upper[i]
+                    if e_left[r] is not None:
+                        e_left[r] += events
+        return False
+
+    return search(0)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True)
+@given(
+    table=tables(max_attributes=2, max_count=8), suppress_below=st.sampled_from([3, 5])
+)
+def test_no_integer_table_pins_a_masked_count(table, suppress_below):
+    """Brute force: every masked small count has a second value in some table that
+    agrees with every released number (overall, groups and their intersections)."""
+    frame, members, sizes, _ = table
+    masked = suppress(frame, suppress_below)
+    masked.attrs["truth"] = [
+        {"n": r.n, "events": r.n_events, "non_events": r.n - r.n_events}
+        for r in frame.itertuples()
+    ]
+    assert _brute_force_recovered(masked, members, sizes, suppress_below) == []
+
+
+def test_brute_force_attacker_finds_a_subtraction():
+    """The attacker works: without complementary suppression, A = 30 - 12 - 12."""
+    frame = pd.DataFrame(
+        {
+            "attribute": ["overall", "race", "race", "race"],
+            "group": ["overall", "A", "B", "C"],
+            "n": pd.array([30, 6, 12, 12], dtype="Int64"),
+            "n_events": pd.array([12, 3, 4, 5], dtype="Int64"),
+        }
+    )
+    masked = frame.copy()
+    masked.loc[1, ["n", "n_events"]] = pd.NA
+    masked.loc[2:3, "n_events"] = pd.NA
+    masked.attrs["truth"] = [
+        {"n": r.n, "events": r.n_events, "non_events": r.n - r.n_events}
+        for r in frame.itertuples()
+    ]
+    members = [[0, 1, 2], [0], [1], [2]]
+    assert _brute_force_recovered(masked, members, [6, 12, 12], 11) == [(1, "n", 6)]
 
 
 def test_reasons_never_contain_counts():

@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -139,3 +141,24 @@ def test_single_class_and_tiny_groups_are_named():
     groups[0] = "large"
     with pytest.raises(ValueError, match="group 'small' has only one class"):
         GroupDROClassifier(LogisticRegression()).fit(X, y, sensitive_features=groups)
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_bad_values_in_x_fail_on_x_before_the_group_checks(bad):
+    """Group 'b' holds one class, X a NaN / inf: the error is scikit-learn's."""
+    X = np.arange(40, dtype=float).reshape(20, 2)
+    X[3, 1] = bad
+    y = np.r_[np.tile([0, 1], 5), np.ones(10, int)]
+    groups = np.repeat(["a", "b"], 10)
+    with pytest.raises(ValueError) as reference:
+        LogisticRegression().fit(X, y)
+    expected = str(reference.value).splitlines()[0]  # "Input X contains NaN." ...
+    with pytest.raises(ValueError, match=re.escape(expected)) as raised:
+        GroupDROClassifier(LogisticRegression()).fit(X, y, sensitive_features=groups)
+    assert "group" not in str(raised.value)
+    # an estimator that accepts NaN gets past X, to the group check
+    if np.isnan(bad):
+        with pytest.raises(ValueError, match="group 'b'"):
+            GroupDROClassifier(HistGradientBoostingClassifier()).fit(
+                X, y, sensitive_features=groups
+            )

@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -297,3 +299,36 @@ def test_with_confidence_the_target_holds_on_new_patients():
     # Without it the observed 0.8 is a coin flip on new patients (about 37-46%).
     plain = _true_sensitivity_holds((20, 50, 200), 1.5, None, n_sets=200, seed=0)
     assert all(0.25 <= value <= 0.6 for value in plain.values()), plain
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_bad_values_in_x_fail_on_x_before_the_group_checks(bad):
+    """Group 'b' holds one class, X a NaN / inf: the error is scikit-learn's."""
+    X = np.arange(40, dtype=float).reshape(20, 2)
+    X[3, 1] = bad
+    y = np.r_[np.tile([0, 1], 5), np.ones(10, int)]
+    groups = np.repeat(["a", "b"], 10)
+    with pytest.raises(ValueError) as reference:
+        LogisticRegression().fit(X, y)
+    expected = str(reference.value).splitlines()[0]  # "Input X contains NaN." ...
+    with pytest.raises(ValueError, match=re.escape(expected)) as raised:
+        GroupThresholdClassifier(LogisticRegression()).fit(
+            X, y, sensitive_features=groups
+        )
+    assert "group" not in str(raised.value)
+
+
+def test_bad_values_in_x_fail_on_x_before_the_groups_at_predict():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 2))
+    y = (X[:, 0] + rng.normal(size=200) > 0).astype(int)
+    groups = rng.choice(["a", "b"], size=200)
+    model = GroupThresholdClassifier(LogisticRegression()).fit(
+        X, y, sensitive_features=groups
+    )
+    X[0, 0] = np.nan
+    with pytest.raises(ValueError) as reference:
+        model.estimator_.predict_proba(X)
+    # an unseen group would warn first if the groups were read before X
+    with pytest.raises(ValueError, match=re.escape(str(reference.value))):
+        model.predict(X, sensitive_features=np.full(200, "unseen"))
