@@ -11,19 +11,19 @@ policy masks is named as too small to rank, never with its counts or estimates.
 
 import numpy as np
 
+from healthbalance._small_counts import SUPPRESS_BELOW
 from healthbalance.benchmark._checks import (
     CALIBRATION_TRAP,
     has_probabilities,
     released,
 )
-from healthbalance.metrics._metric_functions import METRICS
+from healthbalance.metrics._registry import METRICS
 from healthbalance.metrics._report_summary import (
     excludes_zero,
     interval,
     number,
     too_small_to_rank,
 )
-from healthbalance.metrics._small_counts import SUPPRESS_BELOW
 
 PLAIN = "erm"
 LABELS = {
@@ -83,7 +83,7 @@ def bottom_line(results, *, metric="roc_auc", suppress_below=SUPPRESS_BELOW):
         The metric that ranks the groups and the strategies; one of the benchmark's
         paired metrics (``roc_auc``, ``average_precision``, ``brier_score``).
     suppress_below : int, default=11
-        Small-count threshold of :mod:`healthbalance.metrics._small_counts`: a
+        Small-count threshold of :mod:`healthbalance._small_counts`: a
         group it masks is only named as too small to rank; 0 masks nothing.
 
     Returns

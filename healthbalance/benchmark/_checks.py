@@ -1,7 +1,7 @@
 """Summary tables and plain-word checks of a benchmark.
 
 Everything here reads the tidy frames of ``BenchmarkResults`` as they may leave the
-process (after the small-count policy of :mod:`healthbalance.metrics._small_counts`
+process (after the small-count policy of :mod:`healthbalance._small_counts`
 has masked them, see :func:`released`) and returns small aggregated tables or
 sentences; the HTML report and the console print them. A value masked in the CSVs is
 therefore never printed in a table, a sentence or a plot either.
@@ -9,8 +9,8 @@ therefore never printed in a table, a sentence or a plot either.
 
 import numpy as np
 
+from healthbalance._small_counts import SUPPRESS_BELOW, suppress
 from healthbalance.benchmark._strategies import STRATEGIES
-from healthbalance.metrics._small_counts import SUPPRESS_BELOW, suppress
 
 CALIBRATION_GAP = 0.2
 CALIBRATION_TRAP = 0.5
@@ -32,7 +32,7 @@ def _rows(frame, **equal):
 def released(results, suppress_below=SUPPRESS_BELOW):
     """Return the metrics and deltas frames as they may leave the process.
 
-    Each is masked by :func:`~healthbalance.metrics._small_counts.suppress` as a
+    Each is masked by :func:`~healthbalance._small_counts.suppress` as a
     whole (so complementary suppression sees every group); ``suppress_below=None``
     or 0 masks nothing.
 

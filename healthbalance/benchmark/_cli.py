@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 
 from healthbalance import __version__
+from healthbalance._small_counts import SUPPRESS_BELOW
 from healthbalance.benchmark import _run_cache as run_cache
 from healthbalance.benchmark._bottom_line import bottom_line
 from healthbalance.benchmark._checks import released, run_checks, summary_table
@@ -25,7 +26,6 @@ from healthbalance.benchmark._reference import (
 )
 from healthbalance.benchmark._run import run_benchmark
 from healthbalance.benchmark._strategies import STRATEGIES
-from healthbalance.metrics._small_counts import SUPPRESS_BELOW
 
 __all__ = ["US_CENSUS_2020", "build_parser", "main"]
 

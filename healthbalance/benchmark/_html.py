@@ -8,13 +8,13 @@ import base64
 import html
 import io
 
+from healthbalance._small_counts import SUPPRESS_BELOW
 from healthbalance.benchmark import _report_plots as plots
 from healthbalance.benchmark import _report_tables as tables
 from healthbalance.benchmark._bottom_line import bottom_line
 from healthbalance.benchmark._checks import run_checks
 from healthbalance.benchmark._strategies import STRATEGIES
 from healthbalance.metrics._plot import import_pyplot
-from healthbalance.metrics._small_counts import SUPPRESS_BELOW
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:1.5em auto;max-width:82em;color:#222;
@@ -48,7 +48,7 @@ def write_html_report(
     suppress_below : int, default=11
         Counts from 1 to ``suppress_below - 1``, the estimates of their groups and
         any count that would reveal them by subtraction are masked in every table,
-        sentence and plot (:mod:`healthbalance.metrics._small_counts`); 0 masks
+        sentence and plot (:mod:`healthbalance._small_counts`); 0 masks
         nothing.
     title : str, default="healthbalance benchmark"
         Heading of the page.

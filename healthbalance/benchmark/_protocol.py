@@ -19,9 +19,9 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
 from healthbalance._groups import SensitiveGroups
+from healthbalance._small_counts import MIN_EVENTS, MIN_GROUP_SIZE, too_small
 from healthbalance.benchmark._models import base_model_grid, make_preprocessor
 from healthbalance.metrics import make_group_scorer
-from healthbalance.metrics._small_counts import MIN_EVENTS, MIN_GROUP_SIZE, too_small
 from healthbalance.training._operating_points import choose_threshold
 
 TARGET_SENSITIVITY = 0.8

@@ -10,6 +10,7 @@ from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from healthbalance._sensitive import check_sensitive_features
+from healthbalance._small_counts import SUPPRESS_BELOW
 from healthbalance.benchmark import _protocol as protocol
 from healthbalance.benchmark import _run_cache as run_cache
 from healthbalance.benchmark._bottom_line import bottom_line
@@ -22,7 +23,6 @@ from healthbalance.metrics import (
     group_report,
     representation_report,
 )
-from healthbalance.metrics._small_counts import SUPPRESS_BELOW
 from healthbalance.metrics._validation import check_target
 
 SCORE_METRICS = [

@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 
+from healthbalance._small_counts import MIN_EVENTS, MIN_GROUP_SIZE, reliability
 from healthbalance.metrics._count_batch import MetricParams
 from healthbalance.metrics._engine import evaluate
 from healthbalance.metrics._group_report import (
@@ -10,7 +11,6 @@ from healthbalance.metrics._group_report import (
     check_bootstrap,
     prepare,
 )
-from healthbalance.metrics._small_counts import MIN_EVENTS, MIN_GROUP_SIZE, reliability
 from healthbalance.utils._bootstrap import percentile_interval
 from healthbalance.utils._validation import plain
 

@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 
 from healthbalance._sensitive import resolve_sensitive_features
+from healthbalance._small_counts import MIN_EVENTS, MIN_GROUP_SIZE, reliability
 from healthbalance.metrics._count_batch import MetricParams
 from healthbalance.metrics._engine import STRATIFY, evaluate
 from healthbalance.metrics._groups import build_groups
 from healthbalance.metrics._registry import METRICS
 from healthbalance.metrics._report import COLUMNS, GroupReport
-from healthbalance.metrics._small_counts import MIN_EVENTS, MIN_GROUP_SIZE, reliability
 from healthbalance.metrics._validation import (
     check_confidence_level,
     check_metrics,

@@ -3,10 +3,10 @@
 import numpy as np
 import pandas as pd
 
+from healthbalance._small_counts import suppress
 from healthbalance.metrics._groups import OVERALL
 from healthbalance.metrics._registry import METRICS
 from healthbalance.metrics._report_summary import report_html, report_summary
-from healthbalance.metrics._small_counts import suppress
 from healthbalance.utils._bootstrap import percentile_interval
 from healthbalance.utils._validation import plain
 
@@ -106,7 +106,7 @@ class GroupReport:
         ----------
         suppress_below : int or None, default=None
             Small-count suppression for reports that leave the secure environment
-            (the policy of :mod:`healthbalance.metrics._small_counts`, see
+            (the policy of :mod:`healthbalance._small_counts`, see
             :doc:`/privacy`): ``n`` is masked when below it; ``n_events`` when the
             events or the non-events are below it (either reveals the other through
             ``n``); every estimate and interval of such a group is masked (rates
@@ -284,7 +284,7 @@ class GroupReport:
         (and intersection) the worst reliable group with its interval, the largest
         gap (to the best reliable group, with its paired interval and whether it
         excludes 0), and the groups too small to rank, named without their counts
-        or estimates (reliability as in :mod:`healthbalance.metrics._small_counts`).
+        or estimates (reliability as in :mod:`healthbalance._small_counts`).
         ``print(report)`` and the notebook display show it.
 
         Parameters

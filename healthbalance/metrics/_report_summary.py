@@ -1,7 +1,7 @@
 """The bottom line of a :class:`GroupReport` in plain words, and its notebook display.
 
 The sentences name groups, estimates and intervals of reliable groups only; a group
-the small-count policy (:mod:`healthbalance.metrics._small_counts`) flags unreliable is
+the small-count policy (:mod:`healthbalance._small_counts`) flags unreliable is
 named as too small to rank, without its counts or its estimate.
 """
 

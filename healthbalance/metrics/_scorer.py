@@ -13,12 +13,12 @@ from healthbalance._compat import (
     _routing_enabled,
 )
 from healthbalance._sensitive import resolve_sensitive_features
+from healthbalance._small_counts import MIN_EVENTS, MIN_GROUP_SIZE, too_small
 from healthbalance.metrics._count_batch import MetricParams
 from healthbalance.metrics._engine import evaluate
 from healthbalance.metrics._groups import OVERALL, build_groups
 from healthbalance.metrics._registry import METRICS
 from healthbalance.metrics._report import _badness, metric_best
-from healthbalance.metrics._small_counts import MIN_EVENTS, MIN_GROUP_SIZE, too_small
 from healthbalance.metrics._validation import check_scores, check_target
 from healthbalance.utils._validation import plain
 from healthbalance.utils._warnings import warn

@@ -10,7 +10,7 @@ a brute-force loop independently of any data.
 
 import numpy as np
 
-from healthbalance.metrics._small_counts import count_text
+from healthbalance._small_counts import count_text
 from healthbalance.utils._warnings import warn
 
 __all__ = [
@@ -186,7 +186,7 @@ def warn_if_few_rows_kept(counts, targets, groups, classes, caller):
     Undersampling to the smallest cell throws most of the data away when one cell
     is tiny; the warning gives the rows before and after and names that cell. Counts
     below the small-count threshold are written "fewer than 11"
-    (:func:`~healthbalance.metrics._small_counts.count_text`), and so are the rows
+    (:func:`~healthbalance._small_counts.count_text`), and so are the rows
     kept when they would reveal one.
 
     Parameters

@@ -4,13 +4,13 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
+from healthbalance._small_counts import suppress
 from healthbalance.benchmark import _models as models
 from healthbalance.benchmark import _protocol as protocol
 from healthbalance.benchmark import _run_cache as run_cache
 from healthbalance.benchmark import run_benchmark, run_checks, write_html_report
 from healthbalance.benchmark._cli import main
 from healthbalance.datasets import make_icu_cohort
-from healthbalance.metrics._small_counts import suppress
 from healthbalance.utils._cache import CacheWarning
 
 

@@ -19,9 +19,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
+from healthbalance._small_counts import reliability, suppress
 from healthbalance.benchmark._checks import run_checks
 from healthbalance.benchmark._run import EMPTY_DELTAS, BenchmarkResults
-from healthbalance.metrics._small_counts import reliability, suppress
 
 
 @st.composite

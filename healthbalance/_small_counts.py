@@ -69,7 +69,7 @@ def too_small(n, n_events, min_group_size=MIN_GROUP_SIZE, min_events=MIN_EVENTS)
 
     Examples
     --------
-    >>> from healthbalance.metrics._small_counts import too_small
+    >>> from healthbalance._small_counts import too_small
     >>> [bool(v) for v in too_small(25, 12)]
     [True, False]
     """
@@ -85,7 +85,7 @@ def reliability(n, n_events, min_group_size=MIN_GROUP_SIZE, min_events=MIN_EVENT
 
     Examples
     --------
-    >>> from healthbalance.metrics._small_counts import reliability
+    >>> from healthbalance._small_counts import reliability
     >>> reliability(6, 2)
     (False, 'fewer than 30 patients; fewer than 10 events or non-events')
     >>> reliability(500, 40)
@@ -107,7 +107,7 @@ def count_text(count, suppress_below=SUPPRESS_BELOW):
 
     Examples
     --------
-    >>> from healthbalance.metrics._small_counts import count_text
+    >>> from healthbalance._small_counts import count_text
     >>> count_text(3), count_text(0), count_text(1012)
     ('fewer than 11', '0', '1012')
     """
@@ -120,7 +120,7 @@ def check_suppress_below(suppress_below):
 
     Examples
     --------
-    >>> from healthbalance.metrics._small_counts import check_suppress_below
+    >>> from healthbalance._small_counts import check_suppress_below
     >>> check_suppress_below(11)
     11
     """
@@ -157,7 +157,7 @@ def suppression_mask(n, n_events, suppress_below=SUPPRESS_BELOW):
 
     Examples
     --------
-    >>> from healthbalance.metrics._small_counts import suppression_mask
+    >>> from healthbalance._small_counts import suppression_mask
     >>> small, small_n = suppression_mask([5, 50, 50], [2, 20, 45], 11)
     >>> small.tolist(), small_n.tolist()
     ([True, False, True], [True, False, False])
@@ -190,7 +190,7 @@ def suppress(frame, suppress_below=SUPPRESS_BELOW):
     Examples
     --------
     >>> import pandas as pd
-    >>> from healthbalance.metrics._small_counts import suppress
+    >>> from healthbalance._small_counts import suppress
     >>> frame = pd.DataFrame({"attribute": ["overall", "race", "race", "race"],
     ...                       "group": ["overall", "A", "B", "C"],
     ...                       "n": [300, 6, 100, 194], "n_events": [60, 2, 20, 38],
@@ -359,7 +359,7 @@ def partitions_of(groups):
 
     Examples
     --------
-    >>> from healthbalance.metrics._small_counts import partitions_of
+    >>> from healthbalance._small_counts import partitions_of
     >>> partitions_of([("overall", "overall"), ("sex", "F"), ("sex", "M")])
     ([(0, [1, 2])], [])
     """
