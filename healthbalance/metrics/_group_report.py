@@ -276,7 +276,7 @@ def long_frame(groups, metrics, evaluation, m, confidence_level, min_size, min_e
             metric = metrics[name]
             interval = not (metric in METRICS and not METRICS[metric].interval)
             n_failed = int(failed[j, i]) if interval else 0
-            failures = _failure_reason(
+            failures = failure_reason(
                 name, evaluation.point[m, j, i], n_failed, n_bootstrap
             )
             if failures:
@@ -306,7 +306,7 @@ def long_frame(groups, metrics, evaluation, m, confidence_level, min_size, min_e
     )
 
 
-def _failure_reason(name, point, n_failed, n_bootstrap):
+def failure_reason(name, point, n_failed, n_bootstrap):
     """Why a defined metric's interval is unreliable: too many failed replicates."""
     if np.isnan(point) or n_failed <= MAX_FAILED_SHARE * n_bootstrap:
         return ""
