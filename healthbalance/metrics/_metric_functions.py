@@ -316,6 +316,16 @@ def _take(cumulative, columns):
     return cumulative[np.arange(cumulative.shape[0]), columns]
 
 
+def _proportion(successes, trials):
+    """``proportion(b) -> (successes, trials)``, by index in ``(tp, fp, fn, tn)``."""
+
+    def proportion(b):
+        counts = b.confusion
+        return counts[successes], sum(counts[k] for k in trials)
+
+    return proportion
+
+
 def _both_classes(values, b):
     return np.where((b.n_pos > 0) & (b.n_neg > 0), values, np.nan)
 
@@ -377,6 +387,9 @@ class MetricSpec:
         Why the metric can be NaN although the group has the classes it needs, with
         the fields ``{name}`` and those of ``MetricParams`` (``{threshold}``, ...).
         Empty for "undefined for this group".
+    proportion : callable or None, default=None
+        For a proportion, ``proportion(batch) -> (successes, trials)``, the counts
+        of its Wilson interval (``group_report(proportion_interval="wilson")``).
 
     Examples
     --------
@@ -394,6 +407,7 @@ class MetricSpec:
     interval: bool = True
     mergeable: bool = False
     undefined: str = ""
+    proportion: object = None
 
     def __post_init__(self):
         unknown = sorted(set(self.statistics) - set(STATISTICS))
@@ -456,6 +470,7 @@ METRICS = {
         "Share of patients with the event.",
         "any",
         mergeable=True,
+        proportion=lambda b: (b.n_pos, b.n),
     ),
     "roc_auc": MetricSpec(
         roc_auc,
@@ -519,6 +534,7 @@ METRICS = {
         f"True positive rate {_AT_T}.",
         "events",
         mergeable=True,
+        proportion=_proportion(0, (0, 2)),
     ),
     "specificity": MetricSpec(
         specificity,
@@ -526,6 +542,7 @@ METRICS = {
         f"True negative rate {_AT_T}.",
         "non_events",
         mergeable=True,
+        proportion=_proportion(3, (1, 3)),
     ),
     "ppv": MetricSpec(
         ppv,
@@ -534,6 +551,7 @@ METRICS = {
         "any",
         mergeable=True,
         undefined="no predicted positives at threshold {threshold}",
+        proportion=_proportion(0, (0, 1)),
     ),
     "npv": MetricSpec(
         npv,
@@ -542,6 +560,7 @@ METRICS = {
         "any",
         mergeable=True,
         undefined="no predicted negatives at threshold {threshold}",
+        proportion=_proportion(3, (2, 3)),
     ),
     "f1": MetricSpec(f1, ("confusion",), f"F1 score {_AT_T}.", "any", mergeable=True),
     "fnr": MetricSpec(
@@ -551,6 +570,7 @@ METRICS = {
         "events",
         best="min",
         mergeable=True,
+        proportion=_proportion(2, (0, 2)),
     ),
     "fpr": MetricSpec(
         fpr,
@@ -559,6 +579,7 @@ METRICS = {
         "non_events",
         best="min",
         mergeable=True,
+        proportion=_proportion(1, (1, 3)),
     ),
     "net_benefit": MetricSpec(
         net_benefit,
