@@ -10,14 +10,14 @@ the interval widths), with the
 group sizes of the scenario in the same proportions (so the ``overall`` truth is
 the mix the design fixes). For each of ``--reps`` simulated data sets a report is
 built with ``--boot`` replicates; the table prints, per metric, the share of
-intervals that contain the truth with its Monte Carlo standard error
-``sqrt(c (1 - c) / k)`` (``k`` intervals in the cell), for the ``overall`` row, the
-groups and the paired ``disparity`` (group minus the first group); the groups of the first attribute are
-shown by size (``n=2000``), the other attributes and intersections pooled as
-``other``. ``ece`` is biased away from 0 by construction: its row prints the mean
-bias (estimate - truth) instead. The ``wilson`` rows are Wilson (score) intervals of
-the proportions computed by scipy from each group's raw counts, for comparison with
-the percentile bootstrap; the mean widths of both follow the table.
+intervals that contain the truth with its Monte Carlo standard error ``sqrt(c (1 -
+c) / k)`` (``k`` intervals in the cell), for the ``overall`` row, the groups and the
+paired ``disparity`` (group minus the first group); the groups of the first
+attribute are shown by size (``n=2000``), the other attributes and intersections
+pooled as ``other``. ``ece`` is biased away from 0 by construction: its row prints
+the mean bias (estimate - truth) instead. The ``wilson`` rows are Wilson (score)
+intervals of the proportions computed by scipy from each group's raw counts, for
+comparison with the percentile bootstrap; the mean widths of both follow the table.
 
 Usage: python benchmarks/bench_coverage.py [--reps 200] [--boot 400]
        [--stratify intersection] [--scenarios main,small,...]
