@@ -10,10 +10,14 @@ the interval widths), with the
 group sizes of the scenario in the same proportions (so the ``overall`` truth is
 the mix the design fixes). For each of ``--reps`` simulated data sets a report is
 built with ``--boot`` replicates; the table prints, per metric, the share of
-intervals that contain the truth with its Monte Carlo standard error
-``sqrt(c (1 - c) / reps)``, for the ``overall`` row, the groups and the paired
-``disparity`` (group minus the first group). ``ece`` is biased away from 0 by
-construction: its row prints the mean bias (estimate - truth) instead.
+intervals that contain the truth with its Monte Carlo standard error ``sqrt(c (1 -
+c) / k)`` (``k`` intervals in the cell), for the ``overall`` row, the groups and the
+paired ``disparity`` (group minus the first group); the groups of the first
+attribute are shown by size (``n=2000``), the other attributes and intersections
+pooled as ``other``. ``ece`` is biased away from 0 by construction: its row prints
+the mean bias (estimate - truth) instead. The ``wilson`` rows are Wilson (score)
+intervals of the proportions computed by scipy from each group's raw counts, for
+comparison with the percentile bootstrap; the mean widths of both follow the table.
 
 Usage: python benchmarks/bench_coverage.py [--reps 200] [--boot 400]
        [--stratify intersection] [--scenarios main,small,...]
@@ -29,6 +33,7 @@ import numpy as np
 import pandas as pd
 from scipy.optimize import brentq
 from scipy.special import expit, logit
+from scipy.stats import binomtest
 
 from healthbalance.metrics import group_report
 
@@ -52,16 +57,19 @@ METRICS = [
 ]
 THRESHOLD = 0.2
 BIASED = {"ece"}
+# proportions whose Wilson (score) interval, from the group's counts, is compared
+WILSON = ["sensitivity", "specificity", "ppv", "npv"]
 TRUTH_ROWS = 2_000_000
 
 # name: (group sizes (one attribute) or {attribute: levels} sizes, prevalences, a, b)
 SCENARIOS = {
     "main": ({"g": [2000, 2000]}, [0.1, 0.1], 0.0, 1.0),
-    "miscalibrated": ({"g": [2000, 2000]}, [0.1, 0.1], -1.0, 0.5),
-    "rare": ({"g": [2000, 2000]}, [0.03, 0.03], 0.0, 1.0),
+    "miscalibrated": ({"g": [2000, 2000]}, [0.1, 0.1], 1.0, 0.5),
+    "rare": ({"g": [2000, 2000]}, [0.02, 0.02], 0.0, 1.0),
     "common": ({"g": [2000, 2000]}, [0.3, 0.3], 0.5, 1.5),
     "small": ({"g": [100, 300]}, [0.1, 0.1], 0.0, 1.0),
     "large": ({"g": [20000, 5000]}, [0.1, 0.1], 0.0, 1.0),
+    "sizes": ({"g": [100, 300, 2000, 20000]}, [0.1] * 4, 0.0, 1.0),
     "two_attributes": ({"race": [1200, 600, 200], "sex": [2, 2]}, None, 0.0, 1.0),
 }
 
@@ -146,11 +154,7 @@ def coverage(scenario, reps, boot, stratify):
         rep = report(y, score, frame, boot, r, stratify)
         f = rep.to_frame().set_index(["attribute", "group", "metric"])
         t = true.reindex(f.index)
-        kind = np.where(
-            f.index.get_level_values(0) == "overall",
-            "overall",
-            np.where(f.index.get_level_values(0) == first_attribute, "group", "other"),
-        )
+        kind = _row_kind(f, first_attribute)
         covered = (f["ci_low"] <= t) & (t <= f["ci_high"])
         hits.append(
             pd.DataFrame(
@@ -163,6 +167,7 @@ def coverage(scenario, reps, boot, stratify):
                 }
             )
         )
+        hits.append(_wilson_hits(y, score, frame, first_attribute, true))
         d = _disparities(rep, first_attribute)
         td = true_disp.reindex(d.index)["difference"]
         dcov = (d["difference_ci_low"] <= td) & (td <= d["difference_ci_high"])
@@ -180,7 +185,53 @@ def coverage(scenario, reps, boot, stratify):
     return pd.concat(hits, ignore_index=True)
 
 
-def table(hits, reps):
+def _row_kind(f, first_attribute):
+    """Column of each row: overall, the groups of the first attribute by size, other."""
+    attribute = f.index.get_level_values(0)
+    sizes = "n=" + f["n"].astype(int).astype(str).to_numpy()
+    return np.where(
+        attribute == "overall",
+        "overall",
+        np.where(attribute == first_attribute, sizes, "other"),
+    )
+
+
+def _wilson_hits(y, score, frame, attribute, true):
+    """Coverage of Wilson intervals (scipy) of the proportions, from raw counts."""
+    labels = frame[attribute].to_numpy()
+    keys = [("overall", "overall", np.ones(y.size, bool))]
+    keys += [(attribute, g, labels == g) for g in np.unique(labels)]
+    rows = []
+    for key, group, member in keys:
+        yg, pred = y[member], score[member] >= THRESHOLD
+        tp, fp = int(np.sum(pred & (yg == 1))), int(np.sum(pred & (yg == 0)))
+        fn, tn = int(np.sum(~pred & (yg == 1))), int(np.sum(~pred & (yg == 0)))
+        pairs = {"sensitivity": (tp, tp + fn), "specificity": (tn, tn + fp),
+                 "ppv": (tp, tp + fp), "npv": (tn, tn + fn)}  # fmt: skip
+        for metric, (k, n) in pairs.items():
+            t = true.loc[(key, group, metric)]
+            low, high = _wilson(k, n)
+            rows.append(
+                {
+                    "metric": f"{metric} wilson",
+                    "row": "overall" if key == "overall" else f"n={member.sum()}",
+                    "covered": float(low <= t <= high),
+                    "bias": np.nan,
+                    "width": high - low,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _wilson(k, n):
+    if n == 0:
+        return np.nan, np.nan
+    ci = binomtest(k, n).proportion_ci(confidence_level=0.95, method="wilson")
+    return ci.low, ci.high
+
+
+def table(hits):
+    """Coverage ± Monte Carlo error (or ECE's bias) per metric and kind of row."""
     rows = []
     for (metric, row), h in hits.groupby(["metric", "row"], sort=False):
         c = h["covered"].mean()
@@ -189,10 +240,24 @@ def table(hits, reps):
         elif metric in BIASED:
             text = f"bias {h['bias'].mean():+.4f}"
         else:
-            text = f"{c:.3f} ± {np.sqrt(c * (1 - c) / reps):.3f}"
+            text = f"{c:.3f} ± {np.sqrt(c * (1 - c) / len(h)):.3f}"
         rows.append({"metric": metric, "row": row, "value": text})
     wide = pd.DataFrame(rows).pivot(index="metric", columns="row", values="value")
-    return wide.reindex(METRICS)
+    return wide.reindex(index=METRICS + [f"{m} wilson" for m in WILSON])[
+        sorted(wide.columns, key=_column_order)
+    ]
+
+
+def _column_order(row):
+    return (row.startswith("n="), int(row[2:]) if row.startswith("n=") else 0, row)
+
+
+def widths(hits):
+    """Mean interval width of the proportions, percentile bootstrap and Wilson."""
+    names = WILSON + [f"{m} wilson" for m in WILSON]
+    shown = hits[hits["metric"].isin(names)]
+    wide = shown.pivot_table(index="metric", columns="row", values="width")
+    return wide.reindex(index=names)[sorted(wide.columns, key=_column_order)]
 
 
 def main():
@@ -217,7 +282,9 @@ def main():
             f"\n{scenario}: sizes {sizes}, prevalences {prevalences or 'mixed'}, "
             f"score = expit({a} + {b} logit p)  ({time.perf_counter() - start:.0f} s)"
         )
-        print(table(hits, args.reps).to_string())
+        print(table(hits).to_string())
+        print("mean interval width:")
+        print(widths(hits).round(4).to_string())
 
 
 if __name__ == "__main__":

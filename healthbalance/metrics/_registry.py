@@ -24,7 +24,7 @@ produce the same quantities from binned counts and sums that add up over its par
   ``n_bins`` equal-width bins of [0, 1] (``calibration_curve`` binning); additive.
 - ``"logits"``: ``logit_data = (x_pos, w_pos, x_neg, w_neg)``, logits of the events
   and the non-events with their counted weights: the rows, or bins of sorted logits
-  each at its counted mean logit (the calibration fits read nothing else). Additive
+  each at its rows' mean logit (the calibration fits read nothing else). Additive
   once the parts share the bins.
 - ``"sorted_scores"``: the counted events and non-events in score order (``cpos``,
   ``cneg``, their cumulative sums and tie tables), from which the rank statistics
@@ -112,6 +112,9 @@ class MetricSpec:
         Why the metric can be NaN although the group has the classes it needs, with
         the fields ``{name}`` and those of ``MetricParams`` (``{threshold}``, ...).
         Empty for "undefined for this group".
+    proportion : callable or None, default=None
+        For a proportion, ``proportion(batch) -> (successes, trials)``, the counts
+        of its Wilson interval (``group_report(proportion_interval="wilson")``).
 
     Examples
     --------
@@ -129,6 +132,7 @@ class MetricSpec:
     interval: bool = True
     mergeable: bool = False
     undefined: str = ""
+    proportion: object = None
 
     def __post_init__(self):
         unknown = sorted(set(self.statistics) - set(STATISTICS))
@@ -171,6 +175,16 @@ class MetricSpec:
         return f"{name} undefined: " + self.undefined.format(name=name, **fields)
 
 
+def _proportion(successes, trials):
+    """``proportion(b) -> (successes, trials)``, by index in ``(tp, fp, fn, tn)``."""
+
+    def proportion(b):
+        counts = b.confusion
+        return counts[successes], sum(counts[k] for k in trials)
+
+    return proportion
+
+
 _AT_T = "at ``threshold``"
 
 METRICS = {
@@ -191,6 +205,7 @@ METRICS = {
         "Share of patients with the event.",
         "any",
         mergeable=True,
+        proportion=lambda b: (b.n_pos, b.n),
     ),
     "roc_auc": MetricSpec(
         roc_auc,
@@ -254,6 +269,7 @@ METRICS = {
         f"True positive rate {_AT_T}.",
         "events",
         mergeable=True,
+        proportion=_proportion(0, (0, 2)),
     ),
     "specificity": MetricSpec(
         specificity,
@@ -261,6 +277,7 @@ METRICS = {
         f"True negative rate {_AT_T}.",
         "non_events",
         mergeable=True,
+        proportion=_proportion(3, (1, 3)),
     ),
     "ppv": MetricSpec(
         ppv,
@@ -269,6 +286,7 @@ METRICS = {
         "any",
         mergeable=True,
         undefined="no predicted positives at threshold {threshold}",
+        proportion=_proportion(0, (0, 1)),
     ),
     "npv": MetricSpec(
         npv,
@@ -277,6 +295,7 @@ METRICS = {
         "any",
         mergeable=True,
         undefined="no predicted negatives at threshold {threshold}",
+        proportion=_proportion(3, (2, 3)),
     ),
     "f1": MetricSpec(f1, ("confusion",), f"F1 score {_AT_T}.", "any", mergeable=True),
     "fnr": MetricSpec(
@@ -286,6 +305,7 @@ METRICS = {
         "events",
         best="min",
         mergeable=True,
+        proportion=_proportion(2, (0, 2)),
     ),
     "fpr": MetricSpec(
         fpr,
@@ -294,6 +314,7 @@ METRICS = {
         "non_events",
         best="min",
         mergeable=True,
+        proportion=_proportion(1, (1, 3)),
     ),
     "net_benefit": MetricSpec(
         net_benefit,

@@ -13,6 +13,7 @@ depends only on the data size, each chunk with its own generator spawned from on
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.utils import check_random_state
+from threadpoolctl import threadpool_limits
 
 __all__ = [
     "StrataLayout",
@@ -170,8 +171,8 @@ def bootstrap_chunks(function, n_samples, n_bootstrap, *, random_state, n_jobs=N
     random_state : int, RandomState instance or None
         Seed of the replicates.
     n_jobs : int or None, default=None
-        Number of threads (the kernels release the GIL); the result does not
-        depend on it.
+        Number of threads (the kernels release the GIL; BLAS is held to one
+        thread meanwhile); the result does not depend on it.
 
     Returns
     -------
@@ -191,7 +192,9 @@ def bootstrap_chunks(function, n_samples, n_bootstrap, *, random_state, n_jobs=N
         delayed(function)(np.random.default_rng(s), k)
         for s, k in zip(seeds, sizes, strict=True)
     )
-    results = Parallel(n_jobs=n_jobs, prefer="threads")(tasks)
+    # one BLAS thread per bootstrap thread: BLAS threads would compete with them
+    with threadpool_limits(limits=1, user_api="blas"):
+        results = Parallel(n_jobs=n_jobs, prefer="threads")(tasks)
     return np.concatenate(results, axis=0)
 
 

@@ -142,3 +142,50 @@ def test_small_groups_are_flagged():
                 n_bootstrap=0,
                 min_group_size=60,
             )
+
+
+@pytest.mark.parametrize("stratify", ["intersection", "none"])
+def test_failed_differences_are_counted_and_flag_the_row(stratify):
+    # In group "small", the model "sharp" separates events from non-events except
+    # through one non-event: every replicate without that row has no calibration
+    # slope (the maximum does not exist), so neither has the difference.
+    rng = np.random.default_rng(0)
+    n_small = 40
+    g = np.where(np.arange(400) < n_small, "small", "large")
+    y = rng.binomial(1, 0.3, 400)
+    y[:n_small] = np.arange(n_small) < 10
+    base = np.clip(0.3 + 0.3 * y + rng.normal(0, 0.2, 400), 0.01, 0.99)
+    sharp = base.copy()
+    sharp[:n_small] = np.where(y[:n_small], 0.6, 0.1) + rng.uniform(0, 0.3, n_small)
+    sharp[n_small - 1] = 0.75  # the one non-event among the events
+    with pytest.warns(SmallGroupWarning, match="'small' \\(calibration_slope und"):
+        frame = compare_models(
+            y,
+            {"base": base, "sharp": sharp},
+            reference="base",
+            sensitive_features=g,
+            metrics=["calibration_slope", "brier_score"],
+            n_bootstrap=200,
+            stratify=stratify,
+            random_state=0,
+            min_group_size=1,
+            min_events=1,
+        )
+    codes = np.unique(g, return_inverse=True)[1]
+    strata = codes if stratify == "intersection" else np.zeros_like(codes)
+    order = np.argsort(np.lexsort((y, base, codes)))
+    failed = 0
+    for idx in stratified_bootstrap_indices(strata, 200, sort_by=order, random_state=0):
+        rows = idx[g[idx] == "small"]
+        pos, neg = sharp[rows][y[rows] == 1], sharp[rows][y[rows] == 0]
+        overlap = pos.size and neg.size and neg.max() > pos.min()
+        failed += not (overlap and pos.max() > neg.min())
+    small = frame[frame.group == "small"].set_index("metric")
+    assert np.isfinite(small.loc["calibration_slope", "difference"])
+    assert small.loc["calibration_slope", "n_failed"] == failed > 2
+    assert not small.loc["calibration_slope", "reliable"]
+    reason = small.loc["calibration_slope", "reason"]
+    assert f"calibration_slope undefined in {failed} of 200 bootstrap" in reason
+    assert small.loc["brier_score", "n_failed"] == 0
+    assert small.loc["brier_score", "reliable"]
+    assert small.loc["brier_score", "reason"] == ""

@@ -6,6 +6,7 @@ import pytest
 from fairlearn.metrics import MetricFrame
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.stats import binomtest
 from sklearn import metrics as skm
 
 from healthbalance import NoSensitiveFeaturesWarning
@@ -517,3 +518,48 @@ def test_bad_stratify_is_rejected():
     y, p, sf = make_scores(50)
     with pytest.raises(ValueError, match="stratify must be one of"):
         group_report(y, p, sensitive_features=sf, stratify="outcome")
+
+
+def test_wilson_intervals_equal_scipy_on_sklearn_counts():
+    y, p, sf = make_scores(300, seed=3)
+    metrics = ["prevalence", "sensitivity", "specificity", "ppv", "npv", "fnr", "fpr"]
+    frame = _report(
+        y,
+        p,
+        sf.race,
+        metrics=metrics + ["roc_auc"],
+        n_bootstrap=50,
+        threshold=0.4,
+        proportion_interval="wilson",
+        random_state=0,
+    ).to_frame()
+    percentile = _report(
+        y, p, sf.race, metrics=["roc_auc"], n_bootstrap=50, random_state=0
+    ).to_frame()
+    for group in ["overall", *np.unique(sf.race)]:
+        rows = np.ones(y.size, bool) if group == "overall" else sf.race == group
+        tn, fp, fn, tp = skm.confusion_matrix(
+            y[rows], p[rows] >= 0.4, labels=[0, 1]
+        ).ravel()
+        counts = {
+            "prevalence": (tp + fn, rows.sum()),
+            "sensitivity": (tp, tp + fn),
+            "specificity": (tn, tn + fp),
+            "ppv": (tp, tp + fp),
+            "npv": (tn, tn + fn),
+            "fnr": (fn, tp + fn),
+            "fpr": (fp, fp + tn),
+        }
+        got = frame[frame.group == group].set_index("metric")
+        for metric, (k, n) in counts.items():
+            ci = binomtest(int(k), int(n)).proportion_ci(0.95, method="wilson")
+            assert got.loc[metric, "ci_low"] == pytest.approx(ci.low, abs=1e-12)
+            assert got.loc[metric, "ci_high"] == pytest.approx(ci.high, abs=1e-12)
+        expected = percentile[percentile.group == group].iloc[0]
+        assert got.loc["roc_auc", "ci_low"] == expected.ci_low  # still percentile
+
+
+def test_bad_proportion_interval_is_rejected():
+    y, p, sf = make_scores(50)
+    with pytest.raises(ValueError, match="proportion_interval must be one of"):
+        group_report(y, p, sensitive_features=sf, proportion_interval="exact")
