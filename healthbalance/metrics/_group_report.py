@@ -52,7 +52,7 @@ def group_report(
     min_events=MIN_EVENTS,
     pos_label=None,
     stratify="intersection",
-    proportion_interval="percentile",
+    proportion_interval="wilson",
     random_state=None,
     n_jobs=None,
 ):
@@ -114,7 +114,7 @@ def group_report(
         attributes (group sizes fixed, outcomes free), or plain resampling of all
         patients (group sizes free too). See the user guide for what each interval
         means and for their measured coverage.
-    proportion_interval : {"percentile", "wilson"}, default="percentile"
+    proportion_interval : {"wilson", "percentile"}, default="wilson"
         Interval of the proportions (``prevalence``, ``sensitivity``,
         ``specificity``, ``ppv``, ``npv``, ``fnr``, ``fpr``): the bootstrap
         percentile interval like every other metric, or the Wilson (score)

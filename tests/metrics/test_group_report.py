@@ -151,6 +151,7 @@ def test_bootstrap_intervals_equal_naive_bootstrap_with_same_indices(stratify):
             min_group_size=1,
             min_events=1,
             stratify=stratify,
+            proportion_interval="percentile",  # the bootstrap for every metric
         )
     frame = report.to_frame()
     naive = _naive_replicates(y, p, sf, 40, SKLEARN, 7, stratify)
@@ -496,6 +497,7 @@ def test_failed_replicates_are_counted_and_flag_the_row(stratify):
         random_state=0,
         min_group_size=1,
         min_events=1,
+        proportion_interval="percentile",  # Wilson intervals need no replicates
     ).to_frame()
     codes = np.unique(g, return_inverse=True)[1]
     strata = codes if stratify == "intersection" else np.zeros_like(codes)
@@ -563,3 +565,16 @@ def test_bad_proportion_interval_is_rejected():
     y, p, sf = make_scores(50)
     with pytest.raises(ValueError, match="proportion_interval must be one of"):
         group_report(y, p, sensitive_features=sf, proportion_interval="exact")
+
+
+def test_proportions_get_wilson_intervals_by_default():
+    """The default interval of a proportion is scipy's Wilson interval of its counts."""
+    y, p, sf = make_scores(300, seed=5)
+    frame = _report(y, p, sf[["race"]], metrics=["sensitivity", "roc_auc"]).to_frame()
+    row = frame[(frame.group == "overall") & (frame.metric == "sensitivity")].iloc[0]
+    events = y == 1
+    tp = int(np.sum(p[events] >= 0.5))
+    ci = binomtest(tp, int(events.sum())).proportion_ci(0.95, method="wilson")
+    assert (row.ci_low, row.ci_high) == pytest.approx((ci.low, ci.high), abs=1e-12)
+    auroc = frame[(frame.group == "overall") & (frame.metric == "roc_auc")].iloc[0]
+    assert np.isnan(auroc.ci_low)  # no replicates: the bootstrap metrics get none
