@@ -1,4 +1,4 @@
-"""The tables of the benchmark report, as text cells ready to print.
+"""The tables of the benchmark report, as text entries ready to print.
 
 Every table reads the first seed's frames as they may leave the process
 (:func:`~healthbalance.benchmark._checks.released`). A value that is undefined or
@@ -55,7 +55,7 @@ def family(strategy):
     return spec.family if spec is not None else "other"
 
 
-def estimate_cell(row, digits=3, sign=False):
+def estimate_entry(row, digits=3, sign=False):
     """Return ``"0.812 [0.770, 0.850]"``, or ``"n/a"``."""
     if row is None or not np.isfinite(row["estimate"]):
         return "n/a"
@@ -63,7 +63,7 @@ def estimate_cell(row, digits=3, sign=False):
     return value + interval(row["ci_low"], row["ci_high"], digits, sign)
 
 
-def difference_cell(row, metric, digits=3):
+def difference_entry(row, metric, digits=3):
     """Return a paired difference with its interval and mark, or ``"n/a"``."""
     if row is None or not np.isfinite(row["difference"]):
         return "n/a"
@@ -118,12 +118,12 @@ def main_table(results, model, suppress_below, metric="roc_auc"):
             {
                 "strategy": strategy,
                 "family": family(strategy),
-                f"worst-group {label(metric)}": estimate_cell(worst),
+                f"worst-group {label(metric)}": estimate_entry(worst),
                 "worst group": "n/a" if worst is None else str(worst["group"]),
                 f"{label(metric)} in {worst_off}, difference to erm": _paired(
                     deltas, strategy, attribute, worst_off, metric
                 ),
-                f"overall {label(metric)}": estimate_cell(
+                f"overall {label(metric)}": estimate_entry(
                     _one(own, attribute="overall", metric=metric)
                 ),
                 "overall calibration intercept": _calibration(own, strategy),
@@ -146,14 +146,14 @@ def _paired(deltas, strategy, attribute, group, metric):
     row = _one(
         deltas, strategy=strategy, attribute=attribute, group=group, metric=metric
     )
-    return difference_cell(row, metric)
+    return difference_entry(row, metric)
 
 
 def _calibration(own, strategy):
     if not has_probabilities(strategy):
         return NOT_PROBABILITY
     row = _one(own, attribute="overall", metric="calibration_intercept")
-    return estimate_cell(row, digits=2, sign=True)
+    return estimate_entry(row, digits=2, sign=True)
 
 
 def delta_table(results, model, metric, suppress_below):
@@ -170,13 +170,13 @@ def delta_table(results, model, metric, suppress_below):
     table = []
     for strategy in family_order(rows["strategy"].unique()):
         own = rows[rows["strategy"] == strategy]
-        cells = {"strategy": strategy}
+        entries = {"strategy": strategy}
         for group in groups:
             if metric in CALIBRATION and not has_probabilities(strategy):
-                cells[str(group)] = NOT_PROBABILITY
+                entries[str(group)] = NOT_PROBABILITY
             else:
-                cells[str(group)] = difference_cell(_one(own, group=group), metric)
-        table.append(cells)
+                entries[str(group)] = difference_entry(_one(own, group=group), metric)
+        table.append(entries)
     return pd.DataFrame(table)
 
 
@@ -189,8 +189,8 @@ def group_table(results, suppress_below):
         own = plain[plain["model"] == model]
         keys = own[["attribute", "group"]].drop_duplicates().itertuples(index=False)
         for attribute, group in keys:
-            cell = own[(own["attribute"] == attribute) & (own["group"] == group)]
-            first = cell.iloc[0]
+            group_rows = own[(own["attribute"] == attribute) & (own["group"] == group)]
+            first = group_rows.iloc[0]
             rows.append(
                 {
                     "model": model,
@@ -199,11 +199,13 @@ def group_table(results, suppress_below):
                     "patients": _count(first["n"]),
                     "events": _count(first["n_events"]),
                     "reliable": "yes" if first["reliable"] else "no",
-                    "erm AUROC": estimate_cell(_one(cell, metric="roc_auc")),
-                    "erm calibration intercept": estimate_cell(
-                        _one(cell, metric="calibration_intercept"), 2, True
+                    "erm AUROC": estimate_entry(_one(group_rows, metric="roc_auc")),
+                    "erm calibration intercept": estimate_entry(
+                        _one(group_rows, metric="calibration_intercept"), 2, True
                     ),
-                    "erm sensitivity": estimate_cell(_one(cell, metric="sensitivity")),
+                    "erm sensitivity": estimate_entry(
+                        _one(group_rows, metric="sensitivity")
+                    ),
                     "best for this group (AUROC difference)": _best_for(
                         deltas, model, attribute, group
                     ),
@@ -230,7 +232,7 @@ def _best_for(deltas, model, attribute, group):
     if rows.empty:
         return "n/a"
     best = rows.loc[rows["difference"].idxmax()]
-    return f"{best['strategy']}: {difference_cell(best, 'roc_auc')}"
+    return f"{best['strategy']}: {difference_entry(best, 'roc_auc')}"
 
 
 def fit_table(results):
