@@ -361,9 +361,10 @@ def _print_summary(results, args, written):
         print(f"- {line}")
     print()
     with pd.option_context("display.width", 120, "display.max_columns", 20):
-        print(
-            summary_table(results, args.suppress_below).round(3).to_string(index=False)
+        table = summary_table(results, args.suppress_below).sort_values(
+            ["model", "worst-group AUROC"], ascending=[True, False], kind="stable"
         )
+        print(table.round(3).to_string(index=False))
     print("\nChecks:")
     for sentence, _ in run_checks(results, args.suppress_below):
         print(f"- {sentence}")
