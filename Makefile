@@ -30,7 +30,7 @@ CHROMIUM_BINS := /usr/bin/chromium /usr/bin/chromedriver
 ensure-chromium:
 	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then :; \
 	elif [ "$$(id -u)" = 0 ]; then \
-		apt-get update && apt-get install -y chromium chromium-driver; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium chromium-driver; \
 	else \
 		echo "$(CHROMIUM_BINS) missing: run sudo apt-get install -y chromium" \
 			"chromium-driver (or sudo make ensure-chromium)"; exit 1; \
@@ -45,7 +45,7 @@ $(PANDAS2_STAMP): pyproject.toml
 	.venv-pandas2/bin/python -m pip install --quiet -e ".[test,plot]" "pandas>=2.1,<3"
 	touch $(PANDAS2_STAMP)
 
-test-pandas2: $(PANDAS2_STAMP)
+test-pandas2: $(PANDAS2_STAMP) ensure-chromium
 	.venv-pandas2/bin/python -m pytest -q
 
 # Every notebook executed top to bottom on a copy in reports/notebooks (it also runs
