@@ -1,3 +1,4 @@
+import re
 import warnings
 
 import numpy as np
@@ -303,7 +304,7 @@ def test_suppress_below_masks_small_counts_and_rates():
 @pytest.mark.parametrize(
     ("y", "p", "kwargs", "error", "match"),
     [
-        ([0, 1, 1], [0.1, 0.2], {}, ValueError, "y_score has 2 rows"),
+        ([0, 1, 1], [0.1, 0.2], {}, ValueError, "y_score has fewer than 11 rows"),
         ([0, 1], [0.1, np.nan], {}, ValueError, "NaN or infinite"),
         ([0, 1], [0.1, np.inf], {}, ValueError, "NaN or infinite"),
         ([0, 1], [0.1, 1.5], {}, ValueError, "need probabilities"),
@@ -322,6 +323,18 @@ def test_suppress_below_masks_small_counts_and_rates():
 def test_bad_input_gives_clear_error(y, p, kwargs, error, match):
     with pytest.raises(error, match=match):
         group_report(y, p, sensitive_features=["a"] * len(y), **kwargs)
+
+
+@pytest.mark.parametrize(("count", "shown"), [(3, "fewer than 11"), (12, "12")])
+def test_counts_in_score_errors_follow_the_small_count_rule(count, shown):
+    y = np.r_[np.zeros(10, int), np.ones(10, int)]
+    with pytest.raises(ValueError, match=f"y_score has {shown} rows but y_true has 20"):
+        group_report(y, np.full(count, 0.5), sensitive_features=["a"] * 20)
+    scores = np.full(20, 0.5)
+    scores[:count] = np.nan
+    with pytest.raises(ValueError, match=f"y_score has {shown} NaN") as info:
+        group_report(y, scores, sensitive_features=["a"] * 20)
+    assert not re.search(r"\b3\b", str(info.value))
 
 
 def test_sensitive_features_length_mismatch():
