@@ -4,7 +4,8 @@ Every public class of ``healthbalance.resampling``, ``healthbalance.training`` a
 ``healthbalance.weighting`` (discovered, so a new one is swept without editing this
 file) is fitted, and used to predict or weight, on cohorts whose small groups and
 cells have 3, 4, 6 or 7 rows, with settings chosen to trigger the library's
-small-data warnings and errors. Every message caught must be free of those numbers
+small-data warnings and errors, and with bad input (sensitive features of 7 rows,
+3 NaN sample weights). Every message caught must be free of those numbers
 (as whole numbers: the 4 of ``0.4`` or ``k=14`` does not count), and the sweep must
 have met the "fewer than 11" wording at least once, so it cannot pass by catching
 nothing.
@@ -23,6 +24,7 @@ from healthbalance import resampling, training, weighting
 from healthbalance.resampling import GroupBalancedSampler, GroupSMOTE
 
 SMALL = (3, 4, 6, 7)
+BAD_INPUT = ("short groups", "bad weights")  # on the "small groups" cohort
 REVEALS = re.compile(rf"(?<![\w.])({'|'.join(map(str, SMALL))})(?!\w|\.\d)")
 
 # Settings per class that reach the small-data messages (defaults come first).
@@ -79,11 +81,18 @@ def _cohort(kind):
     return X, y, groups
 
 
-def _use(model, X, y, groups):
+def _use(model, X, y, groups, kind):
+    fit = getattr(model, "fit_resample", model.fit)
+    params = {}
+    if kind == "short groups":  # sensitive_features of 7 rows for 313 rows of X
+        groups = groups[-7:]
+    elif kind == "bad weights":  # 3 NaN weights
+        if "sample_weight" not in inspect.signature(fit).parameters:
+            return
+        params["sample_weight"] = np.r_[np.full(3, np.nan), np.ones(y.size - 3)]
+    fit(X, y, sensitive_features=groups, **params)
     if hasattr(model, "fit_resample"):
-        model.fit_resample(X, y, sensitive_features=groups)
         return
-    model.fit(X, y, sensitive_features=groups)
     if hasattr(model, "compute_sample_weight"):
         model.compute_sample_weight(X, y, sensitive_features=groups)
     elif "sensitive_features" in inspect.signature(model.predict_proba).parameters:
@@ -92,12 +101,12 @@ def _use(model, X, y, groups):
         model.predict_proba(X)
 
 
-def _messages(model, cohort):
-    X, y, groups = cohort
+def _messages(model, kind):
+    X, y, groups = _cohort("small groups" if kind in BAD_INPUT else kind)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            _use(model, X, y, groups)
+            _use(model, X, y, groups, kind)
         except ValueError as error:  # refusing tiny groups is expected
             caught.append(warnings.WarningMessage(error, ValueError, "", 0))
     return [str(w.message) for w in caught]
@@ -107,9 +116,9 @@ def _sweep():
     messages = {}
     for cls in _public_classes():
         for model in _instances(cls):
-            for kind in ("small groups", "one class", "few events"):
+            for kind in ("small groups", "one class", "few events", *BAD_INPUT):
                 key = f"{model!r} on {kind}"
-                messages[key] = _messages(model, _cohort(kind))
+                messages[key] = _messages(model, kind)
     return messages
 
 
@@ -131,6 +140,8 @@ def test_no_message_reveals_a_small_count(swept):
 def test_the_sweep_reaches_the_small_count_messages(swept):
     found = [message for messages in swept.values() for message in messages]
     assert sum("fewer than 11" in message for message in found) >= 4
+    assert any("has fewer than 11 rows but X has 313" in m for m in found)
+    assert any("sample_weight has fewer than 11 NaN" in m for m in found)
     swept_classes = {key.split("(")[0] for key in swept}
     assert swept_classes == {cls.__name__ for cls in _public_classes()}
     assert len(swept_classes) >= 8
