@@ -79,12 +79,20 @@ def check_sensitive_features(
     frame = _as_frame(sensitive_features, name)
     if frame.shape[0] != n_samples:
         raise ValueError(
-            f"{name} has {frame.shape[0]} rows but X has {n_samples}: pass one group "
-            "label per sample."
+            f"{name} has {_count_text(frame.shape[0])} rows but X has "
+            f"{_count_text(n_samples)}: pass one group label per sample."
         )
     if frame.shape[1] == 0:
         raise ValueError(f"{name} has no columns: pass at least one attribute.")
     return frame.apply(_as_labels).reset_index(drop=True)
+
+
+def _count_text(count):
+    """Write a count for a message by the small-count rule (``"fewer than 11"``)."""
+    # Imported here: _small_counts imports INTERSECTION_SEP from this module.
+    from healthbalance._small_counts import count_text
+
+    return count_text(count)
 
 
 def _as_frame(sensitive_features, name):

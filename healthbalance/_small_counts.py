@@ -17,7 +17,8 @@ Suppression on export (:func:`suppress`)
     sensitivity is computed from the events).
 Messages (:func:`count_text`)
     Warnings and errors that mention a count of patients or rows write it through
-    :func:`count_text`, which says "fewer than 11" instead of a small count.
+    :func:`count_text`, which says "fewer than 11" instead of a small count, and
+    leave out any number from which a small count can be worked back.
 Complementary suppression
     The released counts obey sums: the overall group is the sum of each attribute's
     groups, and every group of an attribute is the sum of its intersections. While a

@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -48,8 +50,14 @@ def test_numbers_become_string_labels():
 
 
 def test_length_mismatch_names_both_sizes():
-    with pytest.raises(ValueError, match="has 2 rows but X has 3"):
-        check_sensitive_features(["a", "b"], 3)
+    with pytest.raises(ValueError, match="has 12 rows but X has 13"):
+        check_sensitive_features(["a"] * 12, 13)
+
+
+def test_length_mismatch_writes_small_sizes_by_the_small_count_rule():
+    with pytest.raises(ValueError, match="has fewer than 11 rows but X has 13") as info:
+        check_sensitive_features(["a", "b"], 13)
+    assert not re.search(r"\b2\b", str(info.value))
 
 
 def test_scalar_is_rejected():

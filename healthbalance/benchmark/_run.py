@@ -10,7 +10,7 @@ from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from healthbalance._sensitive import check_sensitive_features
-from healthbalance._small_counts import SUPPRESS_BELOW
+from healthbalance._small_counts import SUPPRESS_BELOW, count_text
 from healthbalance.benchmark import _protocol as protocol
 from healthbalance.benchmark import _run_cache as run_cache
 from healthbalance.benchmark._bottom_line import bottom_line
@@ -265,7 +265,8 @@ def _check_data(X, y, pos_label):
     X = X if isinstance(X, pd.DataFrame) else pd.DataFrame(np.asarray(X))
     if len(X) != len(y):
         raise ValueError(
-            f"X has {len(X)} rows but y has {len(y)}: pass one per patient."
+            f"X has {count_text(len(X))} rows but y has {count_text(len(y))}: pass "
+            "one per patient."
         )
     return X.reset_index(drop=True), y
 

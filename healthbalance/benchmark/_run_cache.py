@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from healthbalance import __version__
+from healthbalance._small_counts import count_text
 from healthbalance.benchmark import _protocol as protocol
 from healthbalance.benchmark._models import base_model_grid, make_preprocessor
 from healthbalance.utils._cache import atomic_write, user_cache_dir, warn_unusable
@@ -143,7 +144,10 @@ def _problem(meta, arrays, config, n_test):
         return "was written for another run configuration or library version"
     score, decision = arrays["score"], arrays["decision"]
     if score.shape != (n_test,) or decision.shape != (n_test,):
-        return f"does not hold one score and one decision per test patient ({n_test})"
+        return (
+            "does not hold one score and one decision per test patient "
+            f"({count_text(n_test)})"
+        )
     if not (np.all((score >= 0) & (score <= 1)) and np.isin(decision, (0, 1)).all()):
         return "holds scores outside [0, 1] or decisions other than 0/1"
     return None

@@ -14,6 +14,7 @@ from sklearn.utils import Bunch
 
 from healthbalance import __version__
 from healthbalance._compat import Interval, StrOptions, validate_params
+from healthbalance._small_counts import count_text
 from healthbalance.datasets import _mimic_items as items
 from healthbalance.datasets import _mimic_sql as sql
 from healthbalance.datasets._icu_cohort import FEATURE_NAMES, SENSITIVE_COLUMNS, TARGET
@@ -288,10 +289,10 @@ def _check_labels(cohort):
     disagree = int(((flag == 1) != cohort["has_deathtime"].astype(bool)).sum())
     if disagree:
         logger.warning(
-            "load_mimic_iv: hospital_expire_flag and deathtime disagree for %d of %d "
+            "load_mimic_iv: hospital_expire_flag and deathtime disagree for %s of %s "
             "stays; the label follows hospital_expire_flag.",
-            disagree,
-            cohort.shape[0],
+            count_text(disagree),
+            count_text(cohort.shape[0]),
         )
 
 

@@ -355,12 +355,17 @@ def _with_wilson(low, high, proportions, confidence_level):
 
 
 def failure_reason(name, point, n_failed, n_bootstrap):
-    """Why a defined metric's interval is unreliable: too many failed replicates."""
+    """Why a defined metric's interval is unreliable: too many failed replicates.
+
+    The reason gives the share allowed, not the number of failed replicates: that
+    number hints at the group's events, and is masked with them (column
+    ``n_failed``) when they are few.
+    """
     if np.isnan(point) or n_failed <= MAX_FAILED_SHARE * n_bootstrap:
         return ""
     return (
-        f"{name} undefined in {n_failed} of {n_bootstrap} bootstrap replicates; "
-        "its interval uses the others only"
+        f"{name} undefined in more than {MAX_FAILED_SHARE:.0%} of the bootstrap "
+        "replicates (n_failed); its interval uses the others only"
     )
 
 

@@ -5,6 +5,7 @@ import numbers
 import numpy as np
 import pandas as pd
 
+from healthbalance._small_counts import count_text
 from healthbalance.metrics._registry import METRICS
 from healthbalance.utils._validation import plain
 
@@ -117,7 +118,8 @@ def check_scores(y_score, n_samples, *, name="y_score", probabilities=()):
     array = _as_1d(y_score, name)
     if array.shape[0] != n_samples:
         raise ValueError(
-            f"{name} has {array.shape[0]} rows but y_true has {n_samples}: pass one "
+            f"{name} has {count_text(array.shape[0])} rows but y_true has "
+            f"{count_text(n_samples)}: pass one "
             "score per sample."
         )
     try:
@@ -127,8 +129,8 @@ def check_scores(y_score, n_samples, *, name="y_score", probabilities=()):
     if not np.all(np.isfinite(scores)):
         bad = int(np.sum(~np.isfinite(scores)))
         raise ValueError(
-            f"{name} has {bad} NaN or infinite values: every sample needs a finite "
-            "predicted probability."
+            f"{name} has {count_text(bad)} NaN or infinite values: every sample "
+            "needs a finite predicted probability."
         )
     if probabilities and (scores.min() < 0 or scores.max() > 1):
         raise ValueError(

@@ -7,6 +7,7 @@ from imblearn.over_sampling import SMOTE, SMOTEN, SMOTENC
 
 from healthbalance._compat import Interval, StrOptions
 from healthbalance._groups import decode_cells
+from healthbalance._small_counts import count_text
 from healthbalance.resampling._base import BaseGroupSampler
 from healthbalance.resampling._encoding import FeatureCodec
 from healthbalance.utils._warnings import warn
@@ -186,13 +187,19 @@ class GroupSMOTE(BaseGroupSampler):
     def _warn_small(self, cell, n_rows, k):
         g, c = decode_cells(cell, self.classes_.size)
         name = f"(group {self.groups_[g]!r}, class {self.classes_.tolist()[c]!r})"
-        action = (
-            f"uses {k} neighbours instead of {self.k_neighbors}"
-            if k
-            else "cannot be interpolated: its row is copied instead"
-        )
+        rows = count_text(n_rows)
+        if rows != str(n_rows):  # k = n_rows - 1 would reveal the masked count
+            action = (
+                f"uses fewer neighbours than k_neighbors={self.k_neighbors} (one "
+                "less than its rows; a single row is copied instead)"
+            )
+        elif k:
+            action = f"uses {k} neighbours instead of {self.k_neighbors}"
+        else:
+            action = "cannot be interpolated: its row is copied instead"
         warn(
-            f"GroupSMOTE: cell {name} has {n_rows} rows, so it {action}.",
+            f"GroupSMOTE: cell {name} has {rows} rows, so it {action}. Merge small "
+            "groups or lower k_neighbors.",
             SmallCellWarning,
         )
 

@@ -229,13 +229,7 @@ class GroupDROClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         return self
 
     def _split(self, codes, y_codes):
-        sizes = np.bincount(codes)
-        if sizes.min() < 2:
-            raise ValueError(
-                f"GroupDROClassifier: group {self.groups_[sizes.argmin()]!r} has "
-                f"{sizes.min()} row; every group needs at least 2 rows to appear "
-                "in both the fitting and the validation part."
-            )
+        # fit has checked that every group holds both classes, so 2 rows or more.
         cells = cell_codes(codes, y_codes, len(self.classes_))
         rows = np.arange(codes.size)
         for strata in (cells, codes):

@@ -1,6 +1,7 @@
 """Group resolution and checks shared by the training estimators."""
 
 from healthbalance._groups import SensitiveGroups, encode_classes
+from healthbalance._small_counts import count_text
 
 __all__ = ["check_groups_have_both_classes", "fit_groups"]
 
@@ -50,7 +51,7 @@ def check_groups_have_both_classes(groups, y, caller):
     ):
         if count < 2:
             raise ValueError(
-                f"{caller}: group {group!r} has only one class in y ({size} rows); "
-                "every group needs rows of both classes. Merge it with another "
-                "group or drop it."
+                f"{caller}: group {group!r} has only one class in y "
+                f"({count_text(size)} rows); every group needs rows of both classes. "
+                "Merge it with another group or drop it."
             )

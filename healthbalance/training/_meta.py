@@ -4,6 +4,8 @@ import numpy as np
 from sklearn.model_selection import StratifiedKFold, check_cv
 from sklearn.utils.validation import has_fit_parameter
 
+from healthbalance._small_counts import count_text
+
 __all__ = [
     "check_binary_or_more",
     "check_sample_weight_support",
@@ -84,7 +86,7 @@ def make_cv(cv, y, random_state):
         if min_count < cv:
             raise ValueError(
                 f"cv={cv} folds need at least {cv} rows of every class, but the "
-                f"smallest class has {min_count}: lower cv or add rows."
+                f"smallest class has {count_text(min_count)}: lower cv or add rows."
             )
         return StratifiedKFold(int(cv), shuffle=True, random_state=random_state)
     return check_cv(cv, y, classifier=True)

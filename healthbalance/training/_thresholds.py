@@ -13,6 +13,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from healthbalance._compat import HasMethods, Interval, StrOptions, _fit_context
 from healthbalance._groups import encode_labels
 from healthbalance._prior import UNSEEN_GROUP_OPTIONS, check_unseen_groups
+from healthbalance._small_counts import count_text
 from healthbalance.training._groups import check_groups_have_both_classes, fit_groups
 from healthbalance.training._meta import finite_rule, make_cv
 from healthbalance.training._operating_points import (
@@ -238,26 +239,29 @@ class GroupThresholdClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         ]
         self.operating_points_ = pd.DataFrame(points, index=self.groups_)
         self.thresholds_ = self.operating_points_["threshold"]
-        self._warn_unreached()
+        self._warn_unreached(y01, codes)
         return self
 
-    def _warn_unreached(self):
+    def _warn_unreached(self, y01, codes):
         if self.confidence is None:
             return
         rows = "non-events" if self.objective == "specificity" else "events"
         rate = "specificity" if self.objective == "specificity" else "sensitivity"
         needed = events_needed(self.target, self.confidence)
         need = f"at least {needed} {rows}" if needed else f"more {rows} than any"
-        unreached = self.operating_points_[~self.operating_points_["reached"]]
-        for group, point in unreached.iterrows():
+        rare = y01 == 0 if rows == "non-events" else y01 == 1
+        n_rare = np.bincount(codes, weights=rare, minlength=self.groups_.size)
+        unreached = ~self.operating_points_["reached"].to_numpy()
+        for g in np.flatnonzero(unreached):
+            point = self.operating_points_.iloc[g]
             warn(
-                f"GroupThresholdClassifier: group {group!r} has too few held-out "
-                f"{rows} for the {self.confidence:.0%} lower bound of its {rate} "
-                f"to reach {self.target:g} (that takes {need}, none "
-                f"{'flagged' if rows == 'non-events' else 'missed'}); "
-                f"using the threshold with the largest bound, {point.threshold:.4g}, "
-                f"where it is {point.lower_bound:.3f}. Lower the target or the "
-                "confidence, or merge the group with another.",
+                f"GroupThresholdClassifier: group {self.groups_[g]!r} has too few "
+                f"held-out {rows} for the {self.confidence:.0%} lower bound of its "
+                f"{rate} to reach {self.target:g} (that takes {need}, none "
+                f"{'flagged' if rows == 'non-events' else 'missed'}); using the "
+                f"threshold with the largest bound, {point.threshold:.4g}, where "
+                f"{_bound_text(point.lower_bound, n_rare[g], rows)}. Lower the "
+                "target or the confidence, or merge the group with another.",
                 UnreachableTargetWarning,
             )
 
@@ -374,3 +378,17 @@ class GroupThresholdClassifier(ClassifierMixin, MetaEstimatorMixin, BaseEstimato
         tags.input_tags.allow_nan = inner.input_tags.allow_nan
         tags.input_tags.sparse = inner.input_tags.sparse
         return tags
+
+
+def _bound_text(bound, n_rare, rows):
+    """Write the bound reached, unless it reveals a small count.
+
+    With every event flagged the bound is ``(1 - confidence) ** (1 / n_events)``,
+    so it gives the number of events away.
+    """
+    if count_text(n_rare) == str(int(n_rare)):
+        return f"it is {bound:.3f}"
+    return (
+        "it is below the target (its value would give away a count of "
+        f"{count_text(n_rare)} {rows})"
+    )

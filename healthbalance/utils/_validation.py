@@ -38,7 +38,7 @@ def check_sample_weight(sample_weight, n_samples, *, name="sample_weight"):
     >>> check_sample_weight([1, -2, 0], 3)
     Traceback (most recent call last):
     ...
-    ValueError: sample_weight has 1 negative value (the first at row 1, -2): ...
+    ValueError: sample_weight has fewer than 11 negative values (the first at row 1, ...
     """
     values = np.asarray(sample_weight)
     if values.dtype == bool or not (
@@ -56,8 +56,8 @@ def check_sample_weight(sample_weight, n_samples, *, name="sample_weight"):
         ) from exc
     if values.ndim != 1 or values.shape[0] != n_samples:
         raise ValueError(
-            f"{name} has shape {values.shape} but X has {n_samples} rows: pass one "
-            "weight per row of X."
+            f"{name} has {_rows(values)} but X has "
+            f"{_count_text(n_samples)} rows: pass one weight per row of X."
         )
     _check_values(values, name)
     return values
@@ -67,17 +67,17 @@ def _check_values(values, name):
     for bad, what in ((~np.isfinite(values), "NaN or infinite"), (values < 0, "")):
         if bad.any():
             first = int(np.flatnonzero(bad)[0])
-            count = int(bad.sum())
+            count = _count_text(bad.sum())
             kind = what or "negative"
             raise ValueError(
-                f"{name} has {count} {kind} value{'s' if count > 1 else ''} (the "
+                f"{name} has {count} {kind} value{'' if count == '1' else 's'} (the "
                 f"first at row {first}, {values[first]:g}): every weight must be a "
                 "finite number >= 0; drop those rows or fix their weights."
             )
     if values.size and not values.any():
         raise ValueError(
-            f"{name} is zero for all {values.size} rows: at least one row needs a "
-            "positive weight (use None for equal weights)."
+            f"{name} is zero for every row: at least one row needs a positive "
+            "weight (use None for equal weights)."
         )
 
 
@@ -95,3 +95,18 @@ def plain(value):
     ('1.5', 'a')
     """
     return value.item() if isinstance(value, np.generic) else value
+
+
+def _count_text(count):
+    """Write a count for a message by the small-count rule (``"fewer than 11"``)."""
+    # Imported here: _small_counts imports plain() from this module.
+    from healthbalance._small_counts import count_text
+
+    return count_text(count)
+
+
+def _rows(values):
+    """Describe the shape of weights for a message, small counts written as words."""
+    if values.ndim != 1:  # a shape such as (3, 1) would show a small count
+        return f"{values.ndim} dimensions"
+    return f"{_count_text(values.shape[0])} rows"

@@ -1,5 +1,6 @@
 import json
 import os
+import re
 import warnings
 
 import numpy as np
@@ -106,6 +107,20 @@ def test_unusable_files_are_named_and_ignored(tmp_path, how):
     with pytest.warns(CacheWarning, match=f"cache file {path}.*ignored") as record:
         assert run_cache.load_run(path, config, 7) is None
     assert record[0].filename == __file__
+
+
+@pytest.mark.parametrize(("n_test", "shown"), [(7, "fewer than 11"), (12, "12")])
+def test_the_test_set_size_in_the_warning_follows_the_small_count_rule(
+    tmp_path, n_test, shown
+):
+    config = _config()
+    path = run_cache.run_path(tmp_path, config)
+    run_cache.save_run(path, {**RUN, "score": RUN["score"][:3]}, config)
+    with pytest.warns(CacheWarning) as record:
+        assert run_cache.load_run(path, config, n_test) is None
+    message = str(record[0].message)
+    assert f"per test patient ({shown})" in message
+    assert not re.search(r"\b7\b", message.replace(str(path), ""))
 
 
 def test_a_missing_file_is_no_warning(tmp_path):

@@ -1,3 +1,4 @@
+import re
 import warnings
 
 import numpy as np
@@ -120,7 +121,7 @@ def test_bad_arguments():
         compare_models(
             y, {"base": scores["base"]}, sensitive_features=sf.sex, reference="base"
         )
-    with pytest.raises(ValueError, match="scores\\['noisy'\\] has 2 rows"):
+    with pytest.raises(ValueError, match="scores\\['noisy'\\] has fewer than 11 rows"):
         compare_models(
             y,
             {**scores, "noisy": [0.1, 0.2]},
@@ -185,7 +186,8 @@ def test_failed_differences_are_counted_and_flag_the_row(stratify):
     assert small.loc["calibration_slope", "n_failed"] == failed > 2
     assert not small.loc["calibration_slope", "reliable"]
     reason = small.loc["calibration_slope", "reason"]
-    assert f"calibration_slope undefined in {failed} of 200 bootstrap" in reason
+    assert "calibration_slope undefined in more than 1% of the bootstrap" in reason
+    assert not re.search(rf"\b{failed}\b", reason)
     assert small.loc["brier_score", "n_failed"] == 0
     assert small.loc["brier_score", "reliable"]
     assert small.loc["brier_score", "reason"] == ""

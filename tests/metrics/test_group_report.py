@@ -1,3 +1,4 @@
+import re
 import warnings
 
 import numpy as np
@@ -304,7 +305,7 @@ def test_suppress_below_masks_small_counts_and_rates():
 @pytest.mark.parametrize(
     ("y", "p", "kwargs", "error", "match"),
     [
-        ([0, 1, 1], [0.1, 0.2], {}, ValueError, "y_score has 2 rows"),
+        ([0, 1, 1], [0.1, 0.2], {}, ValueError, "y_score has fewer than 11 rows"),
         ([0, 1], [0.1, np.nan], {}, ValueError, "NaN or infinite"),
         ([0, 1], [0.1, np.inf], {}, ValueError, "NaN or infinite"),
         ([0, 1], [0.1, 1.5], {}, ValueError, "need probabilities"),
@@ -325,8 +326,20 @@ def test_bad_input_gives_clear_error(y, p, kwargs, error, match):
         group_report(y, p, sensitive_features=["a"] * len(y), **kwargs)
 
 
+@pytest.mark.parametrize(("count", "shown"), [(3, "fewer than 11"), (12, "12")])
+def test_counts_in_score_errors_follow_the_small_count_rule(count, shown):
+    y = np.r_[np.zeros(10, int), np.ones(10, int)]
+    with pytest.raises(ValueError, match=f"y_score has {shown} rows but y_true has 20"):
+        group_report(y, np.full(count, 0.5), sensitive_features=["a"] * 20)
+    scores = np.full(20, 0.5)
+    scores[:count] = np.nan
+    with pytest.raises(ValueError, match=f"y_score has {shown} NaN") as info:
+        group_report(y, scores, sensitive_features=["a"] * 20)
+    assert not re.search(r"\b3\b", str(info.value))
+
+
 def test_sensitive_features_length_mismatch():
-    with pytest.raises(ValueError, match="sensitive_features has 3 rows"):
+    with pytest.raises(ValueError, match="sensitive_features has fewer than 11 rows"):
         group_report([0, 1], [0.1, 0.9], sensitive_features=["a", "b", "c"])
 
 
@@ -511,7 +524,10 @@ def test_failed_replicates_are_counted_and_flag_the_row(stratify):
     small = frame[frame.group == "small"].set_index("metric")
     assert small.loc["sensitivity", "n_failed"] == no_events > 2
     assert not small.loc["sensitivity", "reliable"]
-    assert f"undefined in {no_events} of 200" in small.loc["sensitivity", "reason"]
+    reason = small.loc["sensitivity", "reason"]
+    assert "undefined in more than 1% of the bootstrap replicates" in reason
+    # the number of failed replicates hints at the events: only n_failed holds it
+    assert not re.search(rf"\b{no_events}\b", reason)
     assert small.loc["brier_score", "n_failed"] == 0
     assert small.loc["brier_score", "reliable"]
 

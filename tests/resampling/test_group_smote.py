@@ -1,3 +1,4 @@
+import re
 import warnings
 from collections import Counter
 
@@ -142,20 +143,46 @@ def test_small_cell_uses_fewer_neighbours_and_names_the_cell():
     keep = ~small | (np.cumsum(small) <= 3)
     X, y, groups = X[keep], y[keep], groups[keep]
     smote = GroupSMOTE(k_neighbors=5, random_state=0)
-    with pytest.warns(SmallCellWarning, match=r"group 'C', class 1\) has 3 rows.*2 n"):
+    with pytest.warns(SmallCellWarning) as record:
         X_res, y_res = smote.fit_resample(X, y, sensitive_features=groups)
     labels = smote.sensitive_features_.iloc[:, 0].to_numpy()
     assert Counter(y_res[labels == "C"])[1] == Counter(y[groups == "C"])[0]
+    message = str(record[0].message)
+    # 3 rows is a small count: neither it nor its 2 neighbours may appear
+    assert "(group 'C', class 1) has fewer than 11 rows" in message
+    assert "fewer neighbours than k_neighbors=5" in message
+    assert not re.search(r"\b[23]\b", message)
+
+
+def test_small_cell_that_may_be_released_shows_its_rows_and_neighbours():
+    X, y, groups = _numeric(4, n=300)
+    small = (groups == "C") & (y == 1)
+    keep = ~small | (np.cumsum(small) <= 12)
+    X, y, groups = X[keep], y[keep], groups[keep]
+    with pytest.warns(SmallCellWarning) as record:
+        GroupSMOTE(k_neighbors=15, random_state=0).fit_resample(
+            X, y, sensitive_features=groups
+        )
+    assert [str(w.message) for w in record] == [
+        "GroupSMOTE: cell (group 'C', class 1) has 12 rows, so it uses 11 neighbours "
+        "instead of 15. Merge small groups or lower k_neighbors."
+    ]
 
 
 def test_one_row_cell_is_copied_with_a_warning():
     X, y, groups = _numeric(5)
     only = np.flatnonzero((groups == "B") & (y == 1))
     y[only[1:]] = 0
-    with pytest.warns(SmallCellWarning, match="cannot be interpolated"):
+    with pytest.warns(SmallCellWarning) as record:
         X_res, y_res = GroupSMOTE(random_state=0).fit_resample(
             X, y, sensitive_features=groups
         )
+    # the same words as a cell of 2 to 5 rows: "its row" would reveal the single row
+    assert "has fewer than 11 rows, so it uses fewer neighbours" in str(
+        record[0].message
+    )
+    after_name = str(record[0].message).split(") has ")[1]
+    assert not re.search(r"\b[01]\b|its row\b", after_name)
     copies = X_res[len(y) :][np.all(X_res[len(y) :] == X[only[0]], axis=1)]
     assert len(copies) == Counter(y[groups == "B"])[0] - 1
 

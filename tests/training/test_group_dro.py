@@ -134,13 +134,18 @@ def test_single_class_and_tiny_groups_are_named():
     X, y, groups = _data()
     groups = groups.astype(object)
     groups[0] = "lonely"
-    with pytest.raises(ValueError, match="group 'lonely' has only one class"):
+    with pytest.raises(ValueError, match="group 'lonely' has only one class") as info:
         GroupDROClassifier(LogisticRegression()).fit(X, y, sensitive_features=groups)
+    # one row is a small count: the message says so without the number
+    assert "(fewer than 11 rows)" in str(info.value)
+    assert not re.search(r"\b1 row", str(info.value))
     y = y.copy()
     y[groups == "small"] = 1
     groups[0] = "large"
-    with pytest.raises(ValueError, match="group 'small' has only one class"):
+    n_small = int(np.sum(groups == "small"))
+    with pytest.raises(ValueError, match="group 'small' has only one class") as info:
         GroupDROClassifier(LogisticRegression()).fit(X, y, sensitive_features=groups)
+    assert f"({n_small} rows)" in str(info.value) and n_small >= 11
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf])

@@ -1,3 +1,5 @@
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -109,8 +111,12 @@ def test_too_few_rows_for_the_folds():
     y = y.copy()
     y[:] = 0
     y[:3] = 1
-    with pytest.raises(ValueError, match="smallest class has 3"):
+    with pytest.raises(ValueError, match="smallest class has fewer than 11:") as info:
         JTTClassifier(LogisticRegression(), cv=5).fit(X, y, sensitive_features=groups)
+    assert not re.search(r"\b3\b", str(info.value))
+    y[:15] = 1
+    with pytest.raises(ValueError, match="smallest class has 15: lower cv"):
+        JTTClassifier(LogisticRegression(), cv=20).fit(X, y, sensitive_features=groups)
 
 
 def test_without_groups_warns_and_uses_one_group():

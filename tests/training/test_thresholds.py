@@ -226,8 +226,12 @@ def test_group_too_small_for_the_target_is_warned_and_gets_the_largest_bound(
     model = GroupThresholdClassifier(
         fitted, cv="prefit", objective=objective, confidence=0.9
     )
-    with pytest.warns(UnreachableTargetWarning, match="group 'tiny'.*at least 11"):
+    with pytest.warns(UnreachableTargetWarning, match="group 'tiny'.*at least 11") as w:
         model.fit(X, y, sensitive_features=groups)
+    message = str(w[0].message)
+    # the bound 0.1 ** (1 / 6) = 0.681 would give the 6 rare rows away
+    assert "would give away a count of fewer than 11" in message
+    assert not re.search(r"\b6\b|0\.681", message)
     point = model.operating_points_.loc["tiny"]
     assert not point["reached"]
     assert model.operating_points_.loc["large", "reached"]
@@ -241,6 +245,23 @@ def test_group_too_small_for_the_target_is_warned_and_gets_the_largest_bound(
             point["threshold"]
             == scores[tiny][scores[tiny] > scores[tiny & (y01 == 0)].max()].min()
         )
+
+
+def test_unreachable_target_warning_shows_a_bound_that_may_be_released():
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(400, 2))
+    y = (X[:, 0] + rng.normal(size=400) > 0).astype(int)
+    groups = np.where(np.arange(400) < 300, "large", "small")
+    drop = np.flatnonzero((groups == "small") & (y == 1))[12:]
+    keep = np.setdiff1d(np.arange(400), drop)
+    X, y, groups = X[keep], y[keep], groups[keep]
+    fitted = LogisticRegression().fit(X, y)
+    model = GroupThresholdClassifier(fitted, cv="prefit", target=0.95, confidence=0.9)
+    with pytest.warns(UnreachableTargetWarning) as record:
+        model.fit(X, y, sensitive_features=groups)
+    messages = [str(w.message) for w in record if "'small'" in str(w.message)]
+    # 12 events, all flagged: the bound is 0.1 ** (1 / 12)
+    assert len(messages) == 1 and f"it is {0.1 ** (1 / 12):.3f}." in messages[0]
 
 
 def test_unreachable_target_warning_points_at_the_callers_line():

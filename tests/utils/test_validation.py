@@ -1,5 +1,7 @@
 """check_sample_weight refuses weights that cannot be used, naming the argument."""
 
+import re
+
 import numpy as np
 import pytest
 from hypothesis import given
@@ -14,16 +16,30 @@ from healthbalance.utils import check_sample_weight
 @pytest.mark.parametrize(
     ("weights", "message"),
     [
-        ([1.0, np.nan, 1.0], "sample_weight has 1 NaN or infinite value"),
-        ([1.0, np.inf, -np.inf], "sample_weight has 2 NaN or infinite values"),
-        ([1.0, -0.5, 1.0], "sample_weight has 1 negative value"),
-        ([0, 0, 0], "sample_weight is zero for all 3 rows"),
-        ([1.0, 1.0], r"sample_weight has shape \(2,\) but X has 3 rows"),
+        ([1.0, np.nan, 1.0], "sample_weight has fewer than 11 NaN or infinite values"),
+        ([1.0, np.inf, -np.inf], "sample_weight has fewer than 11 NaN or infinite"),
+        ([1.0, -0.5, 1.0], "sample_weight has fewer than 11 negative values"),
+        ([0, 0, 0], "sample_weight is zero for every row"),
+        ([1.0, 1.0], "sample_weight has fewer than 11 rows but X has fewer than 11"),
+        ([[1.0], [1.0], [1.0]], "sample_weight has 2 dimensions but X has fewer"),
     ],
 )
 def test_bad_weights_raise_naming_the_argument(weights, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ValueError, match=message) as info:
         check_sample_weight(weights, 3)
+    # 2 or 3 rows, 1 or 2 bad weights: small counts never appear in the message
+    assert not re.search(r"\b[23]\b(?! dimensions)|\b1 (NaN|negative)", str(info.value))
+
+
+@pytest.mark.parametrize("bad", [np.nan, -1.0])
+def test_counts_of_eleven_or_more_are_shown(bad):
+    weights = np.r_[np.full(12, bad), np.ones(8)]
+    with pytest.raises(
+        ValueError, match="sample_weight has 12 (NaN or infinite|negative) values"
+    ):
+        check_sample_weight(weights, weights.size)
+    with pytest.raises(ValueError, match="has 12 rows but X has 13"):
+        check_sample_weight(np.ones(12), 13)
 
 
 def test_non_numbers_raise_type_error():
@@ -63,7 +79,8 @@ def _data():
     ],
 )
 @pytest.mark.parametrize(
-    ("bad", "message"), [(-1.0, "negative"), (np.nan, "NaN"), (0.0, "zero for all")]
+    ("bad", "message"),
+    [(-1.0, "negative"), (np.nan, "NaN"), (0.0, "zero for every row")],
 )
 def test_meta_estimators_refuse_bad_weights(make, bad, message):
     X, y, groups = _data()
