@@ -15,7 +15,7 @@ from healthbalance.utils import (
 def test_chunk_sizes_cover_all_replicates(n_samples, n_bootstrap):
     sizes = chunk_sizes(n_samples, n_bootstrap)
     assert sum(sizes) == n_bootstrap
-    assert max(sizes) * n_samples <= max(2**21, n_samples)
+    assert max(sizes) * n_samples <= max(2**23, n_samples)  # memory bound of a chunk
 
 
 def test_counts_are_the_counts_of_the_positions():
