@@ -4,6 +4,19 @@ import pandas as pd
 
 from healthbalance.benchmark import BenchmarkResults
 
+# Command-line options of the smallest real run: plain training, one model, few
+# replicates, no progress bar.
+ERM_ONLY = [
+    "--quick",
+    "--strategies",
+    "erm",
+    "--models",
+    "logistic",
+    "--n-bootstrap",
+    "20",
+    "--no-progress",
+]
+
 # (group, n, n_events, erm AUROC, reliable)
 GROUPS = [
     ("overall", 1000, 200, 0.80, True),

@@ -11,6 +11,7 @@ from healthbalance.benchmark._leakage import (
     column_aurocs,
 )
 from healthbalance.datasets import make_icu_cohort
+from tests.benchmark._helpers import ERM_ONLY
 
 
 def _folded(y, x):
@@ -134,14 +135,7 @@ def _argv(path, out):
         "in_hospital_mortality",
         "--sensitive",
         "race_ethnicity",
-        "--quick",
-        "--strategies",
-        "erm",
-        "--models",
-        "logistic",
-        "--n-bootstrap",
-        "20",
-        "--no-progress",
+        *ERM_ONLY,
         "--no-cache",
         "--out",
         str(out),

@@ -6,6 +6,7 @@ import pytest
 from healthbalance.benchmark._cli import US_CENSUS_2020, main
 from healthbalance.benchmark._reference import reference_population
 from healthbalance.datasets import make_icu_cohort
+from tests.benchmark._helpers import ERM_ONLY
 
 ATTRIBUTES = ["race_ethnicity", "sex"]
 
@@ -81,16 +82,9 @@ def test_wrong_columns_or_no_file_are_named(tmp_path):
 
 CLI = [
     "benchmark",
-    "--quick",
     "--n-samples",
     "3000",
-    "--strategies",
-    "erm",
-    "--models",
-    "logistic",
-    "--n-bootstrap",
-    "20",
-    "--no-progress",
+    *ERM_ONLY,
     "--no-cache",
 ]
 

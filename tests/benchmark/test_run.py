@@ -12,6 +12,7 @@ from healthbalance.benchmark import run_benchmark, run_checks, write_html_report
 from healthbalance.benchmark._cli import main
 from healthbalance.datasets import make_icu_cohort
 from healthbalance.utils._cache import CacheWarning
+from tests.benchmark._helpers import ERM_ONLY
 
 
 def test_every_strategy_is_reported_per_group(results, strategies):
@@ -267,14 +268,7 @@ def test_command_line_reads_a_csv_file(tmp_path, cohort):
             "in_hospital_mortality",
             "--sensitive",
             "race_ethnicity",
-            "--quick",
-            "--strategies",
-            "erm",
-            "--models",
-            "logistic",
-            "--n-bootstrap",
-            "20",
-            "--no-progress",
+            *ERM_ONLY,
             "--out",
             str(out),
         ]
