@@ -9,7 +9,7 @@ therefore never printed in a table, a sentence or a plot either.
 
 import numpy as np
 
-from healthbalance._small_counts import SUPPRESS_BELOW, suppress
+from healthbalance._small_counts import SUPPRESS_BELOW, count_text, suppress
 from healthbalance.benchmark._strategies import STRATEGIES
 
 CALIBRATION_GAP = 0.2
@@ -104,7 +104,7 @@ def run_checks(results, suppress_below):
     found = [
         *_leakage(results),
         *_selection(results),
-        *_representation(results),
+        *_representation(results, suppress_below),
         *_small_groups(results, metrics),
         *_calibration_gaps(results, metrics),
         *_calibration_trap(metrics),
@@ -150,21 +150,29 @@ def _selection(results):
     ]
 
 
-def _representation(results):
+def _representation(results, suppress_below):
     table = results.representation
     if table is None or table.empty:
         return ["No reference population was given: representation was not checked."]
     low = table[table["ratio"] < 0.8]
     if low.empty:
         return []
+    # a share is a count divided by the (printed) total: masked like the count
     shares = [
-        f"{r.group} ({r.attribute}) {r.share:.1%} against {r.reference_share:.1%}"
+        f"{r.group} ({r.attribute}) "
+        f"{_share_text(r.n, r.share, suppress_below)} against {r.reference_share:.1%}"
         for r in low.itertuples()
     ]
     return [
         "Under-represented against the reference population (share of the data "
         f"against the reference): {_listed(shares)}."
     ]
+
+
+def _share_text(n, share, suppress_below):
+    if 0 < n < suppress_below:
+        return count_text(n, suppress_below) + " patients"
+    return f"{share:.1%}"
 
 
 def _small_groups(results, metrics):

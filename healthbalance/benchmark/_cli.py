@@ -7,11 +7,14 @@ tracebacks are kept for real failures.
 
 import argparse
 import sys
+import warnings
 from pathlib import Path
 
 import pandas as pd
+from tqdm.auto import tqdm
 
 from healthbalance import __version__
+from healthbalance._sensitive import normalise_label
 from healthbalance._small_counts import SUPPRESS_BELOW
 from healthbalance.benchmark import _run_cache as run_cache
 from healthbalance.benchmark._bottom_line import bottom_line
@@ -22,6 +25,7 @@ from healthbalance.benchmark._models import BASE_MODELS
 from healthbalance.benchmark._reference import (
     CENSUS_US,
     US_CENSUS_2020,
+    check_groups,
     reference_population,
 )
 from healthbalance.benchmark._run import run_benchmark
@@ -230,6 +234,12 @@ def _output_options(out):
 
 def load_data(args):
     """Return ``(X, y, sensitive_features, reference)`` for the chosen data source."""
+    if args.data is None and (args.target or args.sensitive):
+        raise UsageError(
+            "--target and --sensitive name columns of --data FILE; without --data "
+            "the synthetic cohort (or --mimic-iv) brings its own (use --attribute "
+            "to choose the attribute strategies train on)."
+        )
     if args.data is not None:
         X, y, sensitive = _load_file(args)
         default = None
@@ -253,6 +263,8 @@ def load_data(args):
     attributes = [str(c) for c in sensitive.columns]
     try:
         reference = None if source is None else reference_population(source, attributes)
+        if reference is not None:
+            check_groups(reference, source, _group_names(sensitive))
     except ValueError as error:
         raise UsageError(str(error)) from error
     return X, y, sensitive, reference
@@ -275,8 +287,38 @@ def _load_file(args):
                 f"{option}: {args.data} has no column {', '.join(missing)}; its "
                 f"columns are {', '.join(columns)}."
             )
+    if args.target in args.sensitive:
+        raise UsageError(
+            f"--sensitive {args.target}: the outcome cannot also be a sensitive "
+            "attribute; name the columns that define the patient groups."
+        )
+    _check_outcome(frame[args.target], args)
     X = frame.drop(columns=[args.target, *args.sensitive])
     return X, frame[args.target], frame[args.sensitive]
+
+
+def _check_outcome(y, args):
+    """Refuse an outcome column that is not binary, before anything is fitted."""
+    values = pd.unique(y.dropna())
+    if y.isna().any() or len(values) != 2:
+        found = "missing values" if y.isna().any() else f"{len(values)} distinct values"
+        raise UsageError(
+            f"--target {args.target}: the outcome must have exactly two values and "
+            f"no missing ones (0/1, or two labels with --pos-label); it has {found}."
+        )
+    labels = [normalise_label(v) for v in values]
+    if args.pos_label is not None and str(args.pos_label) not in labels:
+        raise UsageError(
+            f"--pos-label {args.pos_label}: not a value of --target {args.target}; "
+            f"use one of {', '.join(labels)}."
+        )
+
+
+def _group_names(sensitive):
+    return {
+        str(column): {normalise_label(v) for v in sensitive[column].dropna().unique()}
+        for column in sensitive.columns
+    }
 
 
 def _check_names(args, X, sensitive):
@@ -376,13 +418,22 @@ def _print_summary(results, args, written):
         print(f"\nRun cache (per-patient predictions, keep private): {cache}")
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None):
+    tqdm.write(f"warning: {category.__name__}: {message}", file=sys.stderr)
+
+
 def main(argv=None):
     """Entry point of the ``healthbalance`` command."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        if args.command == "benchmark":
-            benchmark(args)
+        with warnings.catch_warnings():
+            # one plain line per distinct warning, above the progress bar: a console
+            # user has no source line to look at
+            warnings.simplefilter("once")
+            warnings.showwarning = _show_warning
+            if args.command == "benchmark":
+                benchmark(args)
     except (UsageError, LeakageError) as error:
         parser.exit(2, f"healthbalance {args.command}: error: {error}\n")
     return 0

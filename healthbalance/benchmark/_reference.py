@@ -63,13 +63,17 @@ def _read_table(path):
             f"--reference-population {path}: no such file; give a CSV file with "
             f"columns {', '.join(COLUMNS)}, or {CENSUS_US}."
         )
-    table = pd.read_csv(path, dtype={"attribute": str, "group": str})
+    try:
+        table = pd.read_csv(path, dtype={"attribute": str, "group": str})
+    except pd.errors.EmptyDataError:
+        table = pd.DataFrame()
     missing = [c for c in COLUMNS if c not in table.columns]
-    if missing:
+    if missing or table.empty:
+        has = ", ".join(map(str, table.columns)) or "none"
         raise ValueError(
-            f"--reference-population {path} has no columns {missing} (it has "
-            f"{list(table.columns)}): give one row per group with columns "
-            f"{', '.join(COLUMNS)}."
+            f"--reference-population {path} has no rows or lacks the columns "
+            f"{', '.join(missing) or '-'} (its columns: {has}): give one row per "
+            f"group with columns {', '.join(COLUMNS)}."
         )
     share = pd.to_numeric(table["share"], errors="coerce")
     if share.isna().any():
@@ -125,6 +129,22 @@ def _check_attributes(reference, source, attributes):
         else ""
     )
     raise ValueError(
-        f"--reference-population {source}: attributes {unknown} are not sensitive "
-        f"attributes of the data, which are {list(attributes)}{hint}."
+        f"--reference-population {source}: {', '.join(unknown)} not a sensitive "
+        f"attribute of the data, which are {', '.join(attributes)}{hint}."
     )
+
+
+def check_groups(reference, source, groups):
+    """Refuse reference groups that the data does not have (a misspelt name).
+
+    ``groups`` maps each sensitive attribute to the group labels of the data.
+    """
+    for attribute, shares in reference.items():
+        unknown = [g for g in shares if g not in groups.get(attribute, ())]
+        if unknown:
+            raise ValueError(
+                f"--reference-population {source}: {attribute} has no group "
+                f"{', '.join(map(repr, unknown))} in the data; its groups are "
+                f"{', '.join(map(repr, sorted(groups[attribute])))}. Correct the "
+                "names (they must match the data exactly)."
+            )

@@ -1,6 +1,7 @@
 import re
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -104,6 +105,15 @@ def _data(csv, target="in_hospital_mortality", sensitive="race_ethnicity"):
             ["--reference-population", "absent.csv"],
             ["--reference-population absent.csv: no such file", "census-us"],
         ),
+        (
+            ["--target", "heart_rate_mean"],
+            ["--target heart_rate_mean", "exactly two values", "--pos-label"],
+        ),
+        (
+            ["--target", "race_ethnicity"],
+            ["--sensitive race_ethnicity", "cannot also be a sensitive attribute"],
+        ),
+        (["--pos-label", "yes"], ["--pos-label yes: not a value", "0, 1"]),
     ],
 )
 def test_a_wrong_name_is_one_line_with_the_valid_ones(
@@ -173,3 +183,55 @@ def test_the_cost_table_spans_the_measured_range():
     assert STRATEGIES["erm"].cost["logistic"] < STRATEGIES["erm"].cost["hgb"]
     for strategy in STRATEGIES.values():
         assert set(strategy.cost) == set(strategy.models), strategy.name
+
+
+def _refused(argv, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(argv)
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    return err
+
+
+def test_target_and_sensitive_without_data_are_refused(tmp_path, capsys):
+    err = _refused([*QUICK, "--sensitive", "sex", "--out", str(tmp_path)], capsys)
+    assert "--target and --sensitive name columns of --data FILE" in err
+
+
+@pytest.mark.parametrize(
+    "content, expected",
+    [
+        (
+            "attribute,group,share\nrace_ethnicity,Whyte,0.5\n"
+            "race_ethnicity,Black,0.5\n",
+            ["race_ethnicity has no group 'Whyte'", "'White'", "'Black'"],
+        ),
+        ("", ["has no rows or lacks the columns attribute, group, share"]),
+    ],
+)
+def test_a_reference_file_is_checked_against_the_data(
+    csv, tmp_path, capsys, content, expected
+):
+    reference = tmp_path / "reference.csv"
+    reference.write_text(content)
+    argv = [*QUICK, *_data(csv), "--out", str(tmp_path / "o")]
+    err = _refused([*argv, "--reference-population", str(reference)], capsys)
+    for text in expected:
+        assert text in err
+
+
+def test_warnings_are_one_plain_line_each_without_a_source_path(monkeypatch, capsys):
+    import healthbalance.benchmark._cli as cli
+
+    def benchmark(args):
+        for _ in range(4):
+            message = "the smallest cell sets the size of the others"
+            warnings.warn(message, UserWarning, stacklevel=2)
+
+    monkeypatch.setattr(cli, "benchmark", benchmark)
+    assert main(["benchmark", "--quick"]) == 0
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert lines == [
+        "warning: UserWarning: the smallest cell sets the size of the others"
+    ]

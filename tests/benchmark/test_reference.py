@@ -55,7 +55,7 @@ def test_census_us_is_race_only():
         ([("sex", "F", 0.5), ("sex", "M", 0.5000011)], "not 1 .within 1e-06"),
         ([("sex", "F", 1.5), ("sex", "M", -0.5)], r"proportion in \[0, 1\]"),
         ([("sex", "F", 0.5), ("sex", "F", 0.5)], "more than once"),
-        ([("zodiac", "Leo", 1.0)], r"\['zodiac'\] are not sensitive attributes"),
+        ([("zodiac", "Leo", 1.0)], "zodiac not a sensitive attribute of the data"),
     ],
 )
 def test_a_bad_file_is_refused_with_the_fix(tmp_path, rows, match):
@@ -74,7 +74,7 @@ def test_wrong_columns_or_no_file_are_named(tmp_path):
     pd.DataFrame({"attribute": ["sex"], "level": ["F"], "pct": [1.0]}).to_csv(
         path, index=False
     )
-    with pytest.raises(ValueError, match=r"no columns \['group', 'share'\]"):
+    with pytest.raises(ValueError, match="lacks the columns group, share"):
         reference_population(path, ATTRIBUTES)
     with pytest.raises(ValueError, match="no such file"):
         reference_population(tmp_path / "absent.csv", ATTRIBUTES)

@@ -103,3 +103,23 @@ def test_settings_are_in_words_and_name_excluded_and_leaky_columns():
     assert "leaky columns kept: copy" in text
     assert "2 seeds (0, 1)" in text
     assert not any(mark in text for mark in "[]{}'")
+
+
+def test_representation_sentence_masks_the_share_of_a_small_group():
+    from types import SimpleNamespace
+
+    from healthbalance.benchmark._checks import _representation
+
+    table = pd.DataFrame(
+        {
+            "attribute": ["race"] * 3,
+            "group": ["Tiny", "Low", "Big"],
+            "n": [6, 40, 2954],
+            "share": [6 / 3000, 40 / 3000, 2954 / 3000],
+            "reference_share": [0.05, 0.05, 0.90],
+        }
+    ).assign(ratio=lambda t: t["share"] / t["reference_share"])
+    (sentence,) = _representation(SimpleNamespace(representation=table), 11)
+    assert "Tiny (race) fewer than 11 patients against 5.0%" in sentence
+    assert "Low (race) 1.3% against 5.0%" in sentence
+    assert "0.2%" not in sentence  # 0.2% of 3,000 patients would give 6 away
