@@ -370,11 +370,15 @@ def failure_reason(name, point, n_failed, n_bootstrap):
 
 
 def _warn_unreliable(unreliable):
+    """Warn once, naming each flagged group once (entries: "attr='g' (reason)")."""
+    unreliable = list(dict.fromkeys(unreliable))
     if unreliable:
-        shown = "; ".join(unreliable[:10]) + ("; ..." if len(unreliable) > 10 else "")
+        groups = {entry.split(" (", 1)[0] for entry in unreliable}
+        shown = "; ".join(unreliable[:5]) + ("; ..." if len(unreliable) > 5 else "")
+        count = f"{len(groups)} group{'s are' if len(groups) > 1 else ' is'}"
         warn(
-            f"{len(unreliable)} groups are flagged reliable=False: {shown}. Their "
-            "estimates are reported but uncertain.",
+            f"{count} flagged reliable=False: {shown}. Their estimates are reported "
+            "but uncertain; see the reason column of to_frame().",
             SmallGroupWarning,
         )
 

@@ -594,3 +594,17 @@ def test_proportions_get_wilson_intervals_by_default():
     assert (row.ci_low, row.ci_high) == pytest.approx((ci.low, ci.high), abs=1e-12)
     auroc = frame[(frame.group == "overall") & (frame.metric == "roc_auc")].iloc[0]
     assert np.isnan(auroc.ci_low)  # no replicates: the bootstrap metrics get none
+
+
+def test_the_small_group_warning_counts_each_group_once():
+    rng = np.random.default_rng(4)
+    y = rng.binomial(1, 0.3, 400)
+    p = np.clip(rng.random(400) * 0.5 + 0.4 * y, 0, 1)
+    group = np.where(np.arange(400) < 12, "tiny", "big")
+    with pytest.warns(SmallGroupWarning) as caught:
+        group_report(y, p, sensitive_features=group, n_bootstrap=50, random_state=0)
+    (message,) = [str(w.message) for w in caught if w.category is SmallGroupWarning]
+    # one group, although its size and several failed metrics each flag it
+    assert message.startswith("1 group is flagged reliable=False: "), message
+    entries = message.split(": ", 1)[1].split("; ")
+    assert len(entries) == len(set(entries))
