@@ -315,13 +315,14 @@ largest gap, to the best group ..., is -0.0... [...]: its interval ...
         """
         return report_summary(self, metric)
 
-    def plot(self, metric, *, attribute=None, suppress_below=None, ax=None):
+    def plot(self, metric=None, *, attribute=None, suppress_below=None, ax=None):
         """Forest plot of a metric's per-group estimates with their intervals.
 
         Parameters
         ----------
-        metric : str
-            A metric of the report.
+        metric : str or None, default=None
+            A metric of the report; ``roc_auc`` if None and the report has it,
+            else its first metric.
         attribute : str or None, default=None
             The attribute (or intersection, ``"race & sex"``) whose groups are
             drawn, under the overall row; the first attribute if None. One
@@ -344,6 +345,8 @@ largest gap, to the best group ..., is -0.0... [...]: its interval ...
         """
         from healthbalance.metrics._plot import forest_plot
 
+        if metric is None:
+            metric = "roc_auc" if "roc_auc" in self.metrics else self.metrics[0]
         self._metric_index(metric)
         attribute = self._attribute_or_first(attribute)
         frame = self._frame[self._frame["metric"] == metric]

@@ -47,6 +47,15 @@ def test_forest_plot_draws_overall_and_the_first_attribute_by_default(report):
         report.plot("roc_auc", attribute="nope")
 
 
+def test_forest_plot_draws_roc_auc_without_a_metric(report):
+    import matplotlib.pyplot as plt
+
+    ax = report.plot()
+    assert "roc_auc" in ax.get_xlabel().lower() or "auroc" in ax.get_xlabel().lower()
+    assert len(ax.get_yticks()) == 4  # overall and the three race groups
+    plt.close("all")
+
+
 def test_calibration_plot_draws_each_group(report):
     import matplotlib.pyplot as plt
 
