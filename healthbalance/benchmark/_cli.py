@@ -401,7 +401,10 @@ def _print_summary(results, args, written):
     print("Bottom line:")
     for line in bottom_line(results, suppress_below=args.suppress_below).splitlines():
         print(f"- {line}")
-    print()
+    seeds = results.settings["seeds"]
+    attribute = results.settings["attribute"]
+    over = f", means over seeds {', '.join(map(str, seeds))}" if len(seeds) > 1 else ""
+    print(f"\nTest-set results, worst group by {attribute}{over}:")
     with pd.option_context("display.width", 120, "display.max_columns", 20):
         table = summary_table(results, args.suppress_below).sort_values(
             ["model", "worst-group AUROC"], ascending=[True, False], kind="stable"
