@@ -15,6 +15,14 @@ Suppression on export (:func:`suppress`)
     or the non-events are below it (either reveals the other through ``n``); every
     estimate and interval of such a group is masked too (a prevalence or a
     sensitivity is computed from the events).
+Confusion counts
+    The metrics computed from the confusion counts at the threshold (registry
+    ``statistics`` with ``"confusion"``: sensitivity, specificity, ppv, npv, f1, fnr,
+    fpr, net_benefit, ...) together give back the group's TP, FP, FN and TN. Their
+    rows carry ``smallest_confusion_count``, the smallest non-zero of the four (see
+    :func:`smallest_nonzero`); when it is from 1 to ``suppress_below - 1``, the
+    estimate, interval and the count itself are masked on those rows, with a reason
+    that names the rule, not the count. Zero counts are released, as elsewhere.
 Messages (:func:`count_text`)
     Warnings and errors that mention a count of patients or rows write it through
     :func:`count_text`, which says "fewer than 11" instead of a small count, and
@@ -43,6 +51,7 @@ __all__ = [
     "check_suppress_below",
     "count_text",
     "reliability",
+    "smallest_nonzero",
     "suppress",
     "suppression_mask",
     "too_small",
@@ -61,6 +70,7 @@ ESTIMATES = (
     "n_failed",  # replicates without events hint at the number of events
 )
 BLOCKS = ("seed", "model", "strategy")
+SMALLEST_CONFUSION = "smallest_confusion_count"
 
 
 def too_small(n, n_events, min_group_size=MIN_GROUP_SIZE, min_events=MIN_EVENTS):
@@ -138,6 +148,20 @@ def check_suppress_below(suppress_below):
     return int(suppress_below)
 
 
+def smallest_nonzero(counts):
+    """Return the smallest non-zero count, ``pd.NA`` if all are zero.
+
+    Examples
+    --------
+    >>> from healthbalance._small_counts import smallest_nonzero
+    >>> smallest_nonzero([40, 0, 3, 900]), smallest_nonzero([0, 0])
+    (3, <NA>)
+    """
+    counts = np.asarray(counts)
+    counts = counts[counts > 0]
+    return int(counts.min()) if counts.size else pd.NA
+
+
 def suppression_mask(n, n_events, suppress_below=SUPPRESS_BELOW):
     """Return the groups whose own counts are too small to release.
 
@@ -179,7 +203,9 @@ def suppress(frame, suppress_below=SUPPRESS_BELOW):
         Rows with ``attribute``, ``group``, ``n`` and ``n_events`` (a
         :meth:`GroupReport.to_frame`, :func:`compare_models` or benchmark table);
         ``seed``, ``model`` and ``strategy`` columns, if any, split it into separate
-        tables. Frames without ``n`` and ``n_events`` are returned unchanged.
+        tables. Frames without ``n`` and ``n_events`` are returned unchanged. A
+        ``smallest_confusion_count`` column, if any, masks the rows of the metrics
+        computed from the confusion counts (see the module docstring).
     suppress_below : int, default=11
         Smallest count that may be released (see the module docstring).
 
@@ -217,6 +243,28 @@ def suppress(frame, suppress_below=SUPPRESS_BELOW):
     out["n"] = pd.array(out["n"], dtype="Int64")
     out.loc[small, "n_events"] = pd.NA
     out.loc[small_n, "n"] = pd.NA
+    return _suppress_confusion(out, small, suppress_below)
+
+
+def _suppress_confusion(out, small, suppress_below):
+    """Mask the confusion metrics of groups with a small TP, FP, FN or TN."""
+    if SMALLEST_CONFUSION not in out.columns:
+        return out
+    counts = pd.array(out[SMALLEST_CONFUSION], dtype="Int64")
+    few = ((counts >= 1) & (counts < suppress_below)).fillna(False)
+    few = few.to_numpy(dtype=bool)
+    out.loc[few, [c for c in ESTIMATES if c in out.columns]] = np.nan
+    if "reason" in out.columns:
+        why = (
+            f"masked: fewer than {suppress_below} true/false positives/negatives "
+            "at the threshold"
+        )
+        out.loc[few, "reason"] = [
+            f"{r}; {why}" if isinstance(r, str) and r else why
+            for r in out.loc[few, "reason"]
+        ]
+    out[SMALLEST_CONFUSION] = counts
+    out.loc[few | small, SMALLEST_CONFUSION] = pd.NA
     return out
 
 

@@ -338,3 +338,37 @@ def test_bad_threshold_is_named(bad):
     )
     with pytest.raises(ValueError, match="suppress_below"):
         suppress(frame, bad)
+
+
+def test_small_confusion_count_masks_its_rows_and_itself():
+    """Rows of confusion metrics go with their group's smallest TP, FP, FN or TN."""
+    frame = pd.DataFrame(
+        {
+            "attribute": ["overall"] * 3,
+            "group": ["overall"] * 3,
+            "metric": ["sensitivity", "ppv", "roc_auc"],
+            "estimate": [0.95, 0.6, 0.9],
+            "ci_low": [0.9, 0.5, 0.8],
+            "n": [500] * 3,
+            "n_events": [20] * 3,
+            "smallest_confusion_count": pd.array([1, 1, pd.NA], dtype="Int64"),
+            "reason": ["", "", ""],
+        }
+    )
+    masked = suppress(frame, 11)
+    assert masked.estimate.isna().tolist() == [True, True, False]
+    assert masked.ci_low.isna().tolist() == [True, True, False]
+    assert masked.smallest_confusion_count.isna().all()
+    assert masked.reason[0] == (
+        "masked: fewer than 11 true/false positives/negatives at the threshold"
+    )
+    assert masked.reason[2] == "" and (masked.n == 500).all()
+    for count, hidden in [(0, False), (10, True), (11, False), (400, False)]:
+        frame["smallest_confusion_count"] = pd.array([count] * 2 + [pd.NA], "Int64")
+        masked = suppress(frame, 11)
+        assert masked.estimate.isna().tolist() == [hidden, hidden, False]
+        shown = masked.smallest_confusion_count[:2]
+        assert shown.isna().all() if hidden else (shown == count).all()
+    unmasked = suppress(frame.assign(smallest_confusion_count=5), 1)
+    assert unmasked.estimate.tolist() == frame.estimate.tolist()
+    assert (unmasked.smallest_confusion_count == 5).all()

@@ -21,6 +21,7 @@ COLUMNS = [
     "ci_high",
     "n",
     "n_events",
+    "smallest_confusion_count",
     "n_failed",
     "reliable",
     "reason",
@@ -116,13 +117,20 @@ class GroupReport:
             attribute's other groups or an intersection's. Masked values are
             missing (``NaN`` / ``<NA>``), ``n_failed`` with the estimates (how often a
             replicate lost every event hints at their number); reasons never
-            contain counts.
+            contain counts. The metrics computed from the confusion counts at
+            the threshold (``sensitivity``, ``ppv``, ``f1``, ``net_benefit``, ...)
+            are masked, estimate and interval, when any of the group's true/false
+            positives/negatives is from 1 to ``suppress_below - 1``: together they
+            give back all four counts.
 
         Returns
         -------
         frame : pandas.DataFrame
             Columns ``attribute``, ``group``, ``metric``, ``estimate``, ``ci_low``,
-            ``ci_high``, ``n``, ``n_events``, ``n_failed`` (nullable integers: the
+            ``ci_high``, ``n``, ``n_events``, ``smallest_confusion_count`` (on the
+            rows of metrics computed from the confusion counts, the smallest
+            non-zero of the group's TP, FP, FN and TN at the threshold; ``<NA>``
+            on the other rows), ``n_failed`` (nullable integers: the
             replicates where the metric could not be computed), ``reliable`` and
             ``reason`` (why a group or an interval is unreliable or a value
             undefined, "" if none); a row whose metric failed in more than 1% of
