@@ -251,21 +251,76 @@ def _suppress_confusion(out, small, suppress_below):
     if SMALLEST_CONFUSION not in out.columns:
         return out
     counts = pd.array(out[SMALLEST_CONFUSION], dtype="Int64")
-    few = ((counts >= 1) & (counts < suppress_below)).fillna(False)
-    few = few.to_numpy(dtype=bool)
-    out.loc[few, [c for c in ESTIMATES if c in out.columns]] = np.nan
+    rows = ~np.asarray(counts.isna(), dtype=bool)  # the confusion metrics' rows
+    few = rows & np.asarray(((counts >= 1) & (counts < suppress_below)).fillna(False))
+    hidden = np.zeros(len(out), dtype=bool)
+    for block in _blocks(out).values():
+        group_hidden = few[block] | small[block]
+        hidden[block] = _confusion_complement(out.iloc[block], group_hidden)
+    hidden &= rows
+    out.loc[hidden, [c for c in ESTIMATES if c in out.columns]] = np.nan
     if "reason" in out.columns:
-        why = (
-            f"masked: fewer than {suppress_below} true/false positives/negatives "
-            "at the threshold"
+        _add_reason(out, few, f"fewer than {suppress_below} {_CONFUSION}")
+        _add_reason(
+            out,
+            hidden & ~few & ~small,
+            f"would reveal another group's {_CONFUSION} by subtraction",
         )
-        out.loc[few, "reason"] = [
-            f"{r}; {why}" if isinstance(r, str) and r else why
-            for r in out.loc[few, "reason"]
-        ]
     out[SMALLEST_CONFUSION] = counts
-    out.loc[few | small, SMALLEST_CONFUSION] = pd.NA
+    out.loc[few | small | hidden, SMALLEST_CONFUSION] = pd.NA
     return out
+
+
+_CONFUSION = "true/false positives/negatives at the threshold"
+
+
+def _add_reason(out, rows, text):
+    """Append ``masked: text`` to the reason of ``rows``."""
+    out.loc[rows, "reason"] = [
+        f"{r}; masked: {text}" if isinstance(r, str) and r else f"masked: {text}"
+        for r in out.loc[rows, "reason"]
+    ]
+
+
+def _blocks(frame):
+    """Positions of the rows of each table (one seed, model and strategy)."""
+    blocks = [c for c in BLOCKS if c in frame.columns]
+    if not blocks:
+        return {(): np.arange(len(frame))}
+    return frame.groupby(blocks, sort=False).indices
+
+
+def _confusion_complement(block, hidden):
+    """Rows whose confusion metrics are masked, so that no partition has one.
+
+    A total's TP, FP, FN and TN are the sums of its parts': while a partition (the
+    total and its parts) has exactly one group with masked confusion metrics, its
+    counts are a difference of released ones, and the smallest released group
+    next to it is masked as well.
+    """
+    keys = list(zip(block["attribute"], block["group"], strict=True))
+    groups = list(dict.fromkeys(keys))
+    where = {key: i for i, key in enumerate(groups)}
+    index = np.array([where[key] for key in keys], dtype=np.intp)
+    masked = np.zeros(len(groups), dtype=bool)
+    np.logical_or.at(masked, index, hidden)
+    n = pd.to_numeric(block["n"], errors="coerce").to_numpy(dtype=float)
+    sizes = np.zeros(len(groups))
+    sizes[index] = np.nan_to_num(n, nan=np.inf)
+    partitions, _ = partitions_of(groups)
+    while True:
+        alone = [
+            g
+            for parent, children in partitions
+            for g in [parent, *children]
+            if masked[g] and masked[[parent, *children]].sum() == 1
+        ]
+        if not alone:
+            return masked[index]
+        j = _next_to_mask(alone[0], partitions, masked, masked, sizes)
+        if masked[j]:  # nothing is left to mask
+            masked[:] = True
+        masked[j] = True
 
 
 def _block_masks(block, suppress_below):

@@ -339,6 +339,7 @@ def test_one_false_negative_masks_every_confusion_metric():
         "one_fn": (19, 15, 1, 25),
         "large": (18, 12, 12, 18),
         "zero": (0, 0, 15, 30),
+        "spare": (11, 11, 11, 11),  # the smallest sibling: masked by complement
     }
     drawn = {g: _scores(rng, c) for g, c in parts.items()}
     y = np.concatenate([d[0] for d in drawn.values()])
@@ -367,6 +368,10 @@ def test_one_false_negative_masks_every_confusion_metric():
     assert not one.reason.str.contains(r"\b1\b").any()
     other = masked[(masked.group == "one_fn") & ~masked.metric.isin(CONFUSION_METRICS)]
     assert other.estimate.notna().all() and (other.n == 60).all()
+    # overall minus the other groups would give one_fn's counts: spare is masked
+    spare = masked[(masked.group == "spare") & masked.metric.isin(CONFUSION_METRICS)]
+    assert spare.estimate.isna().all() and spare.smallest_confusion_count.isna().all()
+    assert spare.reason.str.contains("another group's true/false").all()
     for g in ("large", "zero"):
         kept = masked[masked.group == g].set_index("metric")
         assert kept.smallest_confusion_count[CONFUSION_METRICS].notna().all()
