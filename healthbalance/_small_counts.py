@@ -23,6 +23,9 @@ Confusion counts
     :func:`smallest_nonzero`); when it is from 1 to ``suppress_below - 1``, the
     estimate, interval and the count itself are masked on those rows, with a reason
     that names the rule, not the count. Zero counts are released, as elsewhere.
+    The four counts add up like the others: while a partition (a total and its
+    parts) has exactly one group with masked confusion metrics, the smallest
+    released group next to it has them masked too.
 Messages (:func:`count_text`)
     Warnings and errors that mention a count of patients or rows write it through
     :func:`count_text`, which says "fewer than 11" instead of a small count, and
