@@ -679,3 +679,54 @@ def test_proportions_get_wilson_intervals_by_default():
     assert (row.ci_low, row.ci_high) == pytest.approx((ci.low, ci.high), abs=1e-12)
     auroc = frame[(frame.group == "overall") & (frame.metric == "roc_auc")].iloc[0]
     assert np.isnan(auroc.ci_low)  # no replicates: the bootstrap metrics get none
+
+
+def _attack(frame):
+    """Confusion counts a reader solves by one subtraction (brute force)."""
+    rows = frame.set_index(["attribute", "group", "metric"])
+    known = {}
+    keys = list(dict.fromkeys(zip(frame.attribute, frame.group, strict=True)))
+    for attribute, group in keys:
+        sens = rows.loc[(attribute, group, "sensitivity"), "estimate"]
+        spec = rows.loc[(attribute, group, "specificity"), "estimate"]
+        n = rows.loc[(attribute, group, "n"), "n"]
+        events = rows.loc[(attribute, group, "n"), "n_events"]
+        if not (pd.isna(sens) or pd.isna(spec) or pd.isna(n) or pd.isna(events)):
+            tp, tn = round(sens * events), round(spec * (n - events))
+            known[attribute, group] = np.array([tp, n - events - tn, events - tp, tn])
+    partitions = [
+        (("overall", "overall"), [k for k in keys if k[0] == a])
+        for a in dict.fromkeys(frame.attribute)
+        if a != "overall"
+    ] + [
+        (
+            (a, g),
+            [k for k in keys if k[0] == "race & sex" and k[1].startswith(g + " &")],
+        )
+        for a, g in keys
+        if a == "race"
+    ]
+    recovered = []
+    for total, parts in partitions:
+        members = [total, *parts]
+        unknown = [k for k in members if k not in known]
+        if len(unknown) == 1:
+            shown = sum(known[k] for k in parts if k in known)
+            counts = known[total] - shown if unknown[0] != total else shown
+            recovered += [c for c in counts if 0 < c < 11]
+    return recovered
+
+
+def test_no_confusion_count_below_11_by_subtraction():
+    leaks = 0
+    for seed in range(6):
+        y, p, sf = make_scores(500, seed=seed)
+        metrics = ["sensitivity", "specificity", "n"]
+        report = _report(y, p, sf, metrics=metrics)
+        full, masked = report.to_frame(), report.to_frame(11)
+        assert _attack(masked) == [], seed
+        # the attacker works: masking only each group's own small counts leaks
+        own = full.copy()
+        own.loc[own.smallest_confusion_count < 11, "estimate"] = np.nan
+        leaks += bool(_attack(own))
+    assert leaks >= 3
