@@ -337,7 +337,8 @@ largest gap, to the best group ..., is -0.0... [...]: its interval ...
             attribute for the others.
         suppress_below : int or None, default=None
             For a figure that leaves the secure environment: the groups that
-            ``to_frame(suppress_below)`` masks are left out.
+            ``to_frame(suppress_below)`` masks, or whose ``metric`` it masks, are
+            left out.
         ax : matplotlib Axes or None, default=None
             Where to draw; a new figure if None.
 
@@ -356,7 +357,7 @@ largest gap, to the best group ..., is -0.0... [...]: its interval ...
         attribute = self._attribute_or_first(attribute)
         frame = self._frame[self._frame["metric"] == metric]
         frame = frame[frame["attribute"].isin([OVERALL, attribute])]
-        return forest_plot(self._shown(frame, suppress_below), metric, ax=ax)
+        return forest_plot(self._shown(frame, suppress_below, metric), metric, ax=ax)
 
     def _attribute_or_first(self, attribute):
         attributes = list(dict.fromkeys(a for a, _ in self._keys if a != OVERALL))
@@ -368,12 +369,19 @@ largest gap, to the best group ..., is -0.0... [...]: its interval ...
             )
         return attribute
 
-    def _shown(self, rows, suppress_below):
-        """``rows`` without the groups the small-count policy masks (if asked)."""
+    def _shown(self, rows, suppress_below, metric=None):
+        """``rows`` without the groups the small-count policy masks (if asked).
+
+        With ``metric``, also without the groups whose estimate of it is masked
+        (a rate from a small confusion count).
+        """
         if suppress_below is None:
             return rows
         masked = self.to_frame(suppress_below)
-        masked = masked[masked["n_events"].isna()]
+        hidden = masked["n_events"].isna()
+        if metric is not None:
+            hidden |= (masked["metric"] == metric) & masked["estimate"].isna()
+        masked = masked[hidden.to_numpy(bool)]
         hidden = set(zip(masked["attribute"], masked["group"], strict=True))
         keys = zip(rows["attribute"], rows["group"], strict=True)
         return rows[[key not in hidden for key in keys]]
