@@ -15,6 +15,17 @@ Suppression on export (:func:`suppress`)
     or the non-events are below it (either reveals the other through ``n``); every
     estimate and interval of such a group is masked too (a prevalence or a
     sensitivity is computed from the events).
+Confusion counts
+    The metrics computed from the confusion counts at the threshold (registry
+    ``statistics`` with ``"confusion"``: sensitivity, specificity, ppv, npv, f1, fnr,
+    fpr, net_benefit, ...) together give back the group's TP, FP, FN and TN. Their
+    rows carry ``smallest_confusion_count``, the smallest non-zero of the four (see
+    :func:`smallest_nonzero`); when it is from 1 to ``suppress_below - 1``, the
+    estimate, interval and the count itself are masked on those rows, with a reason
+    that names the rule, not the count. Zero counts are released, as elsewhere.
+    The four counts add up like the others: while a partition (a total and its
+    parts) has exactly one group with masked confusion metrics, the smallest
+    released group next to it has them masked too.
 Messages (:func:`count_text`)
     Warnings and errors that mention a count of patients or rows write it through
     :func:`count_text`, which says "fewer than 11" instead of a small count, and
@@ -43,6 +54,7 @@ __all__ = [
     "check_suppress_below",
     "count_text",
     "reliability",
+    "smallest_nonzero",
     "suppress",
     "suppression_mask",
     "too_small",
@@ -61,6 +73,7 @@ ESTIMATES = (
     "n_failed",  # replicates without events hint at the number of events
 )
 BLOCKS = ("seed", "model", "strategy")
+SMALLEST_CONFUSION = "smallest_confusion_count"
 
 
 def too_small(n, n_events, min_group_size=MIN_GROUP_SIZE, min_events=MIN_EVENTS):
@@ -138,6 +151,20 @@ def check_suppress_below(suppress_below):
     return int(suppress_below)
 
 
+def smallest_nonzero(counts):
+    """Return the smallest non-zero count, ``pd.NA`` if all are zero.
+
+    Examples
+    --------
+    >>> from healthbalance._small_counts import smallest_nonzero
+    >>> smallest_nonzero([40, 0, 3, 900]), smallest_nonzero([0, 0])
+    (3, <NA>)
+    """
+    counts = np.asarray(counts)
+    counts = counts[counts > 0]
+    return int(counts.min()) if counts.size else pd.NA
+
+
 def suppression_mask(n, n_events, suppress_below=SUPPRESS_BELOW):
     """Return the groups whose own counts are too small to release.
 
@@ -179,7 +206,9 @@ def suppress(frame, suppress_below=SUPPRESS_BELOW):
         Rows with ``attribute``, ``group``, ``n`` and ``n_events`` (a
         :meth:`GroupReport.to_frame`, :func:`compare_models` or benchmark table);
         ``seed``, ``model`` and ``strategy`` columns, if any, split it into separate
-        tables. Frames without ``n`` and ``n_events`` are returned unchanged.
+        tables. Frames without ``n`` and ``n_events`` are returned unchanged. A
+        ``smallest_confusion_count`` column, if any, masks the rows of the metrics
+        computed from the confusion counts (see the module docstring).
     suppress_below : int, default=11
         Smallest count that may be released (see the module docstring).
 
@@ -217,7 +246,84 @@ def suppress(frame, suppress_below=SUPPRESS_BELOW):
     out["n"] = pd.array(out["n"], dtype="Int64")
     out.loc[small, "n_events"] = pd.NA
     out.loc[small_n, "n"] = pd.NA
+    return _suppress_confusion(out, small, suppress_below)
+
+
+def _suppress_confusion(out, small, suppress_below):
+    """Mask the confusion metrics of groups with a small TP, FP, FN or TN."""
+    if SMALLEST_CONFUSION not in out.columns:
+        return out
+    counts = pd.array(out[SMALLEST_CONFUSION], dtype="Int64")
+    rows = ~np.asarray(counts.isna(), dtype=bool)  # the confusion metrics' rows
+    few = rows & np.asarray(((counts >= 1) & (counts < suppress_below)).fillna(False))
+    hidden = np.zeros(len(out), dtype=bool)
+    for block in _blocks(out).values():
+        group_hidden = few[block] | small[block]
+        hidden[block] = _confusion_complement(out.iloc[block], group_hidden)
+    hidden &= rows
+    out.loc[hidden, [c for c in ESTIMATES if c in out.columns]] = np.nan
+    if "reason" in out.columns:
+        _add_reason(out, few, f"fewer than {suppress_below} {_CONFUSION}")
+        _add_reason(
+            out,
+            hidden & ~few & ~small,
+            f"would reveal another group's {_CONFUSION} by subtraction",
+        )
+    out[SMALLEST_CONFUSION] = counts
+    out.loc[few | small | hidden, SMALLEST_CONFUSION] = pd.NA
     return out
+
+
+_CONFUSION = "true/false positives/negatives at the threshold"
+
+
+def _add_reason(out, rows, text):
+    """Append ``masked: text`` to the reason of ``rows``."""
+    out.loc[rows, "reason"] = [
+        f"{r}; masked: {text}" if isinstance(r, str) and r else f"masked: {text}"
+        for r in out.loc[rows, "reason"]
+    ]
+
+
+def _blocks(frame):
+    """Positions of the rows of each table (one seed, model and strategy)."""
+    blocks = [c for c in BLOCKS if c in frame.columns]
+    if not blocks:
+        return {(): np.arange(len(frame))}
+    return frame.groupby(blocks, sort=False).indices
+
+
+def _confusion_complement(block, hidden):
+    """Rows whose confusion metrics are masked, so that no partition has one.
+
+    A total's TP, FP, FN and TN are the sums of its parts': while a partition (the
+    total and its parts) has exactly one group with masked confusion metrics, its
+    counts are a difference of released ones, and the smallest released group
+    next to it is masked as well.
+    """
+    keys = list(zip(block["attribute"], block["group"], strict=True))
+    groups = list(dict.fromkeys(keys))
+    where = {key: i for i, key in enumerate(groups)}
+    index = np.array([where[key] for key in keys], dtype=np.intp)
+    masked = np.zeros(len(groups), dtype=bool)
+    np.logical_or.at(masked, index, hidden)
+    n = pd.to_numeric(block["n"], errors="coerce").to_numpy(dtype=float)
+    sizes = np.zeros(len(groups))
+    sizes[index] = np.nan_to_num(n, nan=np.inf)
+    partitions, _ = partitions_of(groups)
+    while True:
+        alone = [
+            g
+            for parent, children in partitions
+            for g in [parent, *children]
+            if masked[g] and masked[[parent, *children]].sum() == 1
+        ]
+        if not alone:
+            return masked[index]
+        j = _next_to_mask(alone[0], partitions, masked, masked, sizes)
+        if masked[j]:  # nothing is left to mask
+            masked[:] = True
+        masked[j] = True
 
 
 def _block_masks(block, suppress_below):

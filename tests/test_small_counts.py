@@ -11,6 +11,7 @@ masked count.
 
 import itertools
 import re
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -338,3 +339,119 @@ def test_bad_threshold_is_named(bad):
     )
     with pytest.raises(ValueError, match="suppress_below"):
         suppress(frame, bad)
+
+
+def test_small_confusion_count_masks_its_rows_and_itself():
+    """Rows of confusion metrics go with their group's smallest TP, FP, FN or TN."""
+    frame = pd.DataFrame(
+        {
+            "attribute": ["overall"] * 3,
+            "group": ["overall"] * 3,
+            "metric": ["sensitivity", "ppv", "roc_auc"],
+            "estimate": [0.95, 0.6, 0.9],
+            "ci_low": [0.9, 0.5, 0.8],
+            "n": [500] * 3,
+            "n_events": [20] * 3,
+            "smallest_confusion_count": pd.array([1, 1, pd.NA], dtype="Int64"),
+            "reason": ["", "", ""],
+        }
+    )
+    masked = suppress(frame, 11)
+    assert masked.estimate.isna().tolist() == [True, True, False]
+    assert masked.ci_low.isna().tolist() == [True, True, False]
+    assert masked.smallest_confusion_count.isna().all()
+    assert masked.reason[0] == (
+        "masked: fewer than 11 true/false positives/negatives at the threshold"
+    )
+    assert masked.reason[2] == "" and (masked.n == 500).all()
+    for count, hidden in [(0, False), (10, True), (11, False), (400, False)]:
+        frame["smallest_confusion_count"] = pd.array([count] * 2 + [pd.NA], "Int64")
+        masked = suppress(frame, 11)
+        assert masked.estimate.isna().tolist() == [hidden, hidden, False]
+        shown = masked.smallest_confusion_count[:2]
+        assert shown.isna().all() if hidden else (shown == count).all()
+    unmasked = suppress(frame.assign(smallest_confusion_count=5), 1)
+    assert unmasked.estimate.tolist() == frame.estimate.tolist()
+    assert (unmasked.smallest_confusion_count == 5).all()
+
+
+def _cell_confusion(y, p, cells, threshold):
+    """Brute-force (tp, fp, fn, tn) of each cell, from the rows."""
+    predicted = p >= threshold
+    return {
+        c: [
+            int(np.sum(predicted & (y == 1) & (cells == c))),
+            int(np.sum(predicted & (y == 0) & (cells == c))),
+            int(np.sum(~predicted & (y == 1) & (cells == c))),
+            int(np.sum(~predicted & (y == 0) & (cells == c))),
+        ]
+        for c in np.unique(cells)
+    }
+
+
+def _cells_of(attribute, group, cells):
+    """The race & sex cells that make up a reported group."""
+    if attribute == "overall":
+        return list(cells)
+    position = {"race": 0, "sex": 1}.get(attribute)
+    if position is None:  # the intersection itself
+        return [group]
+    return [c for c in cells if c.split(" & ")[position] == group]
+
+
+@pytest.mark.parametrize(("n", "threshold"), [(500, 0.5), (1500, 0.7)])
+def test_no_integer_program_solves_a_masked_confusion_count(n, threshold):
+    """An attacker knowing every released rate solves for each cell's TP..TN."""
+    from scipy.optimize import LinearConstraint, milp
+
+    from healthbalance.metrics import SmallGroupWarning, group_report
+    from tests.metrics._data import make_scores
+
+    tried = released = 0
+    for seed in range(4):
+        y, p, sf = make_scores(n, seed=seed)
+        cells = (sf.race + " & " + sf.sex).to_numpy()
+        truth = _cell_confusion(y, p, cells, threshold)
+        names = list(truth)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SmallGroupWarning)
+            report = group_report(
+                y,
+                p,
+                sensitive_features=sf,
+                metrics=["sensitivity", "specificity", "n"],
+                threshold=threshold,
+                n_bootstrap=0,
+            )
+        rows = report.to_frame(11).set_index(["attribute", "group", "metric"])
+        equations, values, hidden = [], [], []
+        for attribute, group in dict.fromkeys(k[:2] for k in rows.index):
+            members = _cells_of(attribute, group, names)
+            count = rows.loc[(attribute, group, "n")]
+            rates = [rows.loc[(attribute, group, m), "estimate"] for m in
+                     ("sensitivity", "specificity")]  # fmt: skip
+            total = np.sum([truth[c] for c in members], axis=0)
+            if pd.isna(count.n) or pd.isna(count.n_events) or np.isnan(rates).any():
+                hidden += [(members, k) for k in range(4) if 0 < total[k] < 11]
+                continue
+            events, non_events = int(count.n_events), int(count.n - count.n_events)
+            tp, tn = round(rates[0] * events), round(rates[1] * non_events)
+            for k, value in enumerate([tp, non_events - tn, events - tp, tn]):
+                row = np.zeros(4 * len(names))
+                row[[4 * names.index(c) + k for c in members]] = 1
+                equations.append(row)
+                values.append(value)
+        constraints = (
+            LinearConstraint(np.array(equations), values, values) if values else ()
+        )
+        released += len(values)
+        for members, k in hidden:
+            tried += 1
+            objective = np.zeros(4 * len(names))
+            objective[[4 * names.index(c) + k for c in members]] = 1
+            low, high = (
+                milp(sign * objective, integrality=1, constraints=constraints)
+                for sign in (1, -1)
+            )
+            assert low.status == 0 and (high.status != 0 or high.fun != -low.fun)
+    assert tried > 0 and released > 0

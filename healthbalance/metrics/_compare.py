@@ -3,7 +3,12 @@
 import numpy as np
 import pandas as pd
 
-from healthbalance._small_counts import MIN_EVENTS, MIN_GROUP_SIZE, reliability
+from healthbalance._small_counts import (
+    MIN_EVENTS,
+    MIN_GROUP_SIZE,
+    reliability,
+    smallest_nonzero,
+)
 from healthbalance.metrics._count_batch import MetricParams
 from healthbalance.metrics._engine import evaluate
 from healthbalance.metrics._group_report import (
@@ -31,6 +36,7 @@ COLUMNS = [
     "ci_high",
     "n",
     "n_events",
+    "smallest_confusion_count",
     "n_failed",
     "reliable",
     "reason",
@@ -105,7 +111,10 @@ def compare_models(
         One row per group, metric and non-reference model, with columns
         ``attribute``, ``group``, ``metric``, ``model``, ``reference``, ``estimate``,
         ``reference_estimate``, ``difference`` (model minus reference), ``ci_low``,
-        ``ci_high`` (of the difference), ``n``, ``n_events``, ``n_failed`` (the
+        ``ci_high`` (of the difference), ``n``, ``n_events``,
+        ``smallest_confusion_count`` (for metrics computed from the confusion
+        counts, the smallest non-zero TP, FP, FN or TN of either model, which
+        masks the row on export; ``<NA>`` otherwise), ``n_failed`` (the
         replicates where the difference could not be computed, because either
         model's metric was undefined), ``reliable`` and ``reason`` (why a group or
         an interval is unreliable or a value undefined, "" if none). As in
@@ -179,14 +188,13 @@ def compare_models(
         if not reliable:
             unreliable.append(f"{attribute}={group!r} ({reason})")
         keys = (attribute, group, n, events, reliable, reason)
-        rows = _records(keys, j, list(metrics), names, evaluation, interval, failed)
+        rows = _records(keys, j, metrics, names, evaluation, interval, failed)
         unreliable += [f"{attribute}={group!r} ({r[-1]})" for r in rows if r[-1]]
         records += [r[:-1] for r in rows]
     _warn_unreliable(unreliable)
     frame = pd.DataFrame.from_records(records, columns=COLUMNS)
-    return frame.astype(
-        {"n": "Int64", "n_events": "Int64", "n_failed": "Int64", "reliable": np.bool_}
-    )
+    counts = ("n", "n_events", "smallest_confusion_count", "n_failed")
+    return frame.astype({**dict.fromkeys(counts, "Int64"), "reliable": np.bool_})
 
 
 def _failed(differences, metrics):
@@ -204,8 +212,11 @@ def _records(keys, j, metrics, names, evaluation, interval, failed):
     (low, high), point = interval, evaluation.point
     n_bootstrap = evaluation.replicates.shape[0]
     rows = []
-    for i, metric in enumerate(metrics):
+    for i, (metric, builtin) in enumerate(metrics.items()):
+        confusion = builtin in METRICS and "confusion" in METRICS[builtin].statistics
         for m, model in enumerate(names[1:]):
+            both = evaluation.confusion[[0, m + 1], j]
+            smallest = smallest_nonzero(both) if confusion else pd.NA
             difference = point[m + 1, j, i] - point[0, j, i]
             n_failed = int(failed[m, j, i])
             failures = failure_reason(metric, difference, n_failed, n_bootstrap)
@@ -216,6 +227,6 @@ def _records(keys, j, metrics, names, evaluation, interval, failed):
             rows.append(
                 (attribute, group, metric, model, names[0], point[m + 1, j, i],
                  point[0, j, i], difference, low[m, j, i], high[m, j, i], n,
-                 events, n_failed, reliable and not failures, why, failures)
+                 events, smallest, n_failed, reliable and not failures, why, failures)
             )  # fmt: skip
     return rows

@@ -35,11 +35,15 @@ class Evaluation:
     proportions : ndarray of shape (n_models, n_groups, n_metrics, 2)
         Successes and trials of the point estimate of each proportion (the
         registry's ``proportion``; NaN for the other metrics).
+    confusion : ndarray of shape (n_models, n_groups, 4)
+        ``(tp, fp, fn, tn)`` of the point estimate at the threshold, which fix
+        every metric whose registry ``statistics`` contain ``"confusion"``.
     """
 
-    def __init__(self, point, replicates, reasons, n_events, proportions):
+    def __init__(self, point, replicates, reasons, n_events, proportions, confusion):
         self.n_events = n_events
         self.proportions = proportions
+        self.confusion = confusion
         self.point = point
         self.replicates = replicates
         self.reasons = reasons
@@ -190,7 +194,20 @@ def evaluate(
         replicates = np.empty((0, *point.shape))
     reasons = _reasons(setup, point)
     n_events = np.array([int(y[rows].sum()) for rows in groups.rows])
-    return Evaluation(point, replicates, reasons, n_events, _proportions(setup))
+    return Evaluation(
+        point, replicates, reasons, n_events, _proportions(setup), _confusion(setup)
+    )
+
+
+def _confusion(setup):
+    """``(tp, fp, fn, tn)`` of every model and group's point estimate."""
+    return np.array(
+        [
+            [[int(c[0]) for c in CountBatch(group).confusion] for group in groups]
+            for groups in setup.sorted
+        ],
+        dtype=np.int64,
+    ).reshape(len(setup.sorted), len(setup.positions), 4)
 
 
 def _proportions(setup):

@@ -7,7 +7,12 @@ import pandas as pd
 from scipy.stats import binomtest
 
 from healthbalance._sensitive import resolve_sensitive_features
-from healthbalance._small_counts import MIN_EVENTS, MIN_GROUP_SIZE, reliability
+from healthbalance._small_counts import (
+    MIN_EVENTS,
+    MIN_GROUP_SIZE,
+    reliability,
+    smallest_nonzero,
+)
 from healthbalance.metrics._count_batch import MetricParams
 from healthbalance.metrics._engine import STRATIFY, evaluate
 from healthbalance.metrics._groups import build_groups
@@ -170,7 +175,7 @@ def group_report(
     >>> frame = report.to_frame()
     >>> frame.columns.tolist()
     ['attribute', 'group', 'metric', 'estimate', 'ci_low', 'ci_high', 'n', \
-'n_events', 'n_failed', 'reliable', 'reason']
+'n_events', 'smallest_confusion_count', 'n_failed', 'reliable', 'reason']
     >>> bool((frame["ci_low"] <= frame["estimate"]).all())
     True
     """
@@ -301,12 +306,14 @@ def long_frame(groups, metrics, evaluation, m, confidence_level, minimums, wilso
         zip(groups.attribute, groups.group, strict=True)
     ):
         n, events = groups.rows[j].size, int(evaluation.n_events[j])
+        smallest = smallest_nonzero(evaluation.confusion[m, j])
         reliable, reason = reliability(n, events, min_size, min_events)
         if not reliable:
             unreliable.append(f"{attribute}={group!r} ({reason})")
         for i, name in enumerate(metrics):
             metric = metrics[name]
             interval = not (metric in METRICS and not METRICS[metric].interval)
+            confusion = metric in METRICS and "confusion" in METRICS[metric].statistics
             n_failed = int(failed[j, i]) if interval else 0
             failures = failure_reason(
                 name, evaluation.point[m, j, i], n_failed, n_bootstrap
@@ -328,6 +335,7 @@ def long_frame(groups, metrics, evaluation, m, confidence_level, minimums, wilso
                     high[j, i] if interval else np.nan,
                     n,
                     events,
+                    smallest if confusion else pd.NA,
                     n_failed,
                     reliable and not failures,
                     why,
@@ -335,9 +343,8 @@ def long_frame(groups, metrics, evaluation, m, confidence_level, minimums, wilso
             )
     _warn_unreliable(unreliable)
     frame = pd.DataFrame.from_records(records, columns=COLUMNS)
-    return frame.astype(
-        {"n": "Int64", "n_events": "Int64", "n_failed": "Int64", "reliable": bool}
-    )
+    counts = ("n", "n_events", "smallest_confusion_count", "n_failed")
+    return frame.astype({**dict.fromkeys(counts, "Int64"), "reliable": bool})
 
 
 def _with_wilson(low, high, proportions, confidence_level):

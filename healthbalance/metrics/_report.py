@@ -21,6 +21,7 @@ COLUMNS = [
     "ci_high",
     "n",
     "n_events",
+    "smallest_confusion_count",
     "n_failed",
     "reliable",
     "reason",
@@ -116,13 +117,20 @@ class GroupReport:
             attribute's other groups or an intersection's. Masked values are
             missing (``NaN`` / ``<NA>``), ``n_failed`` with the estimates (how often a
             replicate lost every event hints at their number); reasons never
-            contain counts.
+            contain counts. The metrics computed from the confusion counts at
+            the threshold (``sensitivity``, ``ppv``, ``f1``, ``net_benefit``, ...)
+            are masked, estimate and interval, when any of the group's true/false
+            positives/negatives is from 1 to ``suppress_below - 1``: together they
+            give back all four counts.
 
         Returns
         -------
         frame : pandas.DataFrame
             Columns ``attribute``, ``group``, ``metric``, ``estimate``, ``ci_low``,
-            ``ci_high``, ``n``, ``n_events``, ``n_failed`` (nullable integers: the
+            ``ci_high``, ``n``, ``n_events``, ``smallest_confusion_count`` (on the
+            rows of metrics computed from the confusion counts, the smallest
+            non-zero of the group's TP, FP, FN and TN at the threshold; ``<NA>``
+            on the other rows), ``n_failed`` (nullable integers: the
             replicates where the metric could not be computed), ``reliable`` and
             ``reason`` (why a group or an interval is unreliable or a value
             undefined, "" if none); a row whose metric failed in more than 1% of
@@ -330,7 +338,8 @@ largest gap, to the best group ..., is -0.0... [...]: its interval ...
             attribute for the others.
         suppress_below : int or None, default=None
             For a figure that leaves the secure environment: the groups that
-            ``to_frame(suppress_below)`` masks are left out.
+            ``to_frame(suppress_below)`` masks, or whose ``metric`` it masks, are
+            left out.
         ax : matplotlib Axes or None, default=None
             Where to draw; a new figure if None.
 
@@ -351,7 +360,7 @@ largest gap, to the best group ..., is -0.0... [...]: its interval ...
         attribute = self._attribute_or_first(attribute)
         frame = self._frame[self._frame["metric"] == metric]
         frame = frame[frame["attribute"].isin([OVERALL, attribute])]
-        return forest_plot(self._shown(frame, suppress_below), metric, ax=ax)
+        return forest_plot(self._shown(frame, suppress_below, metric), metric, ax=ax)
 
     def _attribute_or_first(self, attribute):
         attributes = list(dict.fromkeys(a for a, _ in self._keys if a != OVERALL))
@@ -363,12 +372,19 @@ largest gap, to the best group ..., is -0.0... [...]: its interval ...
             )
         return attribute
 
-    def _shown(self, rows, suppress_below):
-        """``rows`` without the groups the small-count policy masks (if asked)."""
+    def _shown(self, rows, suppress_below, metric=None):
+        """``rows`` without the groups the small-count policy masks (if asked).
+
+        With ``metric``, also without the groups whose estimate of it is masked
+        (a rate from a small confusion count).
+        """
         if suppress_below is None:
             return rows
         masked = self.to_frame(suppress_below)
-        masked = masked[masked["n_events"].isna()]
+        hidden = masked["n_events"].isna()
+        if metric is not None:
+            hidden |= (masked["metric"] == metric) & masked["estimate"].isna()
+        masked = masked[hidden.to_numpy(bool)]
         hidden = set(zip(masked["attribute"], masked["group"], strict=True))
         keys = zip(rows["attribute"], rows["group"], strict=True)
         return rows[[key not in hidden for key in keys]]

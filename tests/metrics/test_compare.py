@@ -191,3 +191,33 @@ def test_failed_differences_are_counted_and_flag_the_row(stratify):
     assert small.loc["brier_score", "n_failed"] == 0
     assert small.loc["brier_score", "reliable"]
     assert small.loc["brier_score", "reason"] == ""
+
+
+def test_difference_is_masked_when_either_model_has_a_small_confusion_count():
+    """ppv 19/34 of the reference and a released difference give it back."""
+    from healthbalance._small_counts import suppress
+
+    rng = np.random.default_rng(1)
+    y = np.r_[np.ones(20, int), np.zeros(40, int)]
+    base = np.r_[rng.uniform(0.5, 1, 19), 0.2, rng.uniform(0.5, 1, 15),
+                 rng.uniform(0, 0.4, 25)]  # fmt: skip
+    good = np.r_[rng.uniform(0.5, 1, 12), rng.uniform(0, 0.4, 8 + 27),
+                 rng.uniform(0.5, 1, 13)]  # fmt: skip
+    fn = [int(np.sum((s < 0.5) & (y == 1))) for s in (base, good)]
+    assert fn[0] == 1 and fn[1] != 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SmallGroupWarning)
+        frame = compare_models(
+            y,
+            {"base": base, "good": good},
+            sensitive_features=np.full(y.size, "all"),
+            reference="base",
+            n_bootstrap=0,
+            metrics=["ppv", "roc_auc"],
+        )
+    masked = suppress(frame, 11).set_index(["group", "metric"])
+    ppv, auc = masked.loc[("all", "ppv")], masked.loc[("all", "roc_auc")]
+    assert np.isnan([ppv.estimate, ppv.reference_estimate, ppv.difference]).all()
+    assert np.isfinite([auc.estimate, auc.reference_estimate, auc.difference]).all()
+    counts = frame.groupby("metric").smallest_confusion_count.first()
+    assert counts["ppv"] == 1 and counts.isna()["roc_auc"]

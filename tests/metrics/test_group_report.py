@@ -55,6 +55,7 @@ def test_frame_layout_overall_attributes_and_intersections(data):
         "ci_high",
         "n",
         "n_events",
+        "smallest_confusion_count",
         "n_failed",
         "reliable",
         "reason",
@@ -296,10 +297,94 @@ def test_suppress_below_masks_small_counts_and_rates():
     big = masked[masked.group == "big"]
     assert big.n_events.isna().all() and big.estimate.isna().all()
     overall = masked.group == "overall"
-    pd.testing.assert_frame_equal(masked[overall], full[overall])
+    counts = ["n", "n_events"]
+    pd.testing.assert_frame_equal(
+        masked.loc[overall, counts], full.loc[overall, counts]
+    )
+    # small's 8 non-events all score above 0.5: 8 false positives overall too
+    assert np.sum((p >= 0.5) & (y == 0)) == 8
+    assert np.isnan(_estimate(masked, "overall", "overall", "sensitivity"))
     assert full[full.group == "small"].estimate.notna().all()
     with pytest.raises(ValueError, match="suppress_below"):
         report.to_frame(suppress_below=0)
+
+
+CONFUSION_METRICS = ["sensitivity", "specificity", "ppv", "npv", "f1", "net_benefit"]
+
+
+def _scores(rng, counts):
+    """Outcomes and scores with ``(tp, fp, fn, tn)`` at threshold 0.5, shuffled."""
+    tp, fp, fn, tn = counts
+    y = np.r_[np.ones(tp + fn, int), np.zeros(fp + tn, int)]
+    high, low = rng.uniform(0.5, 1, tp + fp), rng.uniform(0, 0.49, fn + tn)
+    p = np.r_[high[:tp], low[:fn], high[tp:], low[fn:]]
+    order = rng.permutation(y.size)
+    return y[order], p[order]
+
+
+def _brute_confusion(y, p):
+    predicted = p >= 0.5
+    return [
+        int(np.sum(predicted & (y == 1))),
+        int(np.sum(predicted & (y == 0))),
+        int(np.sum(~predicted & (y == 1))),
+        int(np.sum(~predicted & (y == 0))),
+    ]
+
+
+def test_one_false_negative_masks_every_confusion_metric():
+    """Sensitivity 19/20 gives away the one missed event (issue 12)."""
+    rng = np.random.default_rng(3)
+    parts = {
+        "one_fn": (19, 15, 1, 25),
+        "large": (18, 12, 12, 18),
+        "zero": (0, 0, 15, 30),
+        "spare": (11, 11, 11, 11),  # the smallest sibling: masked by complement
+    }
+    drawn = {g: _scores(rng, c) for g, c in parts.items()}
+    y = np.concatenate([d[0] for d in drawn.values()])
+    p = np.concatenate([d[1] for d in drawn.values()])
+    group = np.concatenate([np.full(d[0].size, g) for g, d in drawn.items()])
+    brute = {g: _brute_confusion(y[group == g], p[group == g]) for g in parts}
+    assert brute["one_fn"][2] == 1 and min(brute["one_fn"]) == 1
+    assert min(c for c in brute["large"] if c) >= 11
+    metrics = [*CONFUSION_METRICS, "roc_auc", "n"]
+    report = _report(y, p, group, metrics=metrics, n_bootstrap=5)
+    full, masked = report.to_frame(), report.to_frame(11)
+    for g, counts in brute.items():
+        rows = full[(full.group == g) & full.metric.isin(CONFUSION_METRICS)]
+        assert (rows.smallest_confusion_count == min(c for c in counts if c)).all()
+        assert (
+            full[(full.group == g) & ~full.metric.isin(CONFUSION_METRICS)][
+                "smallest_confusion_count"
+            ]
+            .isna()
+            .all()
+        )
+    one = masked[(masked.group == "one_fn") & masked.metric.isin(CONFUSION_METRICS)]
+    assert one[["estimate", "ci_low", "ci_high"]].isna().all().all()
+    assert one.smallest_confusion_count.isna().all()
+    assert one.reason.str.contains("fewer than 11 true/false positives").all()
+    assert not one.reason.str.contains(r"\b1\b").any()
+    other = masked[(masked.group == "one_fn") & ~masked.metric.isin(CONFUSION_METRICS)]
+    assert other.estimate.notna().all() and (other.n == 60).all()
+    # overall minus the other groups would give one_fn's counts: spare is masked
+    spare = masked[(masked.group == "spare") & masked.metric.isin(CONFUSION_METRICS)]
+    assert spare.estimate.isna().all() and spare.smallest_confusion_count.isna().all()
+    assert spare.reason.str.contains("another group's true/false").all()
+    for g in ("large", "zero"):
+        kept = masked[masked.group == g].set_index("metric")
+        assert kept.smallest_confusion_count[CONFUSION_METRICS].notna().all()
+        assert kept.loc["sensitivity", "estimate"] == pytest.approx(
+            skm.recall_score(y[group == g], p[group == g] >= 0.5)
+        )
+    # the point estimates are the brute-force ones, and 1 or None masks nothing
+    large = brute["large"]
+    assert _estimate(masked, "sensitive_feature", "large", "ppv") == pytest.approx(
+        large[0] / (large[0] + large[1])
+    )
+    for unmasked in (report.to_frame(1), report.to_frame(None)):
+        pd.testing.assert_frame_equal(unmasked, full)
 
 
 @pytest.mark.parametrize(
@@ -608,3 +693,54 @@ def test_the_small_group_warning_counts_each_group_once():
     assert message.startswith("1 group is flagged reliable=False: "), message
     entries = message.split(": ", 1)[1].split("; ")
     assert len(entries) == len(set(entries))
+
+
+def _attack(frame):
+    """Confusion counts a reader solves by one subtraction (brute force)."""
+    rows = frame.set_index(["attribute", "group", "metric"])
+    known = {}
+    keys = list(dict.fromkeys(zip(frame.attribute, frame.group, strict=True)))
+    for attribute, group in keys:
+        sens = rows.loc[(attribute, group, "sensitivity"), "estimate"]
+        spec = rows.loc[(attribute, group, "specificity"), "estimate"]
+        n = rows.loc[(attribute, group, "n"), "n"]
+        events = rows.loc[(attribute, group, "n"), "n_events"]
+        if not (pd.isna(sens) or pd.isna(spec) or pd.isna(n) or pd.isna(events)):
+            tp, tn = round(sens * events), round(spec * (n - events))
+            known[attribute, group] = np.array([tp, n - events - tn, events - tp, tn])
+    partitions = [
+        (("overall", "overall"), [k for k in keys if k[0] == a])
+        for a in dict.fromkeys(frame.attribute)
+        if a != "overall"
+    ] + [
+        (
+            (a, g),
+            [k for k in keys if k[0] == "race & sex" and k[1].startswith(g + " &")],
+        )
+        for a, g in keys
+        if a == "race"
+    ]
+    recovered = []
+    for total, parts in partitions:
+        members = [total, *parts]
+        unknown = [k for k in members if k not in known]
+        if len(unknown) == 1:
+            shown = sum(known[k] for k in parts if k in known)
+            counts = known[total] - shown if unknown[0] != total else shown
+            recovered += [c for c in counts if 0 < c < 11]
+    return recovered
+
+
+def test_no_confusion_count_below_11_by_subtraction():
+    leaks = 0
+    for seed in range(6):
+        y, p, sf = make_scores(500, seed=seed)
+        metrics = ["sensitivity", "specificity", "n"]
+        report = _report(y, p, sf, metrics=metrics)
+        full, masked = report.to_frame(), report.to_frame(11)
+        assert _attack(masked) == [], seed
+        # the attacker works: masking only each group's own small counts leaks
+        own = full.copy()
+        own.loc[own.smallest_confusion_count < 11, "estimate"] = np.nan
+        leaks += bool(_attack(own))
+    assert leaks >= 3

@@ -91,3 +91,21 @@ def test_calibration_plot_hides_bins_with_few_patients(min_bin_size):
         counts = np.bincount(np.minimum((p[rows] * 10).astype(int), 9), minlength=10)
         assert len(line.get_xdata()) == int((counts >= min_bin_size).sum())
     plt.close("all")
+
+
+def test_forest_plot_leaves_out_a_rate_masked_for_a_small_confusion_count():
+    import matplotlib.pyplot as plt
+
+    y, p, sf = make_scores(400, seed=0)
+    report = group_report(
+        y, p, sensitive_features=sf.race, metrics="ppv", n_bootstrap=0, threshold=0.7
+    )
+    full, masked = report.to_frame(), report.to_frame(11)
+    dropped = masked.estimate.isna() & full.estimate.notna() & masked.n_events.notna()
+    assert dropped.any()
+    ax = report.plot("ppv", suppress_below=11)
+    labels = {t.get_text() for t in ax.get_yticklabels()}
+    for group in full.group[dropped]:
+        assert f"race: {group}" not in labels and group not in labels
+    assert len(labels) == masked.estimate.notna().sum()
+    plt.close("all")
