@@ -68,13 +68,9 @@ def summary_table(results, suppress_below=SUPPRESS_BELOW):
         index=keys, columns="metric", values="estimate", aggfunc="mean"
     )
     worst = _worst(results, "roc_auc", metrics)
-    table = table.join(
-        worst.groupby(keys)["estimate"].mean().rename("worst-group AUROC")
-    )
+    table = table.join(_seed_mean(worst, keys).rename("worst-group AUROC"))
     sensitivity = _worst(results, "sensitivity", metrics)
-    table = table.join(
-        sensitivity.groupby(keys)["estimate"].mean().rename("worst-group sensitivity")
-    )
+    table = table.join(_seed_mean(sensitivity, keys).rename("worst-group sensitivity"))
     table = table.join(results.fits.groupby(keys)["fit_seconds"].mean().rename("fit s"))
     names = {
         "roc_auc": "overall AUROC",
@@ -88,11 +84,26 @@ def summary_table(results, suppress_below=SUPPRESS_BELOW):
     return table[columns].reset_index()
 
 
+def _seed_mean(rows, keys):
+    """Mean over seeds, NaN if any seed's value is unknown."""
+    grouped = rows.assign(unknown=rows["estimate"].isna()).groupby(keys)
+    return grouped["estimate"].mean().where(~grouped["unknown"].any())
+
+
 def _worst(results, metric, metrics):
-    """Return the reliable group with the lowest value per seed, model, strategy."""
+    """Return the reliable group with the lowest value per seed, model, strategy.
+
+    Where a reliable group's value is masked (small counts) or undefined, the
+    worst is unknown: its estimate is NaN rather than the worst of the others.
+    """
+    keys = ["seed", "model", "strategy"]
     rows = _attribute_rows(results, metric, metrics)
-    rows = rows[rows["reliable"].astype(bool) & rows["estimate"].notna()]
-    return rows.loc[rows.groupby(["seed", "model", "strategy"])["estimate"].idxmin()]
+    rows = rows[rows["reliable"].astype(bool)]
+    unknown = rows.assign(unknown=rows["estimate"].isna()).groupby(keys)["unknown"]
+    rows = rows.assign(unknown=unknown.transform("any"))
+    worst = rows[rows["estimate"].notna()]
+    worst = worst.loc[worst.groupby(keys)["estimate"].idxmin()]
+    return worst.assign(estimate=worst["estimate"].where(~worst["unknown"]))
 
 
 def run_checks(results, suppress_below):

@@ -1,6 +1,8 @@
 """The report's tables and checks on results built by hand."""
 
+import numpy as np
 import pandas as pd
+import pytest
 
 from healthbalance.benchmark import _report_tables as tables
 from healthbalance.benchmark import run_checks
@@ -123,3 +125,22 @@ def test_representation_sentence_masks_the_share_of_a_small_group():
     assert "Tiny (race) fewer than 11 patients against 5.0%" in sentence
     assert "Low (race) 1.3% against 5.0%" in sentence
     assert "0.2%" not in sentence  # 0.2% of 3,000 patients would give 6 away
+
+
+def test_worst_group_is_unknown_when_a_reliable_group_is_masked():
+    from healthbalance.benchmark._checks import _seed_mean, _worst
+
+    results = hand_built({"group_over": 0.01})
+    metrics = results.metrics
+    keys = ["model", "strategy"]
+
+    def worst():
+        found = _seed_mean(_worst(results, "roc_auc", results.metrics), keys)
+        return found.droplevel("model")
+
+    assert worst()["erm"] == pytest.approx(0.70)  # B, the worst reliable group
+    b = (metrics["group"] == "B") & (metrics["strategy"] == "erm")
+    results.metrics = metrics.assign(estimate=metrics["estimate"].where(~b))
+    # not A's 0.85: the worst reliable group's value is hidden, so is the worst
+    assert np.isnan(worst()["erm"])
+    assert worst()["group_over"] == pytest.approx(0.71)
