@@ -409,7 +409,19 @@ def _print_summary(results, args, written):
         table = summary_table(results, args.suppress_below).sort_values(
             ["model", "worst-group AUROC"], ascending=[True, False], kind="stable"
         )
-        print(table.round(3).to_string(index=False))
+        shown = table.apply(
+            lambda column: (
+                column.map(lambda v: "n/a" if pd.isna(v) else f"{v:.3f}")
+                if pd.api.types.is_numeric_dtype(column)
+                else column
+            )
+        )
+        print(shown.to_string(index=False))
+    if table.isna().to_numpy().any():
+        print(
+            "n/a: undefined, or masked because a group's count behind it (events, "
+            f"true/false positives/negatives) is below {args.suppress_below}."
+        )
     print("\nChecks:")
     for sentence, _ in run_checks(results, args.suppress_below):
         print(f"- {sentence}")

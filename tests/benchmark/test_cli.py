@@ -171,6 +171,7 @@ def test_progress_names_each_run_and_every_written_file_is_printed(tmp_path, cap
     )
     assert captured.out.startswith("Bottom line:\n- race_ethnicity, logistic: ")
     assert "\nTest-set results, worst group by race_ethnicity:\n" in captured.out
+    assert not re.search(r"\bnan\b", captured.out, flags=re.IGNORECASE)
     printed = captured.out.split("Files written:\n")[1].strip().splitlines()
     files = sorted(str(p) for p in out.iterdir())
     assert sorted(printed) == files and len(files) == 4
