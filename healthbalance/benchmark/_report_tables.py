@@ -240,6 +240,6 @@ def fit_table(results):
     table = results.fits.pivot_table(
         index="strategy", columns="model", values="fit_seconds", aggfunc="mean"
     )
-    table = table.reindex(family_order(table.index)).round(2).astype(object)
+    table = table.reindex(family_order(table.index)).round(2)
     table.columns.name = None
-    return table.reset_index().fillna("not run")
+    return table.reset_index().map(lambda v: "not run" if pd.isna(v) else v)

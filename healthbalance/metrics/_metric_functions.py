@@ -75,6 +75,7 @@ __all__ = [
 _NEWTON_TOL = 1e-10
 _NEWTON_MAX_ITER = 100
 _MAX_HALVINGS = 40
+_MAX_STEP = 4.0  # largest change of the intercept or slope per Newton step
 
 
 def _divide(numerator, denominator):
@@ -128,8 +129,16 @@ def _calibration_fit(b, slope):
     k = w_pos.shape[0]
     theta = np.tile(b.group.calibration_start.get(slope, (0.0, 1.0)), (k, 1))
     exists = (w_pos.sum(axis=1) > 0) & (w_neg.sum(axis=1) > 0)
+    center = np.zeros(k)
     if slope:
         exists &= _overlap(x_pos, w_pos, x_neg, w_neg)
+        # fit a + s (x - center): logits far from 0 make the intercept and slope
+        # nearly collinear, and the Hessian's determinant cancels without it
+        total = w_pos.sum(axis=1) + w_neg.sum(axis=1)
+        center = _divide(_dot(w_pos, x_pos) + _dot(w_neg, x_neg), total)
+        center = np.nan_to_num(center)
+        x_pos, x_neg = x_pos - center[:, None], x_neg - center[:, None]
+        theta[:, 0] += theta[:, 1] * center
     data = (x_pos, w_pos, x_neg, w_neg)
     active = exists.copy()
     likelihood = _log_likelihood(theta, data)
@@ -139,11 +148,16 @@ def _calibration_fit(b, slope):
         rows = np.flatnonzero(active)
         part = _take_rows_of(data, rows)
         step = _newton_step(theta[rows], part, slope)
+        # a trust region: near-flat curvature (every risk near 0 or 1) gives huge
+        # steps that no halving brings back; the capped step keeps the direction
+        size = np.max(np.abs(step), axis=1, keepdims=True)
+        step *= np.minimum(1.0, _MAX_STEP / np.maximum(size, 1e-300))
         theta[rows], likelihood[rows] = _halve_until_better(
             theta[rows], step, part, likelihood[rows]
         )
         done = np.max(np.abs(step), axis=1) <= _NEWTON_TOL
         active[rows[done]] = False
+    theta[:, 0] -= theta[:, 1] * center  # back to a + s x
     value = theta[:, 1 if slope else 0]
     value = np.where(exists & ~active & np.isfinite(value), value, np.nan)
     if b.is_point and np.isfinite(value[0]):

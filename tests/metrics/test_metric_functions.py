@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import brentq, minimize
 from sklearn import metrics as skm
@@ -168,6 +168,9 @@ def test_calibration_fits_equal_independent_mle_when_miscalibrated(name, a, b):
     b=st.floats(0.2, 4),
     seed=st.integers(0, 2**16),
 )
+# two events among 28, all logits near 4.7: the MLE slope is 19.5; an uncapped Newton
+# step jumped to a flat region and never came back (found by hypothesis in CI)
+@example(n=28, a=5.0, b=0.21875, seed=0)
 @settings(max_examples=40, deadline=None)
 def test_calibration_slope_is_finite_exactly_when_classes_overlap(n, a, b, seed):
     y, p = _miscalibrated(a, b, n, seed)
