@@ -234,10 +234,7 @@ def suppress(frame, suppress_below=SUPPRESS_BELOW):
     out = frame.copy()
     small = np.zeros(len(out), dtype=bool)
     small_n = np.zeros(len(out), dtype=bool)
-    blocks = [c for c in BLOCKS if c in out.columns]
-    positions = pd.RangeIndex(len(out))
-    parts = out.groupby(blocks, sort=False).indices if blocks else {(): positions}
-    for rows in parts.values():
+    for rows in _blocks(out).values():
         block = out.iloc[rows]
         mask, mask_n = _block_masks(block, suppress_below)
         small[rows], small_n[rows] = mask, mask_n
