@@ -5,6 +5,8 @@ import os
 import shutil
 import tempfile
 
+import pytest
+
 # scikit-learn's check_array_api_input skips itself unless SciPy's array API support
 # is switched on; it must be set before SciPy is imported.
 os.environ.setdefault("SCIPY_ARRAY_API", "1")
@@ -15,3 +17,19 @@ os.environ.setdefault("SCIPY_ARRAY_API", "1")
 _CACHE_HOME = tempfile.mkdtemp(prefix="healthbalance-test-cache-")
 os.environ["XDG_CACHE_HOME"] = _CACHE_HOME
 atexit.register(shutil.rmtree, _CACHE_HOME, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def dask_client():
+    """One 2-worker ``distributed.LocalCluster`` shared by every test that needs it."""
+    import distributed
+
+    cluster = distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=None,
+        memory_limit="2GiB",
+    )
+    with cluster, distributed.Client(cluster) as client:
+        yield client
