@@ -161,7 +161,7 @@ def decision_curve(
         confidence_level=confidence_level,
         minimums=(min_group_size, min_events),
     )
-    return DecisionCurve(frame, replicates, thresholds, confidence_level)
+    return DecisionCurve(frame, replicates, thresholds, confidence_level, reference)
 
 
 def _check_thresholds(thresholds):

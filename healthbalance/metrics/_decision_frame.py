@@ -125,6 +125,8 @@ class DecisionCurve:
         The thresholds.
     confidence_level : float
         Coverage of the intervals.
+    reference : str or None, default=None
+        The reference model of the paired differences.
 
     Attributes
     ----------
@@ -136,14 +138,17 @@ class DecisionCurve:
         Coverage of the intervals.
     n_bootstrap : int
         Number of bootstrap replicates.
+    reference : str or None
+        The reference model of the paired differences (None without).
 
     See Also
     --------
     decision_curve : Build a decision curve.
     """
 
-    def __init__(self, frame, replicates, thresholds, confidence_level):
+    def __init__(self, frame, replicates, thresholds, confidence_level, reference=None):
         self._frame = frame
+        self.reference = reference
         self._replicates = replicates
         self.thresholds = thresholds
         self.confidence_level = confidence_level
@@ -186,7 +191,7 @@ class DecisionCurve:
         if suppress_below is not None:
             frame = suppress(frame, suppress_below)
             if "difference" in frame.columns:
-                frame = _mask_differences(frame)
+                frame = _mask_differences(frame, self.reference)
         return frame.drop(columns=SMALLEST_CONFUSION).reset_index(drop=True)
 
     def plot(self, *, attribute=None, model=None, suppress_below=None, ax=None):
@@ -250,12 +255,16 @@ class DecisionCurve:
         )
 
 
-def _mask_differences(frame):
-    """Mask a paired difference where either model's net benefit is masked."""
+def _mask_differences(frame, reference):
+    """Mask a paired difference where the model's or the reference's net benefit is.
+
+    Either one and the difference give back the other.
+    """
     keys = ["attribute", "group", "threshold"]
-    masked = frame.loc[frame["net_benefit"].isna(), keys].drop_duplicates()
+    own = frame[frame["model"] == reference]
+    masked = own.loc[own["net_benefit"].isna(), keys]
     hit = frame[keys].merge(masked, on=keys, how="left", indicator=True)
-    rows = (hit["_merge"] == "both").to_numpy()
+    rows = (hit["_merge"] == "both").to_numpy() | frame["net_benefit"].isna()
     frame = frame.copy()
     frame.loc[rows, DIFFERENCE_COLUMNS] = np.nan
     return frame
