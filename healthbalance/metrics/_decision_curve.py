@@ -11,6 +11,8 @@ seeds), so that curves of groups, thresholds and models are paired with each
 other and with a report of the same data.
 """
 
+from types import SimpleNamespace
+
 import numpy as np
 
 from healthbalance._small_counts import MIN_EVENTS, MIN_GROUP_SIZE
@@ -70,7 +72,9 @@ def decision_curve(
         Threshold probabilities in (0, 1); 0.01 to 0.99 in steps of 0.01 if None.
     reference : str or None, default=None
         With a dict of models, the key of the reference model: the frame then
-        holds each model's paired difference in net benefit to it, with intervals.
+        holds each model's paired difference in net benefit to it, with intervals
+        (the reference's rows first; the replicates are those of
+        :func:`compare_models` with the same reference and seed).
     n_bootstrap : int, default=1000
         Number of bootstrap replicates; 0 for point estimates only.
     confidence_level : float, default=0.95
@@ -129,6 +133,7 @@ def decision_curve(
     """
     thresholds = _check_thresholds(thresholds)
     scores = _check_models(y_score, reference)
+    reference = None if reference is None else str(reference)
     y, arrays, groups, _ = prepare(
         y_true,
         scores,
@@ -167,7 +172,10 @@ def decision_curve(
 def _check_thresholds(thresholds):
     if thresholds is None:
         return DEFAULT_THRESHOLDS
-    values = np.asarray(thresholds, dtype=float).ravel()
+    try:
+        values = np.asarray(thresholds, dtype=float).ravel()
+    except (TypeError, ValueError):
+        values = np.array([])
     if values.size == 0 or not np.all((values > 0) & (values < 1)):
         raise ValueError(
             f"thresholds must be probabilities in (0, 1), got {plain(thresholds)!r}; "
@@ -191,7 +199,10 @@ def _check_models(y_score, reference):
             f"reference={plain(reference)!r} is not a key of y_score; use one of "
             f"{list(y_score)}."
         )
-    return {str(name): score for name, score in y_score.items()}
+    names = list(y_score)
+    if reference is not None:  # first, as in compare_models: it orders the rows
+        names = [reference, *[name for name in names if name != reference]]
+    return {str(name): y_score[name] for name in names}
 
 
 class _Batch:
@@ -200,7 +211,8 @@ class _Batch:
     def __init__(self, tp, fp, n_pos, n_neg, thresholds):
         self.confusion = (tp, fp, n_pos - tp, n_neg - fp)
         self.n = n_pos + n_neg
-        self.group = type("Group", (), {"params": MetricParams(thresholds)})
+        # the registry reads the threshold from the group's params: here an array
+        self.group = SimpleNamespace(params=MetricParams(thresholds))
 
 
 def _net_benefit(tp, fp, n_pos, n_neg, thresholds):

@@ -26,6 +26,8 @@ def decision_plot(frame, *, ax=None):
         _, ax = plt.subplots(figsize=(6.5, 4))
     top = 0.0
     for i, (group, rows) in enumerate(frame.groupby("group", sort=False)):
+        if rows["net_benefit"].isna().all():  # masked: not drawn, colours kept
+            continue
         color = f"C{i % 10}"
         t = rows["threshold"].to_numpy()
         label = wrap(group) + ("" if rows["reliable"].all() else " (unreliable)")

@@ -8,6 +8,7 @@ import pytest
 from healthbalance.metrics import (
     DecisionCurve,
     SmallGroupWarning,
+    compare_models,
     decision_curve,
     group_report,
 )
@@ -169,6 +170,95 @@ def test_replicates_are_paired_with_group_report():
     )
 
 
+@pytest.mark.parametrize("container", ["list", "ndarray", "pandas"])
+def test_input_containers_give_the_same_curves(container):
+    y, p, g = _cohort(300, seed=8)
+    expected = _quiet(y, p, sensitive_features=g, thresholds=[0.2], n_bootstrap=0)
+    if container == "list":
+        y, p, g = y.tolist(), p.tolist(), g.tolist()
+    elif container == "pandas":
+        y, p, g = pd.Series(y), pd.Series(p), pd.Series(g, name="race")
+    frame = _quiet(y, p, sensitive_features=g, thresholds=[0.2], n_bootstrap=0)
+    columns = ["group", "net_benefit", "treat_all", "n", "n_events"]
+    pd.testing.assert_frame_equal(
+        frame.to_frame()[columns], expected.to_frame()[columns]
+    )
+
+
+def test_groups_and_intersections_are_those_of_group_report():
+    y, p, g = _cohort(800, seed=9)
+    sex = np.random.default_rng(1).choice(["F", "M"], y.size)
+    features = pd.DataFrame({"race": g, "sex": sex})
+    curve = _quiet(y, p, sensitive_features=features, thresholds=[0.2], n_bootstrap=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SmallGroupWarning)
+        report = group_report(
+            y, p, sensitive_features=features, metrics=["net_benefit"],
+            threshold=0.2, n_bootstrap=0,
+        ).to_frame()  # fmt: skip
+    frame = curve.to_frame()
+    keys = ["attribute", "group", "n", "n_events", "reliable"]
+    pd.testing.assert_frame_equal(frame[keys], report[keys])
+    np.testing.assert_allclose(frame["net_benefit"], report["estimate"], atol=1e-15)
+    both = frame[frame["attribute"] == "race & sex"].iloc[0]
+    race, sex_label = both["group"].split(" & ")
+    rows = (g == race) & (sex == sex_label)
+    expected = _brute_net_benefit(y[rows], p[rows], 0.2)
+    assert both["net_benefit"] == pytest.approx(expected, abs=1e-12)
+
+
+def test_resampling_all_rows_is_group_report_stratify_none():
+    y, p, g = _cohort(300, seed=10)
+    curve = _quiet(
+        y, p, sensitive_features=g, thresholds=[0.15], n_bootstrap=30,
+        stratify="none", random_state=2,
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SmallGroupWarning)
+        report = group_report(
+            y, p, sensitive_features=g, metrics=["net_benefit"], threshold=0.15,
+            n_bootstrap=30, stratify="none", random_state=2,
+        )  # fmt: skip
+    np.testing.assert_allclose(
+        curve._replicates[:, 0, :, 0], report._replicates[:, :, 0], atol=1e-12
+    )
+
+
+def test_results_do_not_depend_on_n_jobs():
+    y, p, g = _cohort(2000, seed=11)
+    frames = [
+        _quiet(
+            y, p, sensitive_features=g, n_bootstrap=40, random_state=0, n_jobs=n
+        ).to_frame()
+        for n in (1, 2)
+    ]
+    pd.testing.assert_frame_equal(*frames)
+
+
+def test_differences_are_paired_like_compare_models():
+    """The reference orders the rows, as in compare_models: same replicates."""
+    y, p, g = _cohort(400, seed=12)
+    other = np.clip(p * 1.3, 0, 1)
+    scores = {"other": other, "erm": p}  # the reference is not the first key
+    curve = _quiet(
+        y, scores, sensitive_features=g, thresholds=[0.2], reference="erm",
+        n_bootstrap=40, random_state=3,
+    )  # fmt: skip
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SmallGroupWarning)
+        compared = compare_models(
+            y, scores, sensitive_features=g, reference="erm",
+            metrics=["net_benefit"], threshold=0.2, n_bootstrap=40, random_state=3,
+        )  # fmt: skip
+    frame = curve.to_frame()
+    assert frame["model"].unique().tolist() == ["erm", "other"]
+    mine = frame[frame["model"] == "other"].reset_index(drop=True)
+    np.testing.assert_allclose(mine["difference"], compared["difference"], atol=1e-12)
+    np.testing.assert_allclose(
+        mine["difference_ci_low"], compared["ci_low"], atol=1e-12
+    )
+
+
 def test_paired_difference_to_the_reference_model():
     y, p, g = _cohort(500, seed=4)
     noisy = np.clip(p + np.random.default_rng(0).normal(0, 0.1, p.size), 0, 1)
@@ -284,6 +374,7 @@ def test_suppression_masks_differences_of_masked_curves():
     [
         ({"thresholds": [0.0, 0.5]}, "thresholds must be probabilities in"),
         ({"thresholds": []}, "thresholds must be probabilities in"),
+        ({"thresholds": ["low"]}, "thresholds must be probabilities in"),
         ({"reference": "erm"}, "needs y_score to be a dict"),
         ({"n_bootstrap": -1}, "n_bootstrap must be a non-negative integer"),
     ],
