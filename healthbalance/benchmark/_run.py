@@ -433,7 +433,7 @@ def _curves(y, runs, groups, seed, settings):
         warnings.simplefilter("ignore", SmallGroupWarning)
         return decision_curve(
             y,
-            {PLAIN: scores.pop(PLAIN), **scores},
+            scores,
             sensitive_features=groups,
             thresholds=CLINICAL_THRESHOLDS,
             reference=PLAIN,
