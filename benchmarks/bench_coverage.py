@@ -19,8 +19,14 @@ the mean bias (estimate - truth) instead. The ``wilson`` rows are Wilson (score)
 intervals of the proportions computed by scipy from each group's raw counts, for
 comparison with the percentile bootstrap; the mean widths of both follow the table.
 
+With ``--decision-curve``, each scenario also gets the coverage of
+``decision_curve``'s pointwise intervals of net benefit at the thresholds
+``DC_THRESHOLDS`` (the clinically relevant range of the benchmark report), per
+kind of row; the truth is the net benefit of the large sample by a plain numpy
+count (``score >= t``), not our code.
+
 Usage: python benchmarks/bench_coverage.py [--reps 200] [--boot 400]
-       [--stratify intersection] [--scenarios main,small,...]
+       [--stratify intersection] [--scenarios main,small,...] [--decision-curve]
 """
 
 import argparse
@@ -35,7 +41,7 @@ from scipy.optimize import brentq
 from scipy.special import expit, logit
 from scipy.stats import binomtest
 
-from healthbalance.metrics import group_report
+from healthbalance.metrics import decision_curve, group_report
 
 METRICS = [
     "prevalence",
@@ -60,6 +66,7 @@ BIASED = {"ece"}
 # proportions whose Wilson (score) interval, from the group's counts, is compared
 WILSON = ["sensitivity", "specificity", "ppv", "npv"]
 TRUTH_ROWS = 2_000_000
+DC_THRESHOLDS = np.array([0.05, 0.1, 0.2, 0.3, 0.5])
 
 # name: (group sizes (one attribute) or {attribute: levels} sizes, prevalences, a, b)
 SCENARIOS = {
@@ -260,12 +267,68 @@ def widths(hits):
     return wide.reindex(index=names)[sorted(wide.columns, key=_column_order)]
 
 
+def _true_net_benefit(y, score, frame):
+    """Net benefit of every group of every attribute by a plain count (no our code)."""
+    keys = [("overall", "overall", np.ones(y.size, bool))]
+    for attribute in frame.columns:
+        labels = frame[attribute].to_numpy()
+        keys += [(attribute, g, labels == g) for g in np.unique(labels)]
+    w = DC_THRESHOLDS / (1 - DC_THRESHOLDS)
+    values = {}
+    for attribute, group, member in keys:
+        treated = score[member][:, None] >= DC_THRESHOLDS
+        event = y[member][:, None] == 1
+        tp, fp = (treated & event).sum(0), (treated & ~event).sum(0)
+        for t, nb in zip(DC_THRESHOLDS, (tp - fp * w) / member.sum(), strict=True):
+            values[(attribute, group, t)] = nb
+    return pd.Series(values)
+
+
+def curve_coverage(scenario, reps, boot, stratify):
+    """Coverage of decision_curve's intervals per threshold and kind of row."""
+    sizes = SCENARIOS[scenario][0]
+    scale = TRUTH_ROWS / sum(sizes[next(iter(sizes))])
+    true = _true_net_benefit(*draw(scale, scenario, np.random.default_rng(2024)))
+    first_attribute = next(iter(sizes))
+    kwargs = {"stratify": stratify} if stratify else {}
+    rng, hits = np.random.default_rng(7), []
+    for r in range(reps):
+        y, score, frame = draw(1.0, scenario, rng)
+        f = decision_curve(
+            y, score, sensitive_features=frame, thresholds=DC_THRESHOLDS,
+            n_bootstrap=boot, min_group_size=1, min_events=1, random_state=r,
+            **kwargs,
+        ).to_frame()  # fmt: skip
+        f = f.set_index(["attribute", "group", "threshold"])
+        t = true.reindex(f.index).to_numpy()
+        known = ~np.isnan(t)
+        covered = (f["ci_low"].to_numpy() <= t) & (t <= f["ci_high"].to_numpy())
+        hits.append(
+            pd.DataFrame(
+                {
+                    "threshold": f.index.get_level_values(2)[known],
+                    "row": _row_kind(f, first_attribute)[known],
+                    "covered": covered[known].astype(float),
+                }
+            )
+        )
+    hits = pd.concat(hits, ignore_index=True)
+    cells = hits.groupby(["threshold", "row"])["covered"].agg(["mean", "size"])
+    text = [
+        f"{c:.3f} ± {np.sqrt(c * (1 - c) / k):.3f}"
+        for c, k in zip(cells["mean"], cells["size"], strict=True)
+    ]
+    wide = pd.Series(text, index=cells.index).unstack("row")
+    return wide[sorted(wide.columns, key=_column_order)]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--reps", type=int, default=200)
     parser.add_argument("--boot", type=int, default=400)
     parser.add_argument("--stratify", default=None)
     parser.add_argument("--scenarios", default="main,miscalibrated,small")
+    parser.add_argument("--decision-curve", action="store_true")
     args = parser.parse_args()
     warnings.simplefilter("ignore")  # small-group warnings are expected here
     has_stratify = "stratify" in inspect.signature(group_report).parameters
@@ -285,6 +348,14 @@ def main():
         print(table(hits).to_string())
         print("mean interval width:")
         print(widths(hits).round(4).to_string())
+        if args.decision_curve:
+            start = time.perf_counter()
+            curves = curve_coverage(scenario, args.reps, args.boot, stratify)
+            print(
+                "net benefit (decision_curve), coverage per threshold "
+                f"({time.perf_counter() - start:.0f} s):"
+            )
+            print(curves.to_string())
 
 
 if __name__ == "__main__":

@@ -71,8 +71,15 @@ ESTIMATES = (
     "difference",
     "reference_estimate",
     "n_failed",  # replicates without events hint at the number of events
+    # decision curves (treat_all gives the prevalence)
+    "net_benefit",
+    "treat_all",
+    "net_interventions_avoided",
+    "difference_ci_low",
+    "difference_ci_high",
 )
-BLOCKS = ("seed", "model", "strategy")
+# each value of these columns is a table of its own (a curve: one per threshold)
+BLOCKS = ("seed", "model", "strategy", "threshold")
 SMALLEST_CONFUSION = "smallest_confusion_count"
 
 
@@ -205,10 +212,11 @@ def suppress(frame, suppress_below=SUPPRESS_BELOW):
     frame : pandas.DataFrame
         Rows with ``attribute``, ``group``, ``n`` and ``n_events`` (a
         :meth:`GroupReport.to_frame`, :func:`compare_models` or benchmark table);
-        ``seed``, ``model`` and ``strategy`` columns, if any, split it into separate
-        tables. Frames without ``n`` and ``n_events`` are returned unchanged. A
-        ``smallest_confusion_count`` column, if any, masks the rows of the metrics
-        computed from the confusion counts (see the module docstring).
+        ``seed``, ``model``, ``strategy`` and ``threshold`` columns, if any, split
+        it into separate tables. Frames without ``n`` and ``n_events`` are
+        returned unchanged. A ``smallest_confusion_count`` column, if any, masks
+        the rows of the metrics computed from the confusion counts (see the
+        module docstring).
     suppress_below : int, default=11
         Smallest count that may be released (see the module docstring).
 
@@ -283,7 +291,7 @@ def _add_reason(out, rows, text):
 
 
 def _blocks(frame):
-    """Positions of the rows of each table (one seed, model and strategy)."""
+    """Positions of the rows of each table (one seed, model, strategy and threshold)."""
     blocks = [c for c in BLOCKS if c in frame.columns]
     if not blocks:
         return {(): np.arange(len(frame))}
@@ -324,7 +332,7 @@ def _confusion_complement(block, hidden):
 
 
 def _block_masks(block, suppress_below):
-    """Masks of the rows of one table (one seed, model and strategy)."""
+    """Masks of the rows of one table (one seed, model, strategy and threshold)."""
     keys = list(zip(block["attribute"], block["group"], strict=True))
     groups = list(dict.fromkeys(keys))
     first = block.assign(_key=keys).drop_duplicates("_key")

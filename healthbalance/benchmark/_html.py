@@ -9,6 +9,7 @@ import html
 import io
 
 from healthbalance._small_counts import SUPPRESS_BELOW
+from healthbalance.benchmark import _report_curves as curves
 from healthbalance.benchmark import _report_plots as plots
 from healthbalance.benchmark import _report_tables as tables
 from healthbalance.benchmark._bottom_line import bottom_line
@@ -93,6 +94,7 @@ def write_html_report(
             "with the best worst-group AUROC; the same axes in every panel."
         ),
         *_reliability(results, suppress_below),
+        *_decision_curves(results, suppress_below),
         "<h2>Groups</h2>",
         _table(
             tables.group_table(results, suppress_below),
@@ -205,6 +207,42 @@ def _reliability(results, suppress_below):
             _figure(plots.plot_reliability(results, model, ranked, suppress_below))
         )
     return parts
+
+
+def _decision_curves(results, suppress_below):
+    parts = []
+    for model in results.settings["models"]:
+        table, _ = tables.main_table(results, model, suppress_below)
+        ranked = table["strategy"].tolist()
+        figure = curves.plot_curves(results, model, ranked, suppress_below)
+        if figure is None:
+            continue
+        difference, best = curves.curve_table(results, model, ranked, suppress_below)
+        parts.append(_figure(figure))
+        if best is not None:
+            caption = f"{model}: net benefit difference {best} minus erm by group"
+            parts.append(_table(difference, caption))
+    if not parts:
+        return []
+    return [
+        "<h2>Net benefit by group (decision curves), thresholds 0.05 to 0.5</h2>",
+        _note(
+            "Net benefit of treating the patients whose predicted risk is at least "
+            "the threshold, per group (test set, first seed), with pointwise 95% "
+            "intervals; dotted: treating everyone in the group; black: treating no "
+            "one. Plain training against the strategy with the best worst-group "
+            "AUROC among those whose scores are risks; the table gives the paired "
+            "difference."
+            + (
+                " Thresholds where a group has from 1 to "
+                f"{suppress_below - 1} true or false positives or negatives are "
+                "not shown."
+                if suppress_below
+                else ""
+            )
+        ),
+        *parts,
+    ]
 
 
 def _check(text, ok):

@@ -1,7 +1,7 @@
 """Run the benchmark: every (seed, base model, strategy) run, then the reports."""
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -13,13 +13,15 @@ from healthbalance._sensitive import check_sensitive_features
 from healthbalance._small_counts import SUPPRESS_BELOW, count_text
 from healthbalance.benchmark import _protocol as protocol
 from healthbalance.benchmark import _run_cache as run_cache
-from healthbalance.benchmark._bottom_line import bottom_line
+from healthbalance.benchmark._bottom_line import PLAIN, bottom_line
+from healthbalance.benchmark._checks import has_probabilities
 from healthbalance.benchmark._leakage import check_leakage
 from healthbalance.benchmark._models import BASE_MODELS, base_model_grid
 from healthbalance.benchmark._strategies import STRATEGIES
 from healthbalance.metrics import (
     SmallGroupWarning,
     compare_models,
+    decision_curve,
     group_report,
     representation_report,
 )
@@ -35,6 +37,9 @@ SCORE_METRICS = [
 ]
 DECISION_METRICS = ["sensitivity", "specificity", "ppv", "npv"]
 DELTA_METRICS = ["roc_auc", "average_precision", "brier_score", "calibration_intercept"]
+# Decision curves of the report: the clinically relevant range of thresholds for
+# in-hospital mortality (treat from a 5% risk, rarely wait beyond 50%).
+CLINICAL_THRESHOLDS = np.round(np.arange(5, 51) / 100, 2)
 BAR_FORMAT = "{desc} {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]"
 EMPTY_DELTAS = pd.DataFrame(
     columns=[
@@ -75,6 +80,10 @@ class BenchmarkResults:
         :func:`~healthbalance.metrics.representation_report`.
     settings : dict
         How the benchmark was run (attribute, seeds, sizes, strategies).
+    curves : dict
+        ``(seed, model) -> DecisionCurve`` of the first seed: net benefit per group
+        of every strategy whose scores are risks, at :data:`CLINICAL_THRESHOLDS`
+        (0.05 to 0.5), paired against ``erm``.
     """
 
     metrics: pd.DataFrame
@@ -83,6 +92,7 @@ class BenchmarkResults:
     reports: dict
     representation: object
     settings: dict
+    curves: dict = field(default_factory=dict)
 
     def summary(self, metric="roc_auc", *, suppress_below=SUPPRESS_BELOW):
         """Return the bottom line of the benchmark in plain words.
@@ -372,7 +382,7 @@ def _run_one(splits, strategy, model, seed, quick, path, config):
 
 
 def _evaluate(done, splits, sensitive, settings):
-    metrics, deltas, fits, reports = [], [], [], {}
+    metrics, deltas, fits, reports, curves = [], [], [], {}, {}
     for seed in settings["seeds"]:
         test = splits[seed]["test"]
         groups = sensitive.iloc[test["rows"]].reset_index(drop=True)
@@ -401,6 +411,8 @@ def _evaluate(done, splits, sensitive, settings):
                 deltas.append(
                     delta.rename(columns={"model": "strategy"}).assign(**keys)
                 )
+            if seed == settings["seeds"][0] and PLAIN in runs:
+                curves[seed, model] = _curves(test["y"], runs, groups, seed, settings)
     return BenchmarkResults(
         metrics=_front(pd.concat(metrics, ignore_index=True)),
         deltas=_front(pd.concat(deltas, ignore_index=True)) if deltas else EMPTY_DELTAS,
@@ -408,7 +420,27 @@ def _evaluate(done, splits, sensitive, settings):
         reports=reports,
         representation=None,
         settings=settings,
+        curves=curves,
     )
+
+
+def _curves(y, runs, groups, seed, settings):
+    """Decision curves of the strategies whose scores are risks, against erm."""
+    scores = {
+        name: run["score"] for name, run in runs.items() if has_probabilities(name)
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SmallGroupWarning)
+        return decision_curve(
+            y,
+            scores,
+            sensitive_features=groups,
+            thresholds=CLINICAL_THRESHOLDS,
+            reference=PLAIN,
+            intersections=False,
+            n_bootstrap=settings["n_bootstrap"],
+            random_state=seed,
+        )
 
 
 def _report(y, score, groups, metrics, seed, settings):

@@ -2,6 +2,8 @@
 
 - :func:`group_report` -> :class:`GroupReport`: metrics per group with paired
   bootstrap intervals, disparities with paired intervals, worst group, plots.
+- :func:`decision_curve` -> :class:`DecisionCurve`: net benefit per group at many
+  thresholds with paired bootstrap intervals, treat-all, differences between models.
 - :func:`compare_models`: paired bootstrap differences between models, per group.
 - :func:`representation_report`: group shares against a reference population and
   the patients needed for a target precision.
@@ -17,15 +19,19 @@
 """
 
 from healthbalance.metrics._compare import compare_models
+from healthbalance.metrics._decision_curve import decision_curve
+from healthbalance.metrics._decision_frame import DecisionCurve
 from healthbalance.metrics._group_report import SmallGroupWarning, group_report
 from healthbalance.metrics._report import GroupReport
 from healthbalance.metrics._representation import representation_report
 from healthbalance.metrics._scorer import make_group_scorer
 
 __all__ = [
+    "DecisionCurve",
     "GroupReport",
     "SmallGroupWarning",
     "compare_models",
+    "decision_curve",
     "group_report",
     "make_group_scorer",
     "representation_report",
