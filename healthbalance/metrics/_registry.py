@@ -41,6 +41,7 @@ explicitly, otherwise those rows use a batch of the whole group.
 from dataclasses import dataclass
 from dataclasses import fields as fields_of
 
+from healthbalance.metrics._calibration_error import e50, e90, emax, ici
 from healthbalance.metrics._metric_functions import (
     average_precision,
     brier_score,
@@ -115,6 +116,10 @@ class MetricSpec:
     proportion : callable or None, default=None
         For a proportion, ``proportion(batch) -> (successes, trials)``, the counts
         of its Wilson interval (``group_report(proportion_interval="wilson")``).
+    default : bool, default=True
+        Whether the metric is computed when no metrics are named
+        (``metrics=None``); the smooth calibration errors fit a loess per group
+        and replicate, so they are computed when asked for by name.
 
     Examples
     --------
@@ -133,6 +138,7 @@ class MetricSpec:
     mergeable: bool = False
     undefined: str = ""
     proportion: object = None
+    default: bool = True
 
     def __post_init__(self):
         unknown = sorted(set(self.statistics) - set(STATISTICS))
@@ -246,6 +252,42 @@ METRICS = {
         True,
         "min",
         mergeable=True,
+    ),
+    "ici": MetricSpec(
+        ici,
+        ("logits",),
+        "Integrated calibration index: mean ``|loess(p) - p|`` over the patients.",
+        "any",
+        True,
+        "min",
+        default=False,
+    ),
+    "e50": MetricSpec(
+        e50,
+        ("logits",),
+        "Median of ``|loess(p) - p|`` over the patients.",
+        "any",
+        True,
+        "min",
+        default=False,
+    ),
+    "e90": MetricSpec(
+        e90,
+        ("logits",),
+        "90th percentile of ``|loess(p) - p|`` over the patients.",
+        "any",
+        True,
+        "min",
+        default=False,
+    ),
+    "emax": MetricSpec(
+        emax,
+        ("logits",),
+        "Largest ``|loess(p) - p|`` over the patients.",
+        "any",
+        True,
+        "min",
+        default=False,
     ),
     "calibration_intercept": MetricSpec(
         calibration_intercept,
