@@ -2,6 +2,8 @@
 
 - :func:`group_report` -> :class:`GroupReport`: metrics per group with paired
   bootstrap intervals, disparities with paired intervals, worst group, plots.
+- :func:`calibration_by_group` -> :class:`CalibrationCurves`: smooth (loess,
+  spline) or binned calibration curves per group with pointwise bootstrap bands.
 - :func:`compare_models`: paired bootstrap differences between models, per group.
 - :func:`representation_report`: group shares against a reference population and
   the patients needed for a target precision.
@@ -16,6 +18,10 @@
   or, without routing, from columns of ``X`` (``sensitive_columns="race"``).
 """
 
+from healthbalance.metrics._calibration_curves import (
+    CalibrationCurves,
+    calibration_by_group,
+)
 from healthbalance.metrics._compare import compare_models
 from healthbalance.metrics._group_report import SmallGroupWarning, group_report
 from healthbalance.metrics._report import GroupReport
@@ -23,8 +29,10 @@ from healthbalance.metrics._representation import representation_report
 from healthbalance.metrics._scorer import make_group_scorer
 
 __all__ = [
+    "CalibrationCurves",
     "GroupReport",
     "SmallGroupWarning",
+    "calibration_by_group",
     "compare_models",
     "group_report",
     "make_group_scorer",

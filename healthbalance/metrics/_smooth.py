@@ -37,6 +37,7 @@ _KNOT_QUANTILES = {
     5: (0.05, 0.275, 0.5, 0.725, 0.95),
 }
 _BISECTIONS = 64
+_BLOCK = 2**18  # elements of one (replicates, points, cells) array
 
 
 def loess(x, w, e, at, *, span=LOESS_SPAN, degree=LOESS_DEGREE):
@@ -70,23 +71,38 @@ def loess(x, w, e, at, *, span=LOESS_SPAN, degree=LOESS_DEGREE):
     0.25
     """
     x, at = np.asarray(x, float), np.asarray(at, float)
+    w, e = np.asarray(w, float), np.asarray(e, float)
     h = _bandwidth(x, w, at, span)
+    # a few replicates at a time: the (replicates, points, cells) arrays stay small
+    step = max(1, _BLOCK // max(at.size * x.size, 1))
+    return np.concatenate(
+        [
+            _local_fit(x, w[k : k + step], e[k : k + step], at, h[k : k + step], degree)
+            for k in range(0, w.shape[0], step)
+        ]
+    )
+
+
+def _local_fit(x, w, e, at, h, degree):
+    """Weighted least squares at each point, from the tricube-weighted moments."""
     z = (x[None, None, :] - at[None, :, None]) / h[:, :, None]
     kernel = np.clip(1 - np.abs(z) ** 3, 0, None) ** 3
-    kw = kernel * w[:, None, :]
-    ke = kernel * e[:, None, :]
-    powers = [np.ones_like(z), z]
-    for _ in range(2 * degree - 1):
-        powers.append(powers[-1] * z)
-    moments = np.stack([np.einsum("kmn,kmn->km", kw, p) for p in powers], axis=-1)
-    targets = np.stack(
-        [np.einsum("kmn,kmn->km", ke, p) for p in powers[: degree + 1]], axis=-1
-    )
+    kw, ke = kernel * w[:, None, :], kernel * e[:, None, :]
+    moments, targets = [kw.sum(axis=2)], [ke.sum(axis=2)]
+    for j in range(1, 2 * degree + 1):
+        kw *= z
+        moments.append(kw.sum(axis=2))
+        if j <= degree:
+            ke *= z
+            targets.append(ke.sum(axis=2))
     index = np.add.outer(np.arange(degree + 1), np.arange(degree + 1))
-    gram = moments[..., index]
-    coef = np.einsum("kmij,kmj->kmi", np.linalg.pinv(gram, rcond=1e-12), targets)
-    fit = coef[..., 0]
-    return np.where(moments[..., 0] > 0, fit, np.nan)
+    gram = np.stack(moments, axis=-1)[..., index]
+    # a ridge of 1e-12 of the scale: a neighbourhood with fewer distinct
+    # predictions than coefficients gets a finite (lower-degree like) fit
+    ridge = 1e-12 * np.maximum(moments[0], 1e-300)[..., None, None]
+    gram = gram + ridge * np.eye(degree + 1)
+    coef = np.linalg.solve(gram, np.stack(targets, axis=-1)[..., None])[..., 0]
+    return np.where(moments[0] > 0, coef[..., 0], np.nan)
 
 
 def _bandwidth(x, w, at, span):
