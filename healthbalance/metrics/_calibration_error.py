@@ -13,9 +13,12 @@ non-events of :attr:`~healthbalance.metrics._count_batch.CountBatch.logit_data`
 merged in order of the prediction and, past :data:`MAX_CELLS`, summed into bins
 of consecutive predictions cut at equal counts and equal widths, each at its mean
 prediction. The loess is fitted exactly (:func:`~healthbalance.metrics._smooth.loess`)
-at :data:`GRID_POINTS` quantiles of the cells and interpolated linearly between
-them, as R's own ``loess`` interpolates between its k-d tree vertices. Binning and
-interpolation error: see the user guide (below 1e-4 of the ICI measured).
+at :data:`GRID_POINTS` cells evenly spaced in their order and interpolated linearly
+between them, as R's own ``loess`` interpolates between its k-d tree vertices.
+Binning and interpolation error, measured against the exact loess on every row at
+5,000 patients and between binned and row cells at 40,000 (calibrated and
+miscalibrated models): below 3e-5 for ``ici``, 1.5e-4 for ``e50`` and ``e90``,
+4e-4 for ``emax`` (``tests/metrics/test_calibration_error.py``).
 """
 
 import weakref
@@ -71,16 +74,15 @@ def _bounds(p):
 def smooth_at_cells(p, w, e, span=LOESS_SPAN, degree=LOESS_DEGREE):
     """Return the loess of the event rate at every cell, (n_replicates, n_cells).
 
-    Fitted at :data:`GRID_POINTS` quantiles of the cells (of all their replicates'
-    patients) and interpolated linearly between them; exact when there are fewer
-    cells than grid points.
+    Fitted at :data:`GRID_POINTS` cells evenly spaced in the sorted cells (the
+    first and last among them; the same for every replicate of the batch) and
+    interpolated linearly between them; exact when there are fewer cells than
+    grid points.
     """
     if p.size <= GRID_POINTS:
         return loess(p, w, e, p, span=span, degree=degree)
-    total = np.cumsum(w.sum(axis=0))
-    ranks = np.linspace(0, total[-1], GRID_POINTS)
-    grid = np.unique(p[np.minimum(np.searchsorted(total, ranks), p.size - 1)])
-    grid = np.unique(np.concatenate([[p[0]], grid, [p[-1]]]))
+    positions = np.linspace(0, p.size - 1, GRID_POINTS).round().astype(np.intp)
+    grid = np.unique(p[positions])
     fit = loess(p, w, e, grid, span=span, degree=degree)
     return np.stack([np.interp(p, grid, row) for row in fit])
 
