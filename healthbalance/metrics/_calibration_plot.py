@@ -32,30 +32,24 @@ def plot_curves(curves, attribute, suppress_below):
     names = list(dict.fromkeys(rows["group"]))
     n_cols = min(_COLUMNS, len(names))
     n_rows = -(-len(names) // n_cols)
-    fig, axes = plt.subplots(
-        2 * n_rows,
-        n_cols,
-        figsize=(2.6 * n_cols + 1.6, 3.2 * n_rows),
-        gridspec_kw={"height_ratios": [4, 1] * n_rows},
-        squeeze=False,
-        sharex=True,
-    )
+    fig = plt.figure(figsize=(2.7 * n_cols + 1.8, 3.1 * n_rows + 0.5))
+    outer = fig.add_gridspec(n_rows, n_cols, hspace=0.45, wspace=0.25)
     for k, name in enumerate(names):
-        top, bottom = (
-            axes[2 * (k // n_cols), k % n_cols],
-            axes[2 * (k // n_cols) + 1, k % n_cols],
+        cell = outer[k // n_cols, k % n_cols].subgridspec(
+            2, 1, height_ratios=[4, 1], hspace=0.06
         )
-        group = rows[rows["group"] == name]
-        _curve(top, overall, group, name, curves)
+        top = fig.add_subplot(cell[0])
+        bottom = fig.add_subplot(cell[1], sharex=top)
+        _curve(top, overall, rows[rows["group"] == name], name, curves)
         _histogram(bottom, curves._histograms[(attribute, name)], suppress_below)
-    for k in range(len(names), n_rows * n_cols):
-        for ax in axes[2 * (k // n_cols) : 2 * (k // n_cols) + 2, k % n_cols]:
-            ax.set_visible(False)
-    handles, labels = axes[0, 0].get_legend_handles_labels()
+        top.tick_params(labelbottom=False)
+        if k % n_cols:
+            top.set_ylabel("")
+    handles, labels = fig.axes[0].get_legend_handles_labels()
     # outside the panels, so that it never covers a curve
-    fig.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.0, 0.95))
+    fig.legend(handles, labels, loc="upper left", bbox_to_anchor=(0.91, 0.9))
     fig.suptitle(f"Calibration by {attribute} ({curves.method})")
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.08, right=0.9, bottom=0.1, top=0.86)
     return fig
 
 
