@@ -84,3 +84,39 @@ def test_weighted_quantile_equals_numpy_on_repeated_rows(q):
         assert ours[k] == pytest.approx(
             np.quantile(np.repeat(values[k], weights[k]), q)
         )
+
+
+def _natural_spline_basis(x, knots):
+    """Natural cubic splines (linear beyond the outer knots), from scipy's interpolants.
+
+    The same function space as the restricted cubic spline, in another basis.
+    """
+    from scipy.interpolate import CubicSpline
+
+    columns = []
+    for j in range(knots.size):
+        spline_j = CubicSpline(knots, np.eye(knots.size)[j], bc_type="natural")
+        value = spline_j(x)
+        for end in (knots[0], knots[-1]):
+            outside = x < end if end == knots[0] else x > end
+            value[outside] = spline_j(end) + spline_j(end, 1) * (x[outside] - end)
+        columns.append(value)
+    return np.stack(columns, axis=1)
+
+
+def test_spline_equals_a_natural_spline_logistic_fit_by_scikit_learn():
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(5)
+    p = np.sort(rng.beta(2, 5, 3000))
+    y = rng.binomial(1, np.clip(p * (1.5 - p), 0, 1))
+    logit = np.log(p / (1 - p))
+    knots = np.quantile(logit, [0.05, 0.35, 0.65, 0.95], method="inverted_cdf")
+    model = LogisticRegression(C=np.inf, fit_intercept=False, tol=1e-12)
+    model.set_params(max_iter=10_000)
+    model.fit(_natural_spline_basis(logit, knots), y)
+    at = np.linspace(0.02, 0.8, 9)
+    at_logit = np.log(at / (1 - at))
+    expected = model.predict_proba(_natural_spline_basis(at_logit, knots))[:, 1]
+    ours = spline(p, np.ones((1, p.size)), y[None, :] * 1.0, at)[0]
+    np.testing.assert_allclose(ours, expected, atol=1e-6)
