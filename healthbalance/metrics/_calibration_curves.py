@@ -319,7 +319,8 @@ class CalibrationCurves:
             Columns ``attribute``, ``group``, ``predicted`` (the grid point, or the
             bin's mean prediction), ``observed`` (the smoothed or binned event
             rate), ``ci_low``, ``ci_high`` (pointwise band), ``n`` and
-            ``n_events`` (the group's), ``reliable`` and ``reason``.
+            ``n_events`` (the group's), ``reliable`` and ``reason``. The smoothed
+            rates are not clipped to [0, 1]: a loess near a boundary can cross it.
         """
         frame = self._frame
         if suppress_below is None:
@@ -337,7 +338,7 @@ class CalibrationCurves:
         out["n_events"] = pd.array([masked[key][2] for key in keys], dtype="Int64")
         return out.drop(columns="_count").reset_index(drop=True)
 
-    def plot(self, attribute=None, *, suppress_below=SUPPRESS_BELOW):
+    def plot(self, *, attribute=None, suppress_below=SUPPRESS_BELOW):
         """Draw the curves of one attribute's groups, with bands and histograms.
 
         One panel per group (the overall curve in each, grey), the band shaded,
@@ -350,8 +351,9 @@ class CalibrationCurves:
         ----------
         attribute : str or None, default=None
             The attribute (or intersection) to draw; the first one if None.
-        suppress_below : int, default=11
-            Smallest count that may be shown.
+        suppress_below : int or None, default=11
+            Smallest count that may be shown; None draws everything (a figure that
+            stays in the secure environment).
 
         Returns
         -------

@@ -92,6 +92,8 @@ def shown_bars(counts, suppress_below):
     >>> shown_bars(np.array([3, 40, 0, 12, 30]), 11).tolist()
     [0, 40, 0, 0, 30]
     """
+    if suppress_below is None:
+        return counts
     shown = np.where(counts >= suppress_below, counts, 0)
     while 0 < counts.sum() - shown.sum() < suppress_below and shown.any():
         drawn = np.flatnonzero(shown)

@@ -24,8 +24,9 @@ produce the same quantities from binned counts and sums that add up over its par
   ``n_bins`` equal-width bins of [0, 1] (``calibration_curve`` binning); additive.
 - ``"logits"``: ``logit_data = (x_pos, w_pos, x_neg, w_neg)``, logits of the events
   and the non-events with their counted weights: the rows, or bins of sorted logits
-  each at its rows' mean logit (the calibration fits read nothing else). Additive
-  once the parts share the bins.
+  each at its rows' mean logit (the calibration fits and the smooth calibration
+  errors ``ici``, ``e50``, ``e90``, ``emax`` read nothing else: a cell of weight
+  ``w`` counts as ``w`` rows). Additive once the parts share the bins.
 - ``"sorted_scores"``: the counted events and non-events in score order (``cpos``,
   ``cneg``, their cumulative sums and tie tables), from which the rank statistics
   ``auc_wins`` and ``precision_sum`` and the ROC operating points are read. A source

@@ -108,6 +108,7 @@ def test_plot_saves_one_panel_per_group(tmp_path):
     curves = calibration_by_group(
         y, p, sensitive_features=frame, n_bootstrap=5, random_state=0
     )
+    plt.close(curves.plot(attribute="sex", suppress_below=None))
     fig = curves.plot()
     titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
     assert titles == ["A", "B", "C"]
@@ -118,7 +119,7 @@ def test_plot_saves_one_panel_per_group(tmp_path):
     image = plt.imread(path)
     assert image.shape[0] > 100 and image.shape[1] > 300
     with pytest.raises(ValueError, match="attribute 'nope' is not in these curves"):
-        curves.plot("nope")
+        curves.plot(attribute="nope")
     plt.close("all")
 
 
