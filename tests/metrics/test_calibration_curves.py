@@ -140,3 +140,13 @@ def test_binned_curve_of_a_large_group_is_within_the_stated_error():
     model.fit()
     expected = model.predict(rows["predicted"].to_numpy()).values
     np.testing.assert_allclose(rows["observed"], expected, atol=2e-4)
+
+
+@pytest.mark.parametrize("container", [list, np.asarray, pd.Series])
+def test_input_containers_give_the_same_curves(container):
+    y, p, race = _data(500)
+    expected = calibration_by_group(y, p, sensitive_features=race, n_bootstrap=0)
+    got = calibration_by_group(
+        container(y), container(p), sensitive_features=container(race), n_bootstrap=0
+    )
+    pd.testing.assert_frame_equal(got.to_frame(), expected.to_frame())
