@@ -18,6 +18,9 @@ pooled as ``other``. ``ece`` is biased away from 0 by construction: its row prin
 the mean bias (estimate - truth) instead. The ``wilson`` rows are Wilson (score)
 intervals of the proportions computed by scipy from each group's raw counts, for
 comparison with the percentile bootstrap; the mean widths of both follow the table.
+The scenarios ``ici`` (miscalibrated) and ``ici_calibrated`` add the smooth
+calibration errors ``ici``, ``e50``, ``e90`` and ``emax``; for the calibrated model
+their truth is 0, so their rows show the bias like ``ece``.
 
 With ``--decision-curve``, each scenario also gets the coverage of
 ``decision_curve``'s pointwise intervals of net benefit at the thresholds
@@ -61,6 +64,10 @@ METRICS = [
     "specificity_at_sensitivity",
     "ece",
 ]
+# the smooth calibration errors, asked for by the scenarios of SMOOTH_SCENARIOS only
+# (a loess per group and replicate); with a calibrated model their truth is 0 and
+# their row shows the bias, as ece's
+SMOOTH = ["ici", "e50", "e90", "emax"]
 THRESHOLD = 0.2
 BIASED = {"ece"}
 # proportions whose Wilson (score) interval, from the group's counts, is compared
@@ -78,7 +85,21 @@ SCENARIOS = {
     "large": ({"g": [20000, 5000]}, [0.1, 0.1], 0.0, 1.0),
     "sizes": ({"g": [100, 300, 2000, 20000]}, [0.1] * 4, 0.0, 1.0),
     "two_attributes": ({"race": [1200, 600, 200], "sex": [2, 2]}, None, 0.0, 1.0),
+    "ici": ({"g": [2000, 2000]}, [0.1, 0.2], 0.3, 0.7),
+    "ici_calibrated": ({"g": [2000, 2000]}, [0.1, 0.2], 0.0, 1.0),
 }
+SMOOTH_SCENARIOS = {"ici", "ici_calibrated"}
+
+
+def metrics_of(scenario):
+    """The metrics of a scenario: METRICS, and SMOOTH for the ICI scenarios."""
+    return METRICS + (SMOOTH if scenario in SMOOTH_SCENARIOS else [])
+
+
+def biased_of(scenario):
+    """Metrics whose row shows the bias: ece, and SMOOTH for a calibrated model."""
+    calibrated = SCENARIOS[scenario][2:] == (0.0, 1.0)
+    return BIASED | (set(SMOOTH) if calibrated else set())
 
 
 def _mu_for(prevalence):
@@ -114,13 +135,13 @@ def draw(scale, scenario, rng):
     return y, score, frame
 
 
-def report(y, score, frame, boot, seed, stratify):
+def report(y, score, frame, boot, seed, stratify, metrics=METRICS):
     kwargs = {"stratify": stratify} if stratify else {}
     return group_report(
         y,
         score,
         sensitive_features=frame,
-        metrics=METRICS,
+        metrics=metrics,
         threshold=THRESHOLD,
         n_bootstrap=boot,
         min_group_size=1,
@@ -134,7 +155,7 @@ def truth(scenario):
     sizes = SCENARIOS[scenario][0]
     scale = TRUTH_ROWS / sum(sizes[next(iter(sizes))])
     y, score, frame = draw(scale, scenario, np.random.default_rng(2024))
-    rep = report(y, score, frame, 0, 0, None)
+    rep = report(y, score, frame, 0, 0, None, metrics_of(scenario))
     true = rep.to_frame().set_index(["attribute", "group", "metric"])["estimate"]
     return true, _disparities(rep, frame.columns[0])
 
@@ -144,7 +165,7 @@ def _disparities(rep, attribute):
     first = rep.to_frame().query("attribute == @attribute")["group"].iloc[0]
     parts = [
         rep.disparity(metric, reference=first, attribute=attribute)
-        for metric in METRICS
+        for metric in rep.metrics
     ]
     d = pd.concat(parts, ignore_index=True)
     d = d[d["group"] != d["reference"]]
@@ -158,7 +179,7 @@ def coverage(scenario, reps, boot, stratify):
     rng = np.random.default_rng(7)
     for r in range(reps):
         y, score, frame = draw(1.0, scenario, rng)
-        rep = report(y, score, frame, boot, r, stratify)
+        rep = report(y, score, frame, boot, r, stratify, metrics_of(scenario))
         f = rep.to_frame().set_index(["attribute", "group", "metric"])
         t = true.reindex(f.index)
         kind = _row_kind(f, first_attribute)
@@ -237,20 +258,20 @@ def _wilson(k, n):
     return ci.low, ci.high
 
 
-def table(hits):
+def table(hits, metrics=METRICS, biased=BIASED):
     """Coverage ± Monte Carlo error (or ECE's bias) per metric and kind of row."""
     rows = []
     for (metric, row), h in hits.groupby(["metric", "row"], sort=False):
         c = h["covered"].mean()
         if h["width"].isna().all():
             text = "no interval"
-        elif metric in BIASED:
+        elif metric in biased:
             text = f"bias {h['bias'].mean():+.4f}"
         else:
             text = f"{c:.3f} ± {np.sqrt(c * (1 - c) / len(h)):.3f}"
         rows.append({"metric": metric, "row": row, "value": text})
     wide = pd.DataFrame(rows).pivot(index="metric", columns="row", values="value")
-    return wide.reindex(index=METRICS + [f"{m} wilson" for m in WILSON])[
+    return wide.reindex(index=metrics + [f"{m} wilson" for m in WILSON])[
         sorted(wide.columns, key=_column_order)
     ]
 
@@ -345,7 +366,7 @@ def main():
             f"\n{scenario}: sizes {sizes}, prevalences {prevalences or 'mixed'}, "
             f"score = expit({a} + {b} logit p)  ({time.perf_counter() - start:.0f} s)"
         )
-        print(table(hits).to_string())
+        print(table(hits, metrics_of(scenario), biased_of(scenario)).to_string())
         print("mean interval width:")
         print(widths(hits).round(4).to_string())
         if args.decision_curve:

@@ -25,9 +25,14 @@ With ``--decision-curve``, run 1 is followed by ``decision_curve`` on the same r
 net benefit per group at 50 thresholds (0.01 to 0.50) with ``--boot-large``
 replicates (target < 30 s on 2 cores).
 
+With ``--ici`` only the smooth calibration errors are timed (:func:`ici_timing`):
+``ici``, ``e50``, ``e90`` and ``emax`` on ``--n-large`` rows, 8 groups, ``--boot-ici``
+replicates (default 200; target < 60 s on 2 cores). Their replicates read the binned
+logits (at most 512 bins per class) like the calibration fits.
+
 Usage: python benchmarks/bench_group_report.py [--n-large 1000000] [--boot-large 1000]
        [--n-compare 100000] [--boot-compare 100] [--n-jobs 2] [--skip-fairlearn]
-       [--calibration] [--decision-curve] [--skip-compare]
+       [--calibration] [--decision-curve] [--skip-compare] [--ici] [--boot-ici 200]
 """
 
 import argparse
@@ -209,6 +214,21 @@ def fairlearn_frame(y, score, groups, n_boot):
     )
 
 
+SMOOTH_CALIBRATION = ["ici", "e50", "e90", "emax"]
+
+
+def ici_timing(n, n_boot, n_jobs):
+    """Time the smooth calibration errors on ``n`` rows, 8 groups (< 60 s target)."""
+    print(f"{n:,} rows, 8 groups, {n_boot} replicates of the smooth calibration")
+    y, score, groups = make_data(n)
+    seconds, mb = run(
+        f"group_report({', '.join(SMOOTH_CALIBRATION)})",
+        lambda: ours(y, score, groups, n_boot, n_jobs, SMOOTH_CALIBRATION),
+    )
+    print(f"| {n:,} rows x {n_boot} reps, ici/e50/e90/emax | {seconds:.1f} s, ", end="")
+    print(f"{mb:.0f} MB | < 60 s |")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n-large", type=int, default=1_000_000)
@@ -220,10 +240,15 @@ def main():
     parser.add_argument("--skip-compare", action="store_true")
     parser.add_argument("--calibration", action="store_true")
     parser.add_argument("--decision-curve", action="store_true")
+    parser.add_argument("--ici", action="store_true")
+    parser.add_argument("--boot-ici", type=int, default=200)
     args = parser.parse_args()
     warnings.simplefilter("ignore")  # fairlearn and sklearn warnings are not timed
 
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f} at start")
+    if args.ici:
+        ici_timing(args.n_large, args.boot_ici, args.n_jobs)
+        return
     print(f"1. {args.n_large:,} rows, 8 groups, {args.boot_large} replicates")
     y, score, groups = make_data(args.n_large)
     metrics = CORE + ["calibration_intercept", "calibration_slope"] * args.calibration

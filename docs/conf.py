@@ -86,7 +86,9 @@ def _metric_row(name, spec):
     undefined = spec.undefined.format(name=name, threshold="``threshold``")
     entries = [
         f"``{name}``",
-        spec.description + (f" Undefined when {undefined}." if undefined else ""),
+        spec.description
+        + (f" Undefined when {undefined}." if undefined else "")
+        + ("" if spec.default else " Computed only when named in ``metrics=``."),
         best,
         _NEEDS[spec.needs],
         "yes" if spec.interval else "no",

@@ -4,6 +4,8 @@
   bootstrap intervals, disparities with paired intervals, worst group, plots.
 - :func:`decision_curve` -> :class:`DecisionCurve`: net benefit per group at many
   thresholds with paired bootstrap intervals, treat-all, differences between models.
+- :func:`calibration_by_group` -> :class:`CalibrationCurves`: smooth (loess,
+  spline) or binned calibration curves per group with pointwise bootstrap bands.
 - :func:`compare_models`: paired bootstrap differences between models, per group.
 - :func:`representation_report`: group shares against a reference population and
   the patients needed for a target precision.
@@ -18,6 +20,10 @@
   or, without routing, from columns of ``X`` (``sensitive_columns="race"``).
 """
 
+from healthbalance.metrics._calibration_curves import (
+    CalibrationCurves,
+    calibration_by_group,
+)
 from healthbalance.metrics._compare import compare_models
 from healthbalance.metrics._decision_curve import decision_curve
 from healthbalance.metrics._decision_frame import DecisionCurve
@@ -27,9 +33,11 @@ from healthbalance.metrics._representation import representation_report
 from healthbalance.metrics._scorer import make_group_scorer
 
 __all__ = [
+    "CalibrationCurves",
     "DecisionCurve",
     "GroupReport",
     "SmallGroupWarning",
+    "calibration_by_group",
     "compare_models",
     "decision_curve",
     "group_report",

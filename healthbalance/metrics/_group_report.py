@@ -146,6 +146,7 @@ def group_report(
     See Also
     --------
     compare_models : Paired comparison of several models per group.
+    calibration_by_group : Smooth calibration curves per group.
     representation_report : Group shares against a reference population.
 
     Notes
@@ -156,7 +157,10 @@ def group_report(
     ``specificity``, ``ppv``, ``npv``, ``f1``, ``fnr``, ``fpr``, ``net_benefit``,
     ``sensitivity_at_specificity`` and ``specificity_at_sensitivity``; their exact
     definitions are in :mod:`healthbalance.metrics._metric_functions` (the registry
-    in :mod:`healthbalance.metrics._registry`). The counts ``n`` and ``n_events``
+    in :mod:`healthbalance.metrics._registry`). The smooth calibration errors
+    ``ici``, ``e50``, ``e90`` and ``emax`` (Austin and Steyerberg 2019; a loess per
+    group and replicate, :mod:`healthbalance.metrics._calibration_error`) are
+    computed only when named in ``metrics``. The counts ``n`` and ``n_events``
     get no interval; ``prevalence`` does. A metric undefined
     in more than 1% of the replicates (column ``n_failed``) is flagged
     ``reliable=False``: its interval comes from the other replicates only.

@@ -41,6 +41,9 @@ on the group's rows:
   ``drop_intermediate=False``;
 - ``n``, ``n_events``, ``prevalence``: sizes and event rate (the counts get no
   interval; the bootstrap never holds the outcomes fixed, so ``prevalence`` has one).
+- ``ici``, ``e50``, ``e90``, ``emax``: the smooth calibration errors of Austin and
+  Steyerberg (2019), in :mod:`healthbalance.metrics._calibration_error` (equal to
+  R's ``loess`` on the rows, up to the stated binning error).
 
 The registry of these functions, their statistics and docs lines is
 :mod:`healthbalance.metrics._registry`.

@@ -24,8 +24,9 @@ produce the same quantities from binned counts and sums that add up over its par
   ``n_bins`` equal-width bins of [0, 1] (``calibration_curve`` binning); additive.
 - ``"logits"``: ``logit_data = (x_pos, w_pos, x_neg, w_neg)``, logits of the events
   and the non-events with their counted weights: the rows, or bins of sorted logits
-  each at its rows' mean logit (the calibration fits read nothing else). Additive
-  once the parts share the bins.
+  each at its rows' mean logit (the calibration fits and the smooth calibration
+  errors ``ici``, ``e50``, ``e90``, ``emax`` read nothing else: a cell of weight
+  ``w`` counts as ``w`` rows). Additive once the parts share the bins.
 - ``"sorted_scores"``: the counted events and non-events in score order (``cpos``,
   ``cneg``, their cumulative sums and tie tables), from which the rank statistics
   ``auc_wins`` and ``precision_sum`` and the ROC operating points are read. A source
@@ -41,6 +42,7 @@ explicitly, otherwise those rows use a batch of the whole group.
 from dataclasses import dataclass
 from dataclasses import fields as fields_of
 
+from healthbalance.metrics._calibration_error import e50, e90, emax, ici
 from healthbalance.metrics._metric_functions import (
     average_precision,
     brier_score,
@@ -115,6 +117,10 @@ class MetricSpec:
     proportion : callable or None, default=None
         For a proportion, ``proportion(batch) -> (successes, trials)``, the counts
         of its Wilson interval (``group_report(proportion_interval="wilson")``).
+    default : bool, default=True
+        Whether the metric is computed when no metrics are named
+        (``metrics=None``); the smooth calibration errors fit a loess per group
+        and replicate, so they are computed when asked for by name.
 
     Examples
     --------
@@ -133,6 +139,7 @@ class MetricSpec:
     mergeable: bool = False
     undefined: str = ""
     proportion: object = None
+    default: bool = True
 
     def __post_init__(self):
         unknown = sorted(set(self.statistics) - set(STATISTICS))
@@ -246,6 +253,42 @@ METRICS = {
         True,
         "min",
         mergeable=True,
+    ),
+    "ici": MetricSpec(
+        ici,
+        ("logits",),
+        "Integrated calibration index: mean ``|loess(p) - p|`` over the patients.",
+        "any",
+        True,
+        "min",
+        default=False,
+    ),
+    "e50": MetricSpec(
+        e50,
+        ("logits",),
+        "Median of ``|loess(p) - p|`` over the patients.",
+        "any",
+        True,
+        "min",
+        default=False,
+    ),
+    "e90": MetricSpec(
+        e90,
+        ("logits",),
+        "90th percentile of ``|loess(p) - p|`` over the patients.",
+        "any",
+        True,
+        "min",
+        default=False,
+    ),
+    "emax": MetricSpec(
+        emax,
+        ("logits",),
+        "Largest ``|loess(p) - p|`` over the patients.",
+        "any",
+        True,
+        "min",
+        default=False,
     ),
     "calibration_intercept": MetricSpec(
         calibration_intercept,

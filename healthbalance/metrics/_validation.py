@@ -17,7 +17,7 @@ __all__ = [
     "check_target",
 ]
 
-DEFAULT_METRICS = tuple(METRICS)
+DEFAULT_METRICS = tuple(name for name, spec in METRICS.items() if spec.default)
 
 
 def _as_1d(values, name):

@@ -40,6 +40,15 @@ def _ece(y, p, n_bins=10):
     return np.sum(weights * np.abs(prob_true - prob_pred))
 
 
+def _loess_errors(y, p):
+    """``|loess(p) - p|`` at every row: R's loess (scikit-misc), exact surface."""
+    from skmisc.loess import loess
+
+    model = loess(p, y * 1.0, span=0.75, degree=2, surface="direct")
+    model.fit()
+    return np.abs(model.predict(p).values - p)
+
+
 def _at(y, p, target, which):
     fpr, tpr, _ = skm.roc_curve(y, p, drop_intermediate=False)
     if which == "sensitivity":
@@ -69,11 +78,17 @@ REFERENCES = {
         (np.sum((p >= T) & (y == 1)) - np.sum((p >= T) & (y == 0)) * T / (1 - T))
         / y.size
     ),
+    "ici": lambda y, p: np.mean(_loess_errors(y, p)),
+    "e50": lambda y, p: np.median(_loess_errors(y, p)),
+    "e90": lambda y, p: np.quantile(_loess_errors(y, p), 0.9),
+    "emax": lambda y, p: np.max(_loess_errors(y, p)),
     "sensitivity_at_specificity": lambda y, p: _at(y, p, 0.8, "sensitivity"),
     "specificity_at_sensitivity": lambda y, p: _at(y, p, 0.7, "specificity"),
 }
 # iterative fits: the reference solvers stop at their own tolerance
 TOLERANCE = {"calibration_intercept": 1e-8, "calibration_slope": 1e-6}
+# the loess is interpolated between 101 of the rows past 101 rows (see the module)
+TOLERANCE.update(dict.fromkeys(["ici", "e50", "e90"], 2e-4), emax=5e-4)
 
 
 def test_every_metric_has_a_reference():
