@@ -183,7 +183,7 @@ def compare_models(
     for j, (attribute, group) in enumerate(
         zip(groups.attribute, groups.group, strict=True)
     ):
-        n, events = groups.rows[j].size, int(evaluation.n_events[j])
+        n, events = int(evaluation.sizes[j]), int(evaluation.n_events[j])
         reliable, reason = reliability(n, events, min_group_size, min_events)
         if not reliable:
             unreliable.append(f"{attribute}={group!r} ({reason})")

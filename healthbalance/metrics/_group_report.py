@@ -305,7 +305,7 @@ def long_frame(groups, metrics, evaluation, m, confidence_level, minimums, wilso
     for j, (attribute, group) in enumerate(
         zip(groups.attribute, groups.group, strict=True)
     ):
-        n, events = groups.rows[j].size, int(evaluation.n_events[j])
+        n, events = int(evaluation.sizes[j]), int(evaluation.n_events[j])
         smallest = smallest_nonzero(evaluation.confusion[m, j])
         reliable, reason = reliability(n, events, min_size, min_events)
         if not reliable:
@@ -390,18 +390,26 @@ def _warn_unreliable(unreliable):
         )
 
 
-def calibration_bins(y, score, groups, n_bins):
-    """Binned observed and predicted risk per group (no row-level data)."""
+def calibration_bins(y, score, groups, n_bins, cells=None):
+    """Binned observed and predicted risk per group (no row-level data).
+
+    ``cells`` is ``(weights, mean_score)`` when the rows are weighted cells whose
+    ``score`` is a bin's stand-in (it still falls in the right calibration bin).
+    """
     inner = np.linspace(0.0, 1.0, n_bins + 1)[1:-1]
     bins = np.searchsorted(inner, np.clip(score, 0, 1), side="left")
+    weights, mean_score = (None, score) if cells is None else cells
     frames = []
     for attribute, group, rows in zip(
         groups.attribute, groups.group, groups.rows, strict=True
     ):
-        count = np.bincount(bins[rows], minlength=n_bins)
+        w = None if weights is None else weights[rows]
+        count = np.bincount(bins[rows], w, minlength=n_bins)
+        w = 1 if w is None else w
         with np.errstate(divide="ignore", invalid="ignore"):
-            predicted = np.bincount(bins[rows], score[rows], n_bins) / count
-            observed = np.bincount(bins[rows], y[rows], n_bins) / count
+            predicted = np.bincount(bins[rows], w * mean_score[rows], n_bins) / count
+            observed = np.bincount(bins[rows], w * y[rows], n_bins) / count
+        count = count.astype(np.int64)
         frames.append(
             pd.DataFrame(
                 {
