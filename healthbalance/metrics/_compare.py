@@ -10,9 +10,11 @@ from healthbalance._small_counts import (
     smallest_nonzero,
 )
 from healthbalance.metrics._count_batch import MetricParams
+from healthbalance.metrics._dask import N_SCORE_BINS
 from healthbalance.metrics._engine import evaluate
 from healthbalance.metrics._group_report import (
     _warn_unreliable,
+    binning_bound,
     check_bootstrap,
     failure_reason,
     prepare,
@@ -54,6 +56,7 @@ def compare_models(
     target_specificity=0.9,
     target_sensitivity=0.9,
     n_bins=10,
+    n_score_bins=N_SCORE_BINS,
     n_bootstrap=1000,
     confidence_level=0.95,
     intersections="pairwise",
@@ -71,11 +74,23 @@ def compare_models(
     the interval of a difference reflects the uncertainty of the *difference*, which
     is much narrower than what two independent intervals suggest.
 
+    Dask Series / DataFrames (partitioned alike) are evaluated on the workers, as
+    in :func:`group_report`, from *joint* cells: the cells are keyed by the score
+    bins of all models at once, so each cell is a set of patients with one count
+    that every model reads, and a replicate (the multinomial redraw of each
+    stratum's patients over its cells) is shared by the models exactly as the
+    resample counts of rows are. A Poisson bootstrap (per-row weights drawn on the
+    workers) was not chosen: it is another resampling design (stratum sizes no
+    longer fixed) and needs a pass over the data per batch of replicates, where
+    joint cells need one. The cost is more cells (up to the product of the
+    models' bins where the models disagree). The achieved bounds of the binning
+    are in ``frame.attrs["binning_bound"]`` (one row per model and group).
+
     Parameters
     ----------
-    y_true : array-like of shape (n_samples,)
+    y_true : array-like or Dask Series of shape (n_samples,)
         Binary outcome.
-    scores : dict of str to array-like of shape (n_samples,)
+    scores : dict of str to array-like or Dask Series of shape (n_samples,)
         Predicted probabilities of each model, by model name.
     sensitive_features : array-like of shape (n_samples,) or (n_samples, n_attributes)
         Group membership, as in :func:`group_report`.
@@ -86,6 +101,8 @@ def compare_models(
         Metrics to compare, as in :func:`group_report` (None for all).
     threshold, target_specificity, target_sensitivity, n_bins : see group_report
         Metric options.
+    n_score_bins : int, default=16384
+        Dask input only: score bins per model, as in :func:`group_report`.
     n_bootstrap : int, default=1000
         Number of bootstrap replicates.
     confidence_level : float, default=0.95
@@ -120,7 +137,10 @@ def compare_models(
         an interval is unreliable or a value undefined, "" if none). As in
         :meth:`GroupReport.to_frame`, a row whose difference failed in more than
         1% of the replicates is ``reliable=False``: its interval comes from the
-        other replicates only.
+        other replicates only. ``frame.attrs["binning_bound"]`` holds the bounds
+        of the binning errors (columns ``model``, ``attribute``, ``group``,
+        ``roc_auc``, ``average_precision``; zero for in-memory input), as
+        :attr:`GroupReport.binning_bound`.
 
     See Also
     --------
@@ -154,7 +174,7 @@ def compare_models(
         )
     params = MetricParams(threshold, target_specificity, target_sensitivity, n_bins)
     names = [reference] + [name for name in scores if name != reference]
-    y, arrays, groups, metrics = prepare(
+    y, arrays, groups, metrics, cells, codes = prepare(
         y_true,
         {f"scores[{name!r}]": scores[name] for name in names},
         sensitive_features,
@@ -163,6 +183,7 @@ def compare_models(
         intersections=intersections,
         pos_label=pos_label,
         caller="compare_models",
+        n_score_bins=n_score_bins,
     )
     check_bootstrap(n_bootstrap, confidence_level, stratify)
     evaluation = evaluate(
@@ -175,6 +196,7 @@ def compare_models(
         random_state=random_state,
         n_jobs=n_jobs,
         stratify=stratify,
+        cells=cells,
     )
     differences = evaluation.replicates[:, 1:] - evaluation.replicates[:, :1]
     interval = percentile_interval(differences, confidence_level)
@@ -194,7 +216,13 @@ def compare_models(
     _warn_unreliable(unreliable)
     frame = pd.DataFrame.from_records(records, columns=COLUMNS)
     counts = ("n", "n_events", "smallest_confusion_count", "n_failed")
-    return frame.astype({**dict.fromkeys(counts, "Int64"), "reliable": np.bool_})
+    frame = frame.astype({**dict.fromkeys(counts, "Int64"), "reliable": np.bool_})
+    bounds = binning_bound(y, groups, cells, codes, len(names))
+    frame.attrs["binning_bound"] = pd.concat(
+        [b.assign(model=name) for b, name in zip(bounds, names, strict=True)],
+        ignore_index=True,
+    )[["model", "attribute", "group", "roc_auc", "average_precision"]]
+    return frame
 
 
 def _failed(differences, metrics):

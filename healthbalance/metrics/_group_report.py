@@ -14,6 +14,13 @@ from healthbalance._small_counts import (
     smallest_nonzero,
 )
 from healthbalance.metrics._count_batch import MetricParams
+from healthbalance.metrics._dask import (
+    BOUNDED,
+    N_SCORE_BINS,
+    binning_bounds,
+    is_dask,
+    reduce_to_cells,
+)
 from healthbalance.metrics._engine import STRATIFY, evaluate
 from healthbalance.metrics._groups import build_groups
 from healthbalance.metrics._registry import METRICS
@@ -50,6 +57,7 @@ def group_report(
     target_specificity=0.9,
     target_sensitivity=0.9,
     n_bins=10,
+    n_score_bins=N_SCORE_BINS,
     n_bootstrap=1000,
     confidence_level=0.95,
     intersections="pairwise",
@@ -73,17 +81,27 @@ def group_report(
     are paired (:meth:`GroupReport.disparity`). Point estimates equal the
     scikit-learn functions on each group's rows.
 
+    Dask Series / DataFrames (partitioned alike) are evaluated on the workers:
+    every partition is reduced to weighted cells (finest intersection x outcome x
+    score bin, with the sums that keep Brier score, log loss and ECE exact), and
+    only those reach the caller; the bootstrap redraws the patients of each
+    stratum over its cells, the same design as for rows. Counts and the metrics
+    at ``threshold`` are exact; the rank metrics are within
+    :attr:`GroupReport.binning_bound` (see the user guide's "Scaling out").
+    Callable metrics need the rows and are refused: compute them on a sample.
+
     Parameters
     ----------
-    y_true : array-like of shape (n_samples,)
+    y_true : array-like or Dask Series of shape (n_samples,)
         Binary outcome.
-    y_score : array-like of shape (n_samples,)
+    y_score : array-like or Dask Series of shape (n_samples,)
         Predicted probability of the positive class (any real score is accepted
         when only ranking and threshold metrics are requested).
     sensitive_features : array-like of shape (n_samples,) or (n_samples, n_attributes)
         Group membership: a 1-D array or Series for one attribute, a DataFrame for
-        several. Missing values form their own group ``"(missing)"``. ``None`` treats
-        all rows as one group (with a warning).
+        several (Dask too, with Dask ``y_true``). Missing values form their own
+        group ``"(missing)"``. ``None`` treats all rows as one group (with a
+        warning).
     metrics : str, callable, list or dict, default=None
         Metric names (see the Notes), callables ``f(y_true, y_score) -> float`` named
         by their ``__name__``, or a dict ``{name: name_or_callable}``. All built-in
@@ -97,6 +115,12 @@ def group_report(
         Operating point of ``specificity_at_sensitivity``.
     n_bins : int, default=10
         Number of equal-width bins of ``ece`` and of the calibration curves.
+    n_score_bins : int, default=16384
+        Dask input only: number of score bins per model, cut on the logit scale
+        from a first pass over the data (half of equal counts of all rows, half
+        of the events), to which the threshold and the ``n_bins`` calibration
+        edges are added. More bins tighten :attr:`GroupReport.binning_bound`
+        and make more cells.
     n_bootstrap : int, default=1000
         Number of bootstrap replicates; 0 for point estimates only.
     confidence_level : float, default=0.95
@@ -189,6 +213,7 @@ def group_report(
         intersections=intersections,
         pos_label=pos_label,
         caller="group_report",
+        n_score_bins=n_score_bins,
     )
     check_bootstrap(n_bootstrap, confidence_level, stratify)
     if proportion_interval not in PROPORTION_INTERVALS:
@@ -196,7 +221,7 @@ def group_report(
             f"proportion_interval must be one of {list(PROPORTION_INTERVALS)}, got "
             f"{plain(proportion_interval)!r}; 'wilson' for proportions of few counts."
         )
-    y, scores, groups, metrics = data
+    y, scores, groups, metrics, cells, codes = data
     evaluation = evaluate(
         y,
         scores,
@@ -207,6 +232,7 @@ def group_report(
         random_state=random_state,
         n_jobs=n_jobs,
         stratify=stratify,
+        cells=cells,
     )
     frame = long_frame(
         groups,
@@ -217,9 +243,11 @@ def group_report(
         (min_group_size, min_events),
         wilson=proportion_interval == "wilson",
     )
-    calibration = calibration_bins(y, scores[0], groups, n_bins)
+    weighted = None if cells is None else (cells[0], cells[1][0]["score"])
+    calibration = calibration_bins(y, scores[0], groups, n_bins, weighted)
     replicates = evaluation.replicates[:, 0]
-    return GroupReport(frame, replicates, calibration, confidence_level)
+    bound = binning_bound(y, groups, cells, codes)[0]
+    return GroupReport(frame, replicates, calibration, confidence_level, bound)
 
 
 def prepare(
@@ -232,27 +260,97 @@ def prepare(
     intersections,
     pos_label,
     caller,
+    n_score_bins=N_SCORE_BINS,
 ):
     """Validate inputs shared by the evaluation functions.
 
+    Dask inputs are reduced to weighted cells on the workers
+    (:func:`~healthbalance.metrics._dask.reduce_to_cells`).
+
     Returns
     -------
-    y, scores, groups, metrics
-        0/1 outcome, list of score arrays, :class:`ReportedGroups`, checked metrics.
+    y, scores, groups, metrics, cells, codes
+        0/1 outcome, list of score arrays, :class:`ReportedGroups`, checked
+        metrics; for Dask input the cells' ``(weights, means)`` for
+        :func:`~healthbalance.metrics._engine.evaluate` and each model's bin codes
+        (both ``None`` for rows).
     """
+    if any(is_dask(x) for x in (y_true, sensitive_features, *scores.values())):
+        return _prepare_cells(
+            y_true,
+            scores,
+            sensitive_features,
+            metrics,
+            params,
+            intersections=intersections,
+            pos_label=pos_label,
+            caller=caller,
+            n_score_bins=n_score_bins,
+        )
     y = check_target(y_true, pos_label=pos_label)
     metrics = check_metrics(metrics)
     _check_params(params, metrics)
-    probability = [
-        n for n, m in metrics.items() if m in METRICS and METRICS[m].probability
-    ]
+    probability = _probability(metrics)
     arrays = [
         check_scores(s, y.size, name=name, probabilities=probability)
         for name, s in scores.items()
     ]
     frame = resolve_sensitive_features(y, sensitive_features, caller=caller)
     groups = build_groups(frame, intersections=intersections)
-    return y, arrays, groups, metrics
+    return y, arrays, groups, metrics, None, None
+
+
+def _probability(metrics):
+    """Names of the requested metrics that read scores as probabilities."""
+    return [n for n, m in metrics.items() if m in METRICS and METRICS[m].probability]
+
+
+def _prepare_cells(y_true, scores, sensitive_features, metrics, params, **options):
+    """:func:`prepare` for Dask input: the cells reduced on the workers."""
+    metrics = check_metrics(metrics)
+    _check_params(params, metrics)
+    n_score_bins = options["n_score_bins"]
+    if not isinstance(n_score_bins, numbers.Integral) or n_score_bins < 2:
+        raise ValueError(
+            f"n_score_bins must be an integer of at least 2, got "
+            f"{plain(n_score_bins)!r}; e.g. {N_SCORE_BINS}."
+        )
+    rows = [name for name, m in metrics.items() if not isinstance(m, str)]
+    if rows:
+        raise ValueError(
+            f"metrics {rows} are callables, which need the rows; Dask input is "
+            "reduced to binned counts on the workers: compute them on a sample "
+            "of the rows (e.g. ddf.sample(frac=0.01).compute()), or use the "
+            "built-in metrics."
+        )
+    y, stand_ins, features, cells, codes = reduce_to_cells(
+        y_true,
+        scores,
+        sensitive_features,
+        probability=_probability(metrics),
+        params=params,
+        n_score_bins=n_score_bins,
+        pos_label=options["pos_label"],
+    )
+    frame = resolve_sensitive_features(y, features, caller=options["caller"])
+    groups = build_groups(frame, intersections=options["intersections"])
+    return y, stand_ins, groups, metrics, cells, codes
+
+
+def binning_bound(y, groups, cells, codes, n_models=1):
+    """Bounds of the binning errors per model: frames (attribute, group, metrics).
+
+    Zero for rows (no binning); see
+    :func:`~healthbalance.metrics._dask.binning_bounds`.
+    """
+    keys = {"attribute": groups.attribute, "group": groups.group}
+    if cells is None:
+        zeros = dict.fromkeys(BOUNDED, np.zeros(len(groups.rows)))
+        return [pd.DataFrame({**keys, **zeros})] * n_models
+    return [
+        pd.DataFrame({**keys, **binning_bounds(y, cells[0], c, groups.rows)})
+        for c in codes
+    ]
 
 
 def _check_params(params, metrics):
