@@ -198,6 +198,8 @@ def _summary(y, *rest, n_models, grids=None):
         "high": [],
         "hist": {},
     }
+    if out["sizes"]:
+        return out
     for m, s in enumerate(rest[:n_models]):
         s = np.asarray(s, dtype=np.float64)
         finite = np.isfinite(s)
@@ -219,6 +221,9 @@ def _histogram(s, grid):
 
 
 def _merge_summaries(parts):
+    mismatched = [sizes for part in parts for sizes in part["sizes"]]
+    if mismatched:  # nothing else is read
+        return {"sizes": mismatched}
     out = dict(parts[0])
     out["hist"] = dict(out["hist"])
     for part in parts[1:]:
