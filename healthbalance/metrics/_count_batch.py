@@ -81,7 +81,7 @@ class SortedGroup:
         self.params = params
         self.weights = None if weights is None else (weights[pos], weights[neg])
         self._means = {} if means is None else means
-        self._pos_neg = (pos, neg)
+        self._pos_neg = None if means is None else (pos, neg)
         # the calibration fits of the point estimate, where replicates start Newton
         self.calibration_start = {}
 

@@ -224,9 +224,13 @@ def evaluate(
     else:
         replicates = np.empty((0, *point.shape))
     reasons = _reasons(setup, point)
-    weights = np.ones(y.size, np.int64) if cells is None else cells[0]
-    n_events = np.array([int(weights[rows] @ y[rows]) for rows in groups.rows])
-    sizes = np.array([int(weights[rows].sum()) for rows in groups.rows])
+    if cells is None:
+        n_events = np.array([int(y[rows].sum()) for rows in groups.rows])
+        sizes = np.array([rows.size for rows in groups.rows])
+    else:
+        weights = cells[0]
+        n_events = np.array([int(weights[rows] @ y[rows]) for rows in groups.rows])
+        sizes = np.array([int(weights[rows].sum()) for rows in groups.rows])
     return Evaluation(
         point,
         replicates,

@@ -254,13 +254,22 @@ def test_rows_built_on_the_workers_never_reach_the_caller(dask_client, monkeypat
     assert frame.n[frame.group == "overall"].iloc[0] == n_parts * n
 
 
-def test_names_are_kept(dask_client):
-    frame, ddf = _frames(2_000)
+def test_names_and_missing_groups_are_kept(dask_client):
+    frame, _ = _frames(2_000)
+    frame["race"] = frame.race.where(frame.index % 50 != 0)
+    ddf = dd.from_pandas(frame, npartitions=3)
     report = _quiet(
         group_report, ddf.death, ddf.p, sensitive_features=ddf.race,
         metrics="roc_auc", n_bootstrap=0,
     )  # fmt: skip
-    assert report.to_frame().attribute.tolist()[1:] == ["race"] * 3
+    memory = _quiet(
+        group_report, frame.death, frame.p, sensitive_features=frame.race,
+        metrics="roc_auc", n_bootstrap=0,
+    )  # fmt: skip
+    a, b = memory.to_frame(), report.to_frame()
+    assert b.attribute.tolist()[1:] == ["race"] * 4
+    assert b.group.tolist() == a.group.tolist()
+    assert "(missing)" in b.group.tolist()
     unnamed = ddf.race.rename(None)
     report = _quiet(
         group_report, ddf.death, ddf.p, sensitive_features=unnamed,
