@@ -49,6 +49,7 @@ METRICS = [
 ]
 THRESHOLD = 0.2
 PARTITION = 500_000
+RACES = ["Asian", "Black", "Hispanic", "Other/Unknown", "White"]
 
 
 def make_partition(seed, n=PARTITION):
@@ -60,7 +61,10 @@ def make_partition(seed, n=PARTITION):
         {
             "y": cohort.target.to_numpy(np.int8),
             "score": expit(logit(risk) + noise),
-            "race_ethnicity": cohort.sensitive_features["race_ethnicity"].astype(str),
+            "race_ethnicity": pd.Categorical(
+                cohort.sensitive_features["race_ethnicity"].astype(str),
+                categories=RACES,
+            ),
         }
     )
 
@@ -107,9 +111,19 @@ def worker_peaks(client):
     return [peak / 2**20 for peak in peaks.values()]
 
 
+META = pd.DataFrame(
+    {
+        "y": np.zeros(0, np.int8),
+        "score": np.zeros(0),
+        "race_ethnicity": pd.Categorical([], categories=RACES),
+    }
+)
+
+
 def data(n, offset=0):
+    """Partitions made on the workers (``meta`` given, so none in the caller)."""
     seeds = range(offset, offset + n // PARTITION)
-    return dd.from_map(make_partition, seeds)
+    return dd.from_map(make_partition, seeds, meta=META)
 
 
 def report(frame, n_bootstrap, n_score_bins=None):

@@ -116,7 +116,8 @@ class StrataLayout:
             :meth:`draw_positions` with the same generator state. Small integers
             (uint16) keep the memory traffic low; float64 in the (astronomically
             unlikely) case of a row drawn more than 65,535 times. With
-            ``weights``, the patients drawn in each cell (int64).
+            ``weights``, the patients drawn in each cell (int32, or int64 for
+            more than 2**31 patients).
         """
         if self.weights is not None:
             return self._draw_weighted(rng, n_replicates)
@@ -133,7 +134,11 @@ class StrataLayout:
 
     def _draw_weighted(self, rng, n_replicates):
         """Multinomial counts of the cells of every stratum."""
-        counts = np.empty((n_replicates, self.n_samples), dtype=np.int64)
+        # int32 holds any count of fewer than 2**31 patients (half the traffic)
+        small = self.weights.sum() < np.iinfo(np.int32).max
+        counts = np.empty(
+            (n_replicates, self.n_samples), dtype=np.int32 if small else np.int64
+        )
         for start, size in zip(self.starts, self.sizes, strict=True):
             weights = self.weights[start : start + size]
             total = int(weights.sum())

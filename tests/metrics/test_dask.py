@@ -229,7 +229,9 @@ class _PeakMemory:
 
 def test_rows_built_on_the_workers_never_reach_the_caller(dask_client, monkeypatch):
     n_parts, n = 8, 250_000
-    ddf = dd.from_map(_generate, range(n_parts), n=n)
+    # meta given: Dask would otherwise call _generate in the caller to infer it
+    meta = _generate(0, 0)
+    ddf = dd.from_map(_generate, range(n_parts), n=n, meta=meta)
     gathered = []
     compute = dask_stage._compute
 
