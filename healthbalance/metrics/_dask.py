@@ -110,11 +110,12 @@ def reduce_to_cells(
     first = {"n_models": len(scores)}
     summary = _compute(_tree(_map(_summary, collections, first), _merge_summaries))
     pos_value = _check_summary(summary, names, probability, pos_label)
+    # None: the logit grid of probabilities; else a grid of the scores' range
     grids = [
-        _GRID if low >= 0 and high <= 1 else np.linspace(low, high, 100_001)
+        None if low >= 0 and high <= 1 else np.linspace(low, high, 100_001)
         for low, high in zip(summary["low"], summary["high"], strict=True)
     ]
-    if any(g is not _GRID for g in grids):  # scores that are not probabilities
+    if any(g is not None for g in grids):  # scores that are not probabilities
         first["grids"] = grids
         summary = _compute(_tree(_map(_summary, collections, first), _merge_summaries))
     edges = [
@@ -206,7 +207,7 @@ def _summary(y, *rest, n_models, grids=None):
         out["bad"].append(int((~finite).sum()))
         out["low"].append(float(s[finite].min()) if finite.any() else np.inf)
         out["high"].append(float(s[finite].max()) if finite.any() else -np.inf)
-        grid = _GRID if grids is None else grids[m]
+        grid = None if grids is None else grids[m]
         for label in out["labels"] if len(labels) <= 2 else ():
             rows = finite & (y == label)
             out["hist"].setdefault(label, []).append(_histogram(s[rows], grid))
@@ -214,8 +215,9 @@ def _summary(y, *rest, n_models, grids=None):
 
 
 def _histogram(s, grid):
-    """Count ``s`` between the points of ``grid`` (probabilities as logits)."""
-    x = ROW_STATISTICS["logit"](s) if grid is _GRID else s
+    """Count ``s`` between the points of ``grid`` (None: logits on ``_GRID``)."""
+    x = s if grid is not None else ROW_STATISTICS["logit"](s)
+    grid = _GRID if grid is None else grid
     index = np.minimum(np.searchsorted(grid, x), grid.size - 1)
     return np.bincount(index, minlength=grid.size)
 
@@ -298,10 +300,11 @@ def _edges(hists, m, pos_value, grid, n_score_bins, params):
     rows = sum(h[m] for h in hists.values())
     events = [h[m] for label, h in hists.items() if pos_value == label]
     halves = [rows, *events]
+    on = _GRID if grid is None else grid
     points = np.concatenate(
-        [_quantiles(h, grid, n_score_bins // len(halves)) for h in halves]
+        [_quantiles(h, on, n_score_bins // len(halves)) for h in halves]
     )
-    if grid is _GRID:
+    if grid is None:
         points = expit(points)
     fixed = np.r_[params.threshold, np.linspace(0.0, 1.0, params.n_bins + 1)]
     # no edge a hair from a fixed one: a midpoint between them must fall inside

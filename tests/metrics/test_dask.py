@@ -334,3 +334,15 @@ def test_scores_that_are_not_probabilities(dask_client):
     )  # fmt: skip
     a, b = memory.to_frame(), report.to_frame()
     np.testing.assert_allclose(b.estimate, a.estimate, atol=1e-3)
+    # one model of probabilities, one of other scores: each binned on its scale
+    scores = {"p": frame.p, "z": 10 * frame.p - 3}
+    dask_scores = {"p": ddf.p, "z": 10 * ddf.p - 3}
+    options = {"reference": "p", "metrics": "roc_auc", "n_bootstrap": 0}
+    a = _quiet(
+        compare_models, frame.death, scores, sensitive_features=frame.race, **options
+    )
+    b = _quiet(
+        compare_models, ddf.death, dask_scores, sensitive_features=ddf.race, **options
+    )
+    np.testing.assert_allclose(b.estimate, a.estimate, atol=1e-3)
+    np.testing.assert_allclose(b.reference_estimate, a.reference_estimate, atol=1e-3)
