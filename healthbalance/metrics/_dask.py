@@ -130,6 +130,7 @@ def reduce_to_cells(
 def _collections(y_true, scores, sensitive_features):
     """Return the Dask collections and their names, checked to be partitioned alike."""
     named = {"y_true": y_true, **scores}
+    not_1d = [name for name, c in named.items() if getattr(c, "ndim", 1) != 1]
     if sensitive_features is not None:
         named["sensitive_features"] = sensitive_features
     not_dask = [name for name, c in named.items() if not is_dask(c)]
@@ -138,6 +139,11 @@ def _collections(y_true, scores, sensitive_features):
             f"{', '.join(not_dask)} must be Dask collections like the other "
             "inputs: pass y_true, the scores and sensitive_features all as Dask "
             "Series/DataFrames with the same partitions (or all in memory)."
+        )
+    if not_1d:
+        raise ValueError(
+            f"{', '.join(not_1d)} must be 1-D (a Dask Series): select the column, "
+            "e.g. ddf['death'] rather than ddf[['death']]."
         )
     npartitions = {name: c.npartitions for name, c in named.items()}
     if len(set(npartitions.values())) > 1:

@@ -309,6 +309,8 @@ def test_bad_partitions_and_callables_are_clear_errors(dask_client):
     shifted = dd.from_pandas(frame.iloc[10:], npartitions=4)
     with pytest.raises(ValueError, match="not partitioned alike"):
         group_report(ddf.death, shifted.p, sensitive_features=ddf.race, n_bootstrap=0)
+    with pytest.raises(ValueError, match=r"y_true must be 1-D"):
+        group_report(ddf[["death"]], ddf.p, sensitive_features=ddf.race)
     with pytest.raises(TypeError, match="must be Dask collections"):
         group_report(ddf.death, frame.p, sensitive_features=ddf.race, n_bootstrap=0)
     with pytest.raises(ValueError, match="compute them on a sample"):
