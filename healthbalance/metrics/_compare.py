@@ -9,12 +9,11 @@ from healthbalance._small_counts import (
     reliability,
     smallest_nonzero,
 )
+from healthbalance.metrics._binning import N_SCORE_BINS, binning_bound
 from healthbalance.metrics._count_batch import MetricParams
-from healthbalance.metrics._dask import N_SCORE_BINS
 from healthbalance.metrics._engine import evaluate
 from healthbalance.metrics._group_report import (
     _warn_unreliable,
-    binning_bound,
     check_bootstrap,
     failure_reason,
     prepare,

@@ -9,18 +9,11 @@ means make Brier score, log loss, ECE and the calibration curves exact. Rows nev
 leave the workers: each partition reduces to its cells, the cell tables are
 merged in a tree of tasks, and only the merged table reaches the caller.
 
-Bins are chosen from the data: a first pass on the workers counts each model's
-scores per outcome on a fine grid of logits (2e-4 wide; of the scores themselves
-when they are not probabilities), from which ``n_score_bins`` bins are cut, half
-of equal counts of all rows, half of equal counts of the events. The
-report's threshold and the ``n_bins`` equal-width calibration edges ``k / n_bins``
-are always edges, and a score equal to an edge has a bin of its own, so the
-threshold metrics, ECE and the calibration bins are exact. Only the rank metrics
-and the other operating points see the binning: within a bin, an event and a
-non-event count as tied, which bounds the AUROC error by half the share of
-event / non-event pairs sharing a bin, and the average precision's by the
-precisions a bin's events can have (:func:`binning_bounds`, reported with the
-result).
+Bins are chosen from the data (:mod:`healthbalance.metrics._binning`): a first pass
+on the workers runs the cheap checks and counts each model's scores per outcome on
+a fine grid; the edges cut from it always include the threshold and the
+calibration edges. Counts, threshold metrics, Brier score, log loss and ECE are
+exact; the rank metrics are within the bounds reported with the result.
 
 The reduction is written against Dask (``to_delayed`` partitions and pandas
 ``groupby``) rather than narwhals: the bin of a score is a ``searchsorted`` on
@@ -28,32 +21,28 @@ sorted edges, which narwhals' lazy API cannot express, so one code path for Dask
 Polars and DuckDB is not available there.
 """
 
+import numbers
 import sys
 
 import numpy as np
 import pandas as pd
-from scipy.special import expit
 
+from healthbalance._sensitive import resolve_sensitive_features
 from healthbalance._small_counts import count_text
+from healthbalance.metrics._binning import (
+    N_SCORE_BINS,
+    bin_codes,
+    bin_edges,
+    histogram,
+    stand_ins,
+)
 from healthbalance.metrics._count_batch import ROW_STATISTICS
+from healthbalance.metrics._groups import build_groups
 from healthbalance.metrics._validation import check_target
+from healthbalance.utils._validation import plain
 
-__all__ = [
-    "N_SCORE_BINS",
-    "bin_codes",
-    "is_dask",
-    "reduce_to_cells",
-    "BOUNDED",
-    "binning_bounds",
-    "stand_ins",
-]
+__all__ = ["is_dask", "prepare_cells", "reduce_to_cells"]
 
-# Default number of data-driven score bins per model: AUROC and average precision
-# within 1e-4 of the rows on make_icu_cohort-like scores (tests/metrics/test_dask.py).
-N_SCORE_BINS = 16384
-_GRID = np.linspace(-12.0, 12.0, 120_001)  # logits of the first pass (2e-4 apart)
-# The metrics whose binning error has a bound (GroupReport.binning_bound)
-BOUNDED = ("roc_auc", "average_precision")
 _SPLIT_EVERY = 8  # partitions merged per task of the reduction tree
 _SUMS = tuple(ROW_STATISTICS)  # score, logit, squared_error, log_loss
 
@@ -62,6 +51,54 @@ def is_dask(obj):
     """Whether ``obj`` is a Dask collection (without importing Dask)."""
     dask = sys.modules.get("dask")
     return dask is not None and dask.is_dask_collection(obj)
+
+
+def prepare_cells(y_true, scores, sensitive_features, metrics, params, **options):
+    """Stage 1 for Dask input: the cells and their groups, for the engine.
+
+    Parameters
+    ----------
+    y_true, scores, sensitive_features
+        As for :func:`reduce_to_cells`.
+    metrics : dict
+        Checked metrics (:func:`~healthbalance.metrics._validation.check_metrics`).
+    params : MetricParams
+        Checked threshold and operating points.
+    **options
+        ``probability``, ``intersections``, ``pos_label``, ``caller`` and
+        ``n_score_bins`` (checked here).
+
+    Returns
+    -------
+    y, scores, groups, metrics, cells, codes
+        As :func:`~healthbalance.metrics._group_report.prepare` returns them.
+    """
+    n_score_bins = options["n_score_bins"]
+    if not isinstance(n_score_bins, numbers.Integral) or n_score_bins < 2:
+        raise ValueError(
+            f"n_score_bins must be an integer of at least 2, got "
+            f"{plain(n_score_bins)!r}; e.g. {N_SCORE_BINS}."
+        )
+    rows = [name for name, m in metrics.items() if not isinstance(m, str)]
+    if rows:
+        raise ValueError(
+            f"metrics {rows} are callables, which need the rows; Dask input is "
+            "reduced to binned counts on the workers: compute them on a sample "
+            "of the rows (e.g. ddf.sample(frac=0.01).compute()), or use the "
+            "built-in metrics."
+        )
+    y, stand_ins, features, cells, codes = reduce_to_cells(
+        y_true,
+        scores,
+        sensitive_features,
+        probability=options["probability"],
+        params=params,
+        n_score_bins=n_score_bins,
+        pos_label=options["pos_label"],
+    )
+    frame = resolve_sensitive_features(y, features, caller=options["caller"])
+    groups = build_groups(frame, intersections=options["intersections"])
+    return y, stand_ins, groups, metrics, cells, codes
 
 
 def reduce_to_cells(
@@ -119,7 +156,7 @@ def reduce_to_cells(
         first["grids"] = grids
         summary = _compute(_tree(_map(_summary, collections, first), _merge_summaries))
     edges = [
-        _edges(summary["hist"], m, pos_value, grids[m], n_score_bins, params)
+        bin_edges(summary["hist"], m, pos_value, grids[m], n_score_bins, params)
         for m in range(len(scores))
     ]
     options = {"n_models": len(scores), "pos_value": pos_value, "edges": edges}
@@ -216,16 +253,8 @@ def _summary(y, *rest, n_models, grids=None):
         grid = None if grids is None else grids[m]
         for label in out["labels"] if len(labels) <= 2 else ():
             rows = finite & (y == label)
-            out["hist"].setdefault(label, []).append(_histogram(s[rows], grid))
+            out["hist"].setdefault(label, []).append(histogram(s[rows], grid))
     return out
-
-
-def _histogram(s, grid):
-    """Count ``s`` between the points of ``grid`` (None: logits on ``_GRID``)."""
-    x = s if grid is not None else ROW_STATISTICS["logit"](s)
-    grid = _GRID if grid is None else grid
-    index = np.minimum(np.searchsorted(grid, x), grid.size - 1)
-    return np.bincount(index, minlength=grid.size)
 
 
 def _merge_summaries(parts):
@@ -296,60 +325,6 @@ class _NoEvent:
 _NO_EVENT = _NoEvent()
 
 
-def _edges(hists, m, pos_value, grid, n_score_bins, params):
-    """Bin edges of model ``m``: equal-count bins of all rows and of the events.
-
-    Half the edges cut all rows into equal counts, half the events (where the
-    rank metrics change fastest; AP's binning error halves at equal bins), and
-    the threshold and the calibration edges are added.
-    """
-    rows = sum(h[m] for h in hists.values())
-    events = [h[m] for label, h in hists.items() if pos_value == label]
-    halves = [rows, *events]
-    on = _GRID if grid is None else grid
-    points = np.concatenate(
-        [_quantiles(h, on, n_score_bins // len(halves)) for h in halves]
-    )
-    if grid is None:
-        points = expit(points)
-    fixed = np.r_[params.threshold, np.linspace(0.0, 1.0, params.n_bins + 1)]
-    # no edge a hair from a fixed one: a midpoint between them must fall inside
-    gap = np.abs(points[:, None] - fixed[None, :]).min(axis=1)
-    return np.unique(np.r_[points[gap > 1e-9], fixed])
-
-
-def _quantiles(hist, grid, n_bins):
-    """Points of ``grid`` cutting the histogram into ``n_bins`` equal counts."""
-    cumulative = np.cumsum(hist)
-    targets = cumulative[-1] * np.arange(1, n_bins) / n_bins
-    index = np.unique(np.searchsorted(cumulative, targets))
-    return grid[np.minimum(index, grid.size - 1)]
-
-
-def bin_codes(scores, edges):
-    """Bin code of each score: ``2 i + 1`` for ``edges[i]``, ``2 i`` below it.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from healthbalance.metrics._dask import bin_codes
-    >>> bin_codes(np.array([0.0, 0.2, 0.5, 0.7, 1.0]), np.array([0.0, 0.5, 1.0]))
-    array([1, 2, 3, 4, 5])
-    """
-    index = np.searchsorted(edges, scores, side="left")
-    exact = edges[np.minimum(index, edges.size - 1)] == scores
-    return 2 * index + exact
-
-
-def stand_ins(codes, edges):
-    """Return a score inside each code's bin (its edge, or its interval's midpoint)."""
-    index = codes // 2
-    inner = np.minimum(index, edges.size - 1)
-    lower = np.where(index > 0, edges[np.maximum(index - 1, 0)], edges[0] - 1)
-    upper = np.where(index < edges.size, edges[inner], edges[-1] + 1)
-    return np.where(codes % 2 == 1, edges[inner], (lower + upper) / 2)
-
-
 def _cells(y, *rest, n_models, pos_value, edges):
     """Return the cells of one partition: counts and sums per key."""
     scores, features = rest[:n_models], rest[n_models:]
@@ -402,48 +377,3 @@ def _unpack(table, edges, sensitive_features):
             }
         )
     return y, scores, features, (weights, means), codes
-
-
-def binning_bounds(y, weights, codes, rows):
-    """Bounds on the errors of the rank metrics that binning can cause, per group.
-
-    In a bin, events and non-events tie. ``roc_auc``: half the share of (event,
-    non-event) pairs in the same bin (such a pair counts one half whatever the
-    order of its scores). ``average_precision``: each event of a bin gets the
-    precision at the bin's end, while its precision in score order lies between
-    the precision with it first and every non-event of the bin above it, and the
-    precision with it last and no non-event above it; the bound is the mean over
-    events of the larger gap. Scores equal to an edge have a bin of their own and
-    are true ties (no error).
-
-    Parameters
-    ----------
-    y, weights, codes : ndarray of shape (n_cells,)
-        Outcome, patients and one model's bin code of each cell.
-    rows : list of ndarray
-        Cells of each group.
-
-    Returns
-    -------
-    bounds : dict of str to ndarray of shape (n_groups,)
-        NaN for a group without events or non-events.
-    """
-    out = {name: np.full(len(rows), np.nan) for name in BOUNDED}
-    for j, cells in enumerate(rows):
-        w, events, c = weights[cells], y[cells], codes[cells]
-        bins, index = np.unique(c, return_inverse=True)
-        # per bin, from the highest scores down
-        tp = np.bincount(index, w * events)[::-1]
-        fp = np.bincount(index, w * (1 - events))[::-1]
-        tied = (bins % 2 == 0)[::-1]  # an edge's own bin holds true ties
-        n_pos, n_neg = tp.sum(), fp.sum()
-        if not (n_pos and n_neg):
-            continue
-        out["roc_auc"][j] = 0.5 * float((tp * fp)[tied].sum()) / (n_pos * n_neg)
-        tp_above, fp_above = np.cumsum(tp) - tp, np.cumsum(fp) - fp
-        end = (tp_above + tp) / np.maximum(tp_above + tp + fp_above + fp, 1)
-        low = (tp_above + 1) / (tp_above + 1 + fp_above + fp)
-        high = (tp_above + tp) / np.maximum(tp_above + tp + fp_above, 1)
-        gap = np.where(tied & (tp > 0), np.maximum(high - end, end - low), 0.0)
-        out["average_precision"][j] = float(tp @ gap) / n_pos
-    return out

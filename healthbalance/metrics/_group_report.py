@@ -13,14 +13,9 @@ from healthbalance._small_counts import (
     reliability,
     smallest_nonzero,
 )
+from healthbalance.metrics._binning import N_SCORE_BINS, binning_bound
 from healthbalance.metrics._count_batch import MetricParams
-from healthbalance.metrics._dask import (
-    BOUNDED,
-    N_SCORE_BINS,
-    binning_bounds,
-    is_dask,
-    reduce_to_cells,
-)
+from healthbalance.metrics._dask import is_dask, prepare_cells
 from healthbalance.metrics._engine import STRATIFY, evaluate
 from healthbalance.metrics._groups import build_groups
 from healthbalance.metrics._registry import METRICS
@@ -276,12 +271,15 @@ def prepare(
         (both ``None`` for rows).
     """
     if any(is_dask(x) for x in (y_true, sensitive_features, *scores.values())):
-        return _prepare_cells(
+        metrics = check_metrics(metrics)
+        _check_params(params, metrics)
+        return prepare_cells(
             y_true,
             scores,
             sensitive_features,
             metrics,
             params,
+            probability=_probability(metrics),
             intersections=intersections,
             pos_label=pos_label,
             caller=caller,
@@ -303,54 +301,6 @@ def prepare(
 def _probability(metrics):
     """Names of the requested metrics that read scores as probabilities."""
     return [n for n, m in metrics.items() if m in METRICS and METRICS[m].probability]
-
-
-def _prepare_cells(y_true, scores, sensitive_features, metrics, params, **options):
-    """:func:`prepare` for Dask input: the cells reduced on the workers."""
-    metrics = check_metrics(metrics)
-    _check_params(params, metrics)
-    n_score_bins = options["n_score_bins"]
-    if not isinstance(n_score_bins, numbers.Integral) or n_score_bins < 2:
-        raise ValueError(
-            f"n_score_bins must be an integer of at least 2, got "
-            f"{plain(n_score_bins)!r}; e.g. {N_SCORE_BINS}."
-        )
-    rows = [name for name, m in metrics.items() if not isinstance(m, str)]
-    if rows:
-        raise ValueError(
-            f"metrics {rows} are callables, which need the rows; Dask input is "
-            "reduced to binned counts on the workers: compute them on a sample "
-            "of the rows (e.g. ddf.sample(frac=0.01).compute()), or use the "
-            "built-in metrics."
-        )
-    y, stand_ins, features, cells, codes = reduce_to_cells(
-        y_true,
-        scores,
-        sensitive_features,
-        probability=_probability(metrics),
-        params=params,
-        n_score_bins=n_score_bins,
-        pos_label=options["pos_label"],
-    )
-    frame = resolve_sensitive_features(y, features, caller=options["caller"])
-    groups = build_groups(frame, intersections=options["intersections"])
-    return y, stand_ins, groups, metrics, cells, codes
-
-
-def binning_bound(y, groups, cells, codes, n_models=1):
-    """Bounds of the binning errors per model: frames (attribute, group, metrics).
-
-    Zero for rows (no binning); see
-    :func:`~healthbalance.metrics._dask.binning_bounds`.
-    """
-    keys = {"attribute": groups.attribute, "group": groups.group}
-    if cells is None:
-        zeros = dict.fromkeys(BOUNDED, np.zeros(len(groups.rows)))
-        return [pd.DataFrame({**keys, **zeros})] * n_models
-    return [
-        pd.DataFrame({**keys, **binning_bounds(y, cells[0], c, groups.rows)})
-        for c in codes
-    ]
 
 
 def _check_params(params, metrics):

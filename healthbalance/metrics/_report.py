@@ -76,7 +76,7 @@ class GroupReport:
         ``average_precision``): the largest error of these point estimates that
         binning the scores can cause (for the AUROC half the share of event /
         non-event pairs sharing a score bin; see
-        :func:`~healthbalance.metrics._dask.binning_bounds`). Zero for
+        :func:`~healthbalance.metrics._binning.binning_bounds`). Zero for
         in-memory input (rows, no binning); for Dask input, the bound achieved by
         the data-driven bins (see :func:`group_report`'s ``n_score_bins``).
 

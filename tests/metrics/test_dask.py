@@ -13,6 +13,7 @@ from sklearn import metrics as skm
 
 from healthbalance.metrics import SmallGroupWarning, compare_models, group_report
 from healthbalance.metrics import _dask as dask_stage
+from healthbalance.metrics._binning import BOUNDED
 from healthbalance.metrics._count_batch import ROW_STATISTICS, MetricParams
 from healthbalance.metrics._engine import evaluate
 from healthbalance.metrics._groups import build_groups
@@ -137,7 +138,7 @@ def test_dask_report_equals_the_in_memory_report(dask_client):
         assert b[column].equals(a[column])
     # the rank metrics within the reported bound of the binning
     bound = report.binning_bound.set_index(["attribute", "group"])
-    for name in dask_stage.BOUNDED:
+    for name in BOUNDED:
         rows = b.metric == name
         error = (b.estimate[rows] - a.estimate[rows]).abs().to_numpy()
         allowed = bound.loc[
