@@ -9,7 +9,7 @@ from healthbalance._small_counts import (
     reliability,
     smallest_nonzero,
 )
-from healthbalance.metrics._binning import N_SCORE_BINS, binning_bound
+from healthbalance.metrics._binning import BOUNDED, N_SCORE_BINS, binning_bound
 from healthbalance.metrics._count_batch import MetricParams
 from healthbalance.metrics._engine import evaluate
 from healthbalance.metrics._group_report import (
@@ -83,7 +83,7 @@ def compare_models(
     longer fixed) and needs a pass over the data per batch of replicates, where
     joint cells need one. The cost is more cells (up to the product of the
     models' bins where the models disagree). The achieved bounds of the binning
-    are in ``frame.attrs["binning_bound"]`` (one row per model and group).
+    are in ``frame.attrs["binning_bound"]`` (one record per model and group).
 
     Parameters
     ----------
@@ -137,9 +137,11 @@ def compare_models(
         :meth:`GroupReport.to_frame`, a row whose difference failed in more than
         1% of the replicates is ``reliable=False``: its interval comes from the
         other replicates only. ``frame.attrs["binning_bound"]`` holds the bounds
-        of the binning errors (columns ``model``, ``attribute``, ``group``,
+        of the binning errors as records (``pd.DataFrame(frame.attrs[
+        "binning_bound"])`` has the columns ``model``, ``attribute``, ``group``,
         ``roc_auc``, ``average_precision``; zero for in-memory input), as
-        :attr:`GroupReport.binning_bound`.
+        :attr:`GroupReport.binning_bound`. Records, not a DataFrame: pandas
+        compares the ``attrs`` of frames it concatenates.
 
     See Also
     --------
@@ -217,10 +219,12 @@ def compare_models(
     counts = ("n", "n_events", "smallest_confusion_count", "n_failed")
     frame = frame.astype({**dict.fromkeys(counts, "Int64"), "reliable": np.bool_})
     bounds = binning_bound(y, groups, cells, codes, len(names))
-    frame.attrs["binning_bound"] = pd.concat(
+    bound = pd.concat(
         [b.assign(model=name) for b, name in zip(bounds, names, strict=True)],
         ignore_index=True,
-    )[["model", "attribute", "group", "roc_auc", "average_precision"]]
+    )
+    columns = ["model", "attribute", "group", *BOUNDED]
+    frame.attrs["binning_bound"] = bound[columns].to_dict("records")
     return frame
 
 

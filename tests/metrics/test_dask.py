@@ -1,6 +1,8 @@
 """Evaluation of Dask collections: stage 1 reduced to weighted cells on the workers."""
 
 import pickle
+import subprocess
+import sys
 import threading
 import warnings
 
@@ -185,7 +187,8 @@ def test_dask_compare_models_equals_in_memory(dask_client):
     assert b.group.tolist() == a.group.tolist()
     exact = b.metric.isin(["brier_score", "sensitivity"])
     np.testing.assert_allclose(b.difference[exact], a.difference[exact], atol=1e-12)
-    bound = b.attrs["binning_bound"]
+    bound = pd.DataFrame(b.attrs["binning_bound"])
+    assert pd.concat([a, b]).shape[0] == 2 * a.shape[0]  # attrs stay comparable
     assert set(bound.model) == {"p", "q"}
     rank = ~exact
     both = bound.groupby(["attribute", "group"])[["roc_auc", "average_precision"]]
@@ -349,3 +352,15 @@ def test_scores_that_are_not_probabilities(dask_client):
     )
     np.testing.assert_allclose(b.estimate, a.estimate, atol=1e-3)
     np.testing.assert_allclose(b.reference_estimate, a.reference_estimate, atol=1e-3)
+
+
+def test_arrays_do_not_import_dask():
+    code = (
+        "import sys; import numpy as np; "
+        "from healthbalance.metrics import group_report; "
+        "group_report(np.tile([0, 1], 50), "
+        "np.linspace(0, 1, 100), sensitive_features=np.r_[['a'] * 50, ['b'] * 50], "
+        "metrics='roc_auc', n_bootstrap=0); "
+        "assert 'dask' not in sys.modules, 'dask imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
