@@ -9,7 +9,11 @@ from healthbalance._small_counts import (
     reliability,
     smallest_nonzero,
 )
-from healthbalance.metrics._binning import BOUNDED, N_SCORE_BINS, binning_bound
+from healthbalance.metrics._binning import (
+    BOUNDED,
+    N_JOINT_SCORE_BINS,
+    binning_bound,
+)
 from healthbalance.metrics._count_batch import MetricParams
 from healthbalance.metrics._engine import evaluate
 from healthbalance.metrics._group_report import (
@@ -55,7 +59,7 @@ def compare_models(
     target_specificity=0.9,
     target_sensitivity=0.9,
     n_bins=10,
-    n_score_bins=N_SCORE_BINS,
+    n_score_bins=N_JOINT_SCORE_BINS,
     n_bootstrap=1000,
     confidence_level=0.95,
     intersections="pairwise",
@@ -100,8 +104,11 @@ def compare_models(
         Metrics to compare, as in :func:`group_report` (None for all).
     threshold, target_specificity, target_sensitivity, n_bins : see group_report
         Metric options.
-    n_score_bins : int, default=16384
-        Dask input only: score bins per model, as in :func:`group_report`.
+    n_score_bins : int, default=4096
+        Dask input only: score bins per model, as in :func:`group_report`; fewer
+        than there, as the joint cells multiply the models' bins where the
+        models disagree (on 1M rows of two models, 4,096 bins made 790,000 cells
+        and differences within 2e-6 for the AUROC, 9e-5 for the AP).
     n_bootstrap : int, default=1000
         Number of bootstrap replicates.
     confidence_level : float, default=0.95
