@@ -42,7 +42,12 @@ N_JOINT_SCORE_BINS = 4096
 # Logits of the first pass: the quantiles are read 2e-4 apart.
 LOGIT_GRID = np.linspace(-12.0, 12.0, 120_001)
 # The metrics whose binning error is bounded (GroupReport.binning_bound).
-BOUNDED = ("roc_auc", "average_precision")
+BOUNDED = (
+    "roc_auc",
+    "average_precision",
+    "sensitivity_at_specificity",
+    "specificity_at_sensitivity",
+)
 
 
 def histogram(s, grid=None):
@@ -127,7 +132,7 @@ def stand_ins(codes, edges):
     return np.where(codes % 2 == 1, edges[inner], (lower + upper) / 2)
 
 
-def binning_bounds(y, weights, codes, rows):
+def binning_bounds(y, weights, codes, rows, params):
     """Bounds on the errors of the rank metrics that binning can cause, per group.
 
     In a bin, events and non-events tie. ``roc_auc``: half the share of (event,
@@ -136,7 +141,11 @@ def binning_bounds(y, weights, codes, rows):
     precision at the bin's end, while its precision in score order lies between
     the precision with it first and every non-event of the bin above it, and the
     precision with it last and no non-event above it; the bound is the mean over
-    events of the larger gap. Scores equal to an edge have a bin of their own and
+    events of the larger gap. ``sensitivity_at_specificity``: the operating
+    points are read at bin boundaries, so the best threshold may lie inside the
+    bin below the one chosen, whose events bound the loss of sensitivity
+    (``specificity_at_sensitivity``: inside the chosen bin, whose non-events bound
+    the loss of specificity). Scores equal to an edge have a bin of their own and
     are true ties (no error).
 
     Parameters
@@ -145,6 +154,8 @@ def binning_bounds(y, weights, codes, rows):
         Outcome, patients and one model's bin code of each cell.
     rows : list of ndarray
         Cells of each group.
+    params : MetricParams
+        The operating points' targets.
 
     Returns
     -------
@@ -169,10 +180,22 @@ def binning_bounds(y, weights, codes, rows):
         high = (tp_above + tp) / np.maximum(tp_above + tp + fp_above, 1)
         gap = np.where(tied & (tp > 0), np.maximum(high - end, end - low), 0.0)
         out["average_precision"][j] = float(tp @ gap) / n_pos
+        # threshold at the lower boundary of bin i: bins 0..i predicted positive
+        sensitivity = np.cumsum(tp) / n_pos
+        specificity = 1 - np.cumsum(fp) / n_neg
+        # the widest feasible set of bins; the best threshold is inside the next
+        i = np.flatnonzero(specificity >= params.target_specificity)
+        below = i[-1] + 1 if i.size else 0
+        loss = tp[below] / n_pos if below < tp.size and tied[below] else 0.0
+        out["sensitivity_at_specificity"][j] = loss
+        # the narrowest feasible set; the best threshold is inside its last bin
+        last = np.flatnonzero(sensitivity >= params.target_sensitivity)[0]
+        loss = fp[last] / n_neg if tied[last] else 0.0
+        out["specificity_at_sensitivity"][j] = loss
     return out
 
 
-def binning_bound(y, groups, cells, codes, n_models=1):
+def binning_bound(y, groups, cells, codes, params, n_models=1):
     """Return the bounds of the binning errors: per model, a frame of the groups.
 
     Columns ``attribute``, ``group`` and one per metric of :data:`BOUNDED`; zero
@@ -183,6 +206,6 @@ def binning_bound(y, groups, cells, codes, n_models=1):
         zeros = dict.fromkeys(BOUNDED, np.zeros(len(groups.rows)))
         return [pd.DataFrame({**keys, **zeros})] * n_models
     return [
-        pd.DataFrame({**keys, **binning_bounds(y, cells[0], c, groups.rows)})
+        pd.DataFrame({**keys, **binning_bounds(y, cells[0], c, groups.rows, params)})
         for c in codes
     ]

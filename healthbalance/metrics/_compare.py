@@ -145,8 +145,9 @@ def compare_models(
         1% of the replicates is ``reliable=False``: its interval comes from the
         other replicates only. ``frame.attrs["binning_bound"]`` holds the bounds
         of the binning errors as records (``pd.DataFrame(frame.attrs[
-        "binning_bound"])`` has the columns ``model``, ``attribute``, ``group``,
-        ``roc_auc``, ``average_precision``; zero for in-memory input), as
+        "binning_bound"])`` has the columns ``model``, ``attribute``, ``group``
+        and those of :attr:`GroupReport.binning_bound`; zero for in-memory
+        input), as
         :attr:`GroupReport.binning_bound`. Records, not a DataFrame: pandas
         compares the ``attrs`` of frames it concatenates.
 
@@ -225,7 +226,7 @@ def compare_models(
     frame = pd.DataFrame.from_records(records, columns=COLUMNS)
     counts = ("n", "n_events", "smallest_confusion_count", "n_failed")
     frame = frame.astype({**dict.fromkeys(counts, "Int64"), "reliable": np.bool_})
-    bounds = binning_bound(y, groups, cells, codes, len(names))
+    bounds = binning_bound(y, groups, cells, codes, params, len(names))
     bound = pd.concat(
         [b.assign(model=name) for b, name in zip(bounds, names, strict=True)],
         ignore_index=True,

@@ -241,7 +241,7 @@ def group_report(
     weighted = None if cells is None else (cells[0], cells[1][0]["score"])
     calibration = calibration_bins(y, scores[0], groups, n_bins, weighted)
     replicates = evaluation.replicates[:, 0]
-    bound = binning_bound(y, groups, cells, codes)[0]
+    bound = binning_bound(y, groups, cells, codes, params)[0]
     return GroupReport(frame, replicates, calibration, confidence_level, bound)
 
 

@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 
 from healthbalance._small_counts import suppress
+from healthbalance.metrics._binning import BOUNDED
 from healthbalance.metrics._groups import OVERALL
 from healthbalance.metrics._registry import METRICS
 from healthbalance.metrics._report_summary import report_html, report_summary
@@ -73,9 +74,10 @@ class GroupReport:
         Number of bootstrap replicates.
     binning_bound : pandas.DataFrame
         One row per group (``attribute``, ``group``, ``roc_auc``,
-        ``average_precision``): the largest error of these point estimates that
-        binning the scores can cause (for the AUROC half the share of event /
-        non-event pairs sharing a score bin; see
+        ``average_precision``, ``sensitivity_at_specificity``,
+        ``specificity_at_sensitivity``): the largest error of these point
+        estimates that binning the scores can cause (for the AUROC half the share
+        of event / non-event pairs sharing a score bin; see
         :func:`~healthbalance.metrics._binning.binning_bounds`). Zero for
         in-memory input (rows, no binning); for Dask input, the bound achieved by
         the data-driven bins (see :func:`group_report`'s ``n_score_bins``).
@@ -106,7 +108,7 @@ class GroupReport:
         if binning_bound is None:
             binning_bound = frame.drop_duplicates(["attribute", "group"])[
                 ["attribute", "group"]
-            ].assign(roc_auc=0.0, average_precision=0.0)
+            ].assign(**dict.fromkeys(BOUNDED, 0.0))
         self.binning_bound = binning_bound.reset_index(drop=True)
         self._frame = frame
         self._replicates = replicates
