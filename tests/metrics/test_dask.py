@@ -91,7 +91,8 @@ def test_weighted_cells_equal_the_rows_repeated():
         assert overall[names.index(name)] == pytest.approx(expected, rel=1e-10)
 
 
-def test_weighted_bootstrap_has_the_spread_of_the_repeated_rows():
+@pytest.mark.parametrize("stratify", ["intersection", "none"])
+def test_weighted_bootstrap_has_the_spread_of_the_repeated_rows(stratify):
     """The multinomial redraw over cells is the row bootstrap: same spread."""
     rng = np.random.default_rng(4)
     y, p, sf = make_scores(400, seed=4)
@@ -100,6 +101,7 @@ def test_weighted_bootstrap_has_the_spread_of_the_repeated_rows():
     params = MetricParams(threshold=THRESHOLD)
     means = {stat: f(p, y) for stat, f in ROW_STATISTICS.items()}
     options = {"n_bootstrap": 2000, "random_state": 0, "n_jobs": None}
+    options["stratify"] = stratify
     cells = evaluate(
         y, [p], build_groups(sf), metrics, params, cells=(weights, [means]),
         **options,
