@@ -17,8 +17,10 @@ exact; the rank metrics are within the bounds reported with the result.
 
 The reduction is written against Dask (``to_delayed`` partitions and pandas
 ``groupby``) rather than narwhals: the bin of a score is a ``searchsorted`` on
-sorted edges, which narwhals' lazy API cannot express, so one code path for Dask,
-Polars and DuckDB is not available there.
+sorted edges, and narwhals' lazy API (2.29) has no ``searchsorted`` or ``cut``
+(an as-of join with a table of edges could express it, at the cost of a sort of
+every partition, not tried), so one code path for Dask, Polars and DuckDB is not
+written here.
 """
 
 import numbers
