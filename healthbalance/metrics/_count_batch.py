@@ -12,7 +12,14 @@ from functools import cached_property
 
 import numpy as np
 
-__all__ = ["CountBatch", "MetricParams", "SortedGroup", "take_rows"]
+__all__ = [
+    "MEAN_STATISTICS",
+    "ROW_STATISTICS",
+    "CountBatch",
+    "MetricParams",
+    "SortedGroup",
+    "take_rows",
+]
 
 _LOGIT_EPS = 1e-15
 # Bootstrap replicates of the calibration fits use at most this many bins of
@@ -53,9 +60,17 @@ class SortedGroup:
         Score of every column.
     params : MetricParams
         Threshold and operating points.
+    weights : ndarray of shape (n_columns,) or None, default=None
+        Number of rows each column stands for (a cell of binned rows); ``None``
+        for one row per column. The point estimate counts each column this often.
+    means : dict of str to ndarray of shape (n_columns,) or None, default=None
+        For weighted columns, the per-row means that the column's score (a bin's
+        representative, which only orders the columns) cannot give: ``"score"``,
+        ``"logit"``, ``"squared_error"`` and ``"log_loss"`` (see
+        :data:`MEAN_STATISTICS`). ``None`` computes them from ``scores``.
     """
 
-    def __init__(self, positions, y, scores, params):
+    def __init__(self, positions, y, scores, params, weights=None, means=None):
         positions = np.asarray(positions)
         pos = positions[y[positions] == 1]
         neg = positions[y[positions] == 0]
@@ -64,6 +79,9 @@ class SortedGroup:
         self.pos_index, self.neg_index = _index(pos), _index(neg)
         self.p_pos, self.p_neg = scores[pos], scores[neg]
         self.params = params
+        self.weights = None if weights is None else (weights[pos], weights[neg])
+        self._means = {} if means is None else means
+        self._pos_neg = None if means is None else (pos, neg)
         # the calibration fits of the point estimate, where replicates start Newton
         self.calibration_start = {}
 
@@ -113,12 +131,37 @@ class SortedGroup:
             np.concatenate([[0], neg, [self.p_neg.size]]),
         )
 
+    def mean(self, name):
+        """Per-row mean of statistic ``name`` for positives and negatives.
+
+        ``name`` is one of :data:`MEAN_STATISTICS`; given ``means`` are read, the
+        rows' own values computed from their scores otherwise.
+        """
+        if name in self._means:
+            return tuple(self._means[name][rows] for rows in self._pos_neg)
+        return tuple(
+            ROW_STATISTICS[name](p, y) for p, y in ((self.p_pos, 1), (self.p_neg, 0))
+        )
+
     @cached_property
     def logits(self):
         """``logit(p)`` of positives and negatives, clipped away from 0 and 1."""
-        clip = (_LOGIT_EPS, 1 - _LOGIT_EPS)
-        pos, neg = np.clip(self.p_pos, *clip), np.clip(self.p_neg, *clip)
-        return np.log(pos) - np.log1p(-pos), np.log(neg) - np.log1p(-neg)
+        return self.mean("logit")
+
+    @cached_property
+    def squared_errors(self):
+        """``(y - p)^2`` of positives and negatives."""
+        return self.mean("squared_error")
+
+    @cached_property
+    def log_losses(self):
+        """Clipped log loss of positives and negatives."""
+        return self.mean("log_loss")
+
+    @cached_property
+    def residual_scores(self):
+        """Scores of positives and negatives as the calibration residuals read them."""
+        return self.mean("score")
 
     @cached_property
     def logit_bins(self):
@@ -152,12 +195,18 @@ class CountBatch:
     @cached_property
     def _pos(self):
         """Resample counts of the positives, in score order."""
-        return _columns(self._counts, self.group.pos_index, self.group.p_pos.size)
+        g = self.group
+        if self._counts is None and g.weights is not None:
+            return g.weights[0][None, :]
+        return _columns(self._counts, g.pos_index, g.p_pos.size)
 
     @cached_property
     def _neg(self):
         """Resample counts of the negatives, in score order."""
-        return _columns(self._counts, self.group.neg_index, self.group.p_neg.size)
+        g = self.group
+        if self._counts is None and g.weights is not None:
+            return g.weights[1][None, :]
+        return _columns(self._counts, g.neg_index, g.p_neg.size)
 
     @cached_property
     def cpos(self):
@@ -232,9 +281,10 @@ class CountBatch:
         if self._counts is None or max(x_pos.size, x_neg.size) <= LOGIT_BINS:
             return x_pos[None, :], self.cpos, x_neg[None, :], self.cneg
         bounds_pos, bounds_neg = self.group.logit_bins
+        w_pos, w_neg = self.group.weights or (None, None)
         return (
-            *_binned(x_pos, self.cum_pos, bounds_pos),
-            *_binned(x_neg, self.cum_neg, bounds_neg),
+            *_binned(x_pos, self.cum_pos, bounds_pos, w_pos),
+            *_binned(x_neg, self.cum_neg, bounds_neg, w_neg),
         )
 
     @cached_property
@@ -265,15 +315,13 @@ class CountBatch:
     @cached_property
     def squared_error_sum(self):
         """Counted sum of ``(y - p)^2``."""
-        g = self.group
-        return self.cpos @ (1 - g.p_pos) ** 2 + self.cneg @ g.p_neg**2
+        pos, neg = self.group.squared_errors
+        return self.cpos @ pos + self.cneg @ neg
 
     @cached_property
     def log_loss_sum(self):
         """Counted sum of the log loss (scikit-learn's clipping)."""
-        g, eps = self.group, np.finfo(np.float64).eps
-        pos = -np.log(np.clip(g.p_pos, eps, 1 - eps))
-        neg = -np.log(np.clip(1 - g.p_neg, eps, 1 - eps))
+        pos, neg = self.group.log_losses
         return self.cpos @ pos + self.cneg @ neg
 
     @cached_property
@@ -281,13 +329,41 @@ class CountBatch:
         """Counted sum of ``y - p`` per calibration bin, (n_replicates, n_bins)."""
         g = self.group
         pos_bounds, neg_bounds = g.bin_bounds
+        p_pos, p_neg = g.residual_scores
         out = np.zeros((self.cpos.shape[0], g.params.n_bins))
         for k in range(g.params.n_bins):
             p0, p1 = pos_bounds[k], pos_bounds[k + 1]
             n0, n1 = neg_bounds[k], neg_bounds[k + 1]
-            out[:, k] = self.cpos[:, p0:p1] @ (1 - g.p_pos[p0:p1])
-            out[:, k] -= self.cneg[:, n0:n1] @ g.p_neg[n0:n1]
+            out[:, k] = self.cpos[:, p0:p1] @ (1 - p_pos[p0:p1])
+            out[:, k] -= self.cneg[:, n0:n1] @ p_neg[n0:n1]
         return out
+
+
+def _logit(p, y=None):
+    p = np.clip(p, _LOGIT_EPS, 1 - _LOGIT_EPS)
+    return np.log(p) - np.log1p(-p)
+
+
+def _squared_error(p, y):
+    return (y - p) ** 2
+
+
+def _log_loss(p, y):
+    eps = np.finfo(np.float64).eps
+    return -np.log(np.clip(np.where(y == 1, p, 1 - p), eps, 1 - eps))
+
+
+# The per-row statistics the metrics read besides the order of the scores, as
+# ``function(scores, y)`` of a class's scores: a source of binned rows hands over
+# their sums per cell (``"sums"``, ``"calibration_bins"`` and ``"logits"`` of the
+# registry), so that these stay exact when the score itself is a bin's stand-in.
+ROW_STATISTICS = {
+    "score": lambda p, y: p,
+    "logit": _logit,
+    "squared_error": _squared_error,
+    "log_loss": _log_loss,
+}
+MEAN_STATISTICS = tuple(ROW_STATISTICS)
 
 
 def _bin_bounds(x):
@@ -299,12 +375,18 @@ def _bin_bounds(x):
     return np.unique(np.concatenate([by_count, by_width]))
 
 
-def _binned(x, cumulative, bounds):
-    """Return each bin's mean logit (shared) and counted rows per replicate."""
-    weights = np.diff(cumulative[:, bounds], axis=1).astype(np.float64)
+def _binned(x, cumulative, bounds, weights=None):
+    """Return each bin's mean logit (shared) and counted rows per replicate.
+
+    With ``weights`` (columns standing for several rows) the mean is over rows.
+    """
+    counted = np.diff(cumulative[:, bounds], axis=1).astype(np.float64)
     if x.size == 0:
-        return np.zeros((1, weights.shape[1])), weights
-    return (np.add.reduceat(x, bounds[:-1]) / np.diff(bounds))[None, :], weights
+        return np.zeros((1, counted.shape[1])), counted
+    if weights is None:
+        return (np.add.reduceat(x, bounds[:-1]) / np.diff(bounds))[None, :], counted
+    rows = np.add.reduceat(weights.astype(np.float64), bounds[:-1])
+    return (np.add.reduceat(x * weights, bounds[:-1]) / rows)[None, :], counted
 
 
 def _precision_sum(cpos, tp, fp):

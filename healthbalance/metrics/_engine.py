@@ -38,10 +38,15 @@ class Evaluation:
     confusion : ndarray of shape (n_models, n_groups, 4)
         ``(tp, fp, fn, tn)`` of the point estimate at the threshold, which fix
         every metric whose registry ``statistics`` contain ``"confusion"``.
+    sizes : ndarray of shape (n_groups,)
+        Number of patients of each group.
     """
 
-    def __init__(self, point, replicates, reasons, n_events, proportions, confusion):
+    def __init__(
+        self, point, replicates, reasons, n_events, proportions, confusion, sizes
+    ):
         self.n_events = n_events
+        self.sizes = sizes
         self.proportions = proportions
         self.confusion = confusion
         self.point = point
@@ -50,24 +55,35 @@ class Evaluation:
 
 
 class _Setup:
-    """Data of one evaluation arranged in stratum order, sorted once per group."""
+    """Data of one evaluation arranged in stratum order, sorted once per group.
 
-    def __init__(self, y, scores, groups, metrics, params, stratify):
+    Rows may be weighted cells (``weights``, with the per-row ``means`` of each
+    model, see :class:`~healthbalance.metrics._count_batch.SortedGroup`): the point
+    estimate counts each cell ``weight`` times and the bootstrap redraws the
+    patients of each stratum over its cells.
+    """
+
+    def __init__(self, y, scores, groups, metrics, params, stratify, cells=None):
         # ties broken by outcome: tied rows in the same place are interchangeable
         self.order = np.lexsort((y, scores[0], groups.codes))
-        self.layout = StrataLayout(groups.strata(stratify)[self.order])
+        weights, means = (None, [None] * len(scores)) if cells is None else cells
+        self.weights = None if weights is None else weights[self.order]
+        self.means = [
+            None if m is None else {k: v[self.order] for k, v in m.items()}
+            for m in means
+        ]
+        self.layout = StrataLayout(groups.strata(stratify)[self.order], self.weights)
         inverse = np.empty_like(self.order)
         inverse[self.order] = np.arange(self.order.size)
         self.y = y[self.order]
         self.scores = [s[self.order] for s in scores]
         self.positions = [np.sort(inverse[rows]) for rows in groups.rows]
-        self.sorted = [
-            [SortedGroup(p, self.y, s, params) for p in self.positions]
-            for s in self.scores
-        ]
-        self._plan_parts(groups.codes[self.order], params)
-        self.metrics = metrics
         self.params = params
+        self.sorted = [
+            [self._group(p, m) for p in self.positions] for m in range(len(scores))
+        ]
+        self.metrics = metrics
+        self._plan_parts(groups.codes[self.order], params)
 
     def _plan_parts(self, intersections, params):
         """Split every group into its intersection groups (sorted once)."""
@@ -75,8 +91,7 @@ class _Setup:
         part_positions = np.split(np.arange(intersections.size), bounds)
         part_codes = intersections[np.r_[0, bounds]] if intersections.size else bounds
         self.intersections = [
-            [SortedGroup(p, self.y, s, params) for p in part_positions]
-            for s in self.scores
+            [self._group(p, m) for p in part_positions] for m in range(len(self.scores))
         ]
         self.parts = [
             np.searchsorted(part_codes, np.unique(intersections[p]))
@@ -91,6 +106,11 @@ class _Setup:
             ]
             for parts_m, sorted_m in zip(self.intersections, self.sorted, strict=True)
         ]
+
+    def _group(self, positions, m):
+        return SortedGroup(
+            positions, self.y, self.scores[m], self.params, self.weights, self.means[m]
+        )
 
     def values(self, counts):
         """Metric values of shape (n_replicates, n_models, n_groups, n_metrics)."""
@@ -125,6 +145,11 @@ class _Setup:
                 batch = batch.whole
             return spec.function(batch)
         rows = self.positions[j]
+        if self.weights is not None:
+            raise ValueError(
+                f"metric {metric!r} is a callable, which needs the rows; binned "
+                "data (Dask input) has none: compute it on a sample of the rows."
+            )
         if counts is None:
             return [_call(metric, self.y[rows], self.scores[m][rows])]
         values = []
@@ -152,6 +177,7 @@ def evaluate(
     random_state,
     n_jobs,
     stratify="intersection",
+    cells=None,
 ):
     """Evaluate ``metrics`` of every model on every reported group.
 
@@ -175,12 +201,17 @@ def evaluate(
         Threads for the replicates; results do not depend on it.
     stratify : {"intersection", "none"}, default="intersection"
         Resampling design (:meth:`ReportedGroups.strata`).
+    cells : tuple or None, default=None
+        ``(weights, means)`` when the rows are weighted cells of binned rows:
+        the patients of each row, and per model a dict of per-row means
+        (:class:`~healthbalance.metrics._count_batch.SortedGroup`). ``None`` for
+        one patient per row.
 
     Returns
     -------
     evaluation : Evaluation
     """
-    setup = _Setup(y, scores, groups, metrics, params, stratify)
+    setup = _Setup(y, scores, groups, metrics, params, stratify, cells)
     point = setup.values(None)[0]
     if n_bootstrap:
         replicates = bootstrap_chunks(
@@ -193,9 +224,21 @@ def evaluate(
     else:
         replicates = np.empty((0, *point.shape))
     reasons = _reasons(setup, point)
-    n_events = np.array([int(y[rows].sum()) for rows in groups.rows])
+    if cells is None:
+        n_events = np.array([int(y[rows].sum()) for rows in groups.rows])
+        sizes = np.array([rows.size for rows in groups.rows])
+    else:
+        weights = cells[0]
+        n_events = np.array([int(weights[rows] @ y[rows]) for rows in groups.rows])
+        sizes = np.array([int(weights[rows].sum()) for rows in groups.rows])
     return Evaluation(
-        point, replicates, reasons, n_events, _proportions(setup), _confusion(setup)
+        point,
+        replicates,
+        reasons,
+        n_events,
+        _proportions(setup),
+        _confusion(setup),
+        sizes,
     )
 
 

@@ -13,7 +13,9 @@ from healthbalance._small_counts import (
     reliability,
     smallest_nonzero,
 )
+from healthbalance.metrics._binning import N_SCORE_BINS, binning_bound
 from healthbalance.metrics._count_batch import MetricParams
+from healthbalance.metrics._dask import is_dask, prepare_cells
 from healthbalance.metrics._engine import STRATIFY, evaluate
 from healthbalance.metrics._groups import build_groups
 from healthbalance.metrics._registry import METRICS
@@ -50,6 +52,7 @@ def group_report(
     target_specificity=0.9,
     target_sensitivity=0.9,
     n_bins=10,
+    n_score_bins=N_SCORE_BINS,
     n_bootstrap=1000,
     confidence_level=0.95,
     intersections="pairwise",
@@ -73,17 +76,27 @@ def group_report(
     are paired (:meth:`GroupReport.disparity`). Point estimates equal the
     scikit-learn functions on each group's rows.
 
+    Dask Series / DataFrames (partitioned alike) are evaluated on the workers:
+    every partition is reduced to weighted cells (finest intersection x outcome x
+    score bin, with the sums that keep Brier score, log loss and ECE exact), and
+    only those reach the caller; the bootstrap redraws the patients of each
+    stratum over its cells, the same design as for rows. Counts and the metrics
+    at ``threshold`` are exact; the rank metrics are within
+    :attr:`GroupReport.binning_bound` (see the user guide's "Scaling out").
+    Callable metrics need the rows and are refused: compute them on a sample.
+
     Parameters
     ----------
-    y_true : array-like of shape (n_samples,)
+    y_true : array-like or Dask Series of shape (n_samples,)
         Binary outcome.
-    y_score : array-like of shape (n_samples,)
+    y_score : array-like or Dask Series of shape (n_samples,)
         Predicted probability of the positive class (any real score is accepted
         when only ranking and threshold metrics are requested).
     sensitive_features : array-like of shape (n_samples,) or (n_samples, n_attributes)
         Group membership: a 1-D array or Series for one attribute, a DataFrame for
-        several. Missing values form their own group ``"(missing)"``. ``None`` treats
-        all rows as one group (with a warning).
+        several (Dask too, with Dask ``y_true``). Missing values form their own
+        group ``"(missing)"``. ``None`` treats all rows as one group (with a
+        warning).
     metrics : str, callable, list or dict, default=None
         Metric names (see the Notes), callables ``f(y_true, y_score) -> float`` named
         by their ``__name__``, or a dict ``{name: name_or_callable}``. All built-in
@@ -97,6 +110,12 @@ def group_report(
         Operating point of ``specificity_at_sensitivity``.
     n_bins : int, default=10
         Number of equal-width bins of ``ece`` and of the calibration curves.
+    n_score_bins : int, default=16384
+        Dask input only: number of score bins per model, cut on the logit scale
+        from a first pass over the data (half of equal counts of all rows, half
+        of the events), to which the threshold and the ``n_bins`` calibration
+        edges are added. More bins tighten :attr:`GroupReport.binning_bound`
+        and make more cells.
     n_bootstrap : int, default=1000
         Number of bootstrap replicates; 0 for point estimates only.
     confidence_level : float, default=0.95
@@ -193,6 +212,7 @@ def group_report(
         intersections=intersections,
         pos_label=pos_label,
         caller="group_report",
+        n_score_bins=n_score_bins,
     )
     check_bootstrap(n_bootstrap, confidence_level, stratify)
     if proportion_interval not in PROPORTION_INTERVALS:
@@ -200,7 +220,7 @@ def group_report(
             f"proportion_interval must be one of {list(PROPORTION_INTERVALS)}, got "
             f"{plain(proportion_interval)!r}; 'wilson' for proportions of few counts."
         )
-    y, scores, groups, metrics = data
+    y, scores, groups, metrics, cells, codes = data
     evaluation = evaluate(
         y,
         scores,
@@ -211,6 +231,7 @@ def group_report(
         random_state=random_state,
         n_jobs=n_jobs,
         stratify=stratify,
+        cells=cells,
     )
     frame = long_frame(
         groups,
@@ -221,9 +242,11 @@ def group_report(
         (min_group_size, min_events),
         wilson=proportion_interval == "wilson",
     )
-    calibration = calibration_bins(y, scores[0], groups, n_bins)
+    weighted = None if cells is None else (cells[0], cells[1][0]["score"])
+    calibration = calibration_bins(y, scores[0], groups, n_bins, weighted)
     replicates = evaluation.replicates[:, 0]
-    return GroupReport(frame, replicates, calibration, confidence_level)
+    bound = binning_bound(y, groups, cells, codes, params)[0]
+    return GroupReport(frame, replicates, calibration, confidence_level, bound)
 
 
 def prepare(
@@ -236,27 +259,52 @@ def prepare(
     intersections,
     pos_label,
     caller,
+    n_score_bins=N_SCORE_BINS,
 ):
     """Validate inputs shared by the evaluation functions.
 
+    Dask inputs are reduced to weighted cells on the workers
+    (:func:`~healthbalance.metrics._dask.reduce_to_cells`).
+
     Returns
     -------
-    y, scores, groups, metrics
-        0/1 outcome, list of score arrays, :class:`ReportedGroups`, checked metrics.
+    y, scores, groups, metrics, cells, codes
+        0/1 outcome, list of score arrays, :class:`ReportedGroups`, checked
+        metrics; for Dask input the cells' ``(weights, means)`` for
+        :func:`~healthbalance.metrics._engine.evaluate` and each model's bin codes
+        (both ``None`` for rows).
     """
+    if any(is_dask(x) for x in (y_true, sensitive_features, *scores.values())):
+        metrics = check_metrics(metrics)
+        _check_params(params, metrics)
+        return prepare_cells(
+            y_true,
+            scores,
+            sensitive_features,
+            metrics,
+            params,
+            probability=_probability(metrics),
+            intersections=intersections,
+            pos_label=pos_label,
+            caller=caller,
+            n_score_bins=n_score_bins,
+        )
     y = check_target(y_true, pos_label=pos_label)
     metrics = check_metrics(metrics)
     _check_params(params, metrics)
-    probability = [
-        n for n, m in metrics.items() if m in METRICS and METRICS[m].probability
-    ]
+    probability = _probability(metrics)
     arrays = [
         check_scores(s, y.size, name=name, probabilities=probability)
         for name, s in scores.items()
     ]
     frame = resolve_sensitive_features(y, sensitive_features, caller=caller)
     groups = build_groups(frame, intersections=intersections)
-    return y, arrays, groups, metrics
+    return y, arrays, groups, metrics, None, None
+
+
+def _probability(metrics):
+    """Names of the requested metrics that read scores as probabilities."""
+    return [n for n, m in metrics.items() if m in METRICS and METRICS[m].probability]
 
 
 def _check_params(params, metrics):
@@ -309,7 +357,7 @@ def long_frame(groups, metrics, evaluation, m, confidence_level, minimums, wilso
     for j, (attribute, group) in enumerate(
         zip(groups.attribute, groups.group, strict=True)
     ):
-        n, events = groups.rows[j].size, int(evaluation.n_events[j])
+        n, events = int(evaluation.sizes[j]), int(evaluation.n_events[j])
         smallest = smallest_nonzero(evaluation.confusion[m, j])
         reliable, reason = reliability(n, events, min_size, min_events)
         if not reliable:
@@ -394,18 +442,26 @@ def _warn_unreliable(unreliable):
         )
 
 
-def calibration_bins(y, score, groups, n_bins):
-    """Binned observed and predicted risk per group (no row-level data)."""
+def calibration_bins(y, score, groups, n_bins, cells=None):
+    """Binned observed and predicted risk per group (no row-level data).
+
+    ``cells`` is ``(weights, mean_score)`` when the rows are weighted cells whose
+    ``score`` is a bin's stand-in (it still falls in the right calibration bin).
+    """
     inner = np.linspace(0.0, 1.0, n_bins + 1)[1:-1]
     bins = np.searchsorted(inner, np.clip(score, 0, 1), side="left")
+    weights, mean_score = (None, score) if cells is None else cells
     frames = []
     for attribute, group, rows in zip(
         groups.attribute, groups.group, groups.rows, strict=True
     ):
-        count = np.bincount(bins[rows], minlength=n_bins)
+        w = None if weights is None else weights[rows]
+        count = np.bincount(bins[rows], w, minlength=n_bins)
+        w = 1 if w is None else w
         with np.errstate(divide="ignore", invalid="ignore"):
-            predicted = np.bincount(bins[rows], score[rows], n_bins) / count
-            observed = np.bincount(bins[rows], y[rows], n_bins) / count
+            predicted = np.bincount(bins[rows], w * mean_score[rows], n_bins) / count
+            observed = np.bincount(bins[rows], w * y[rows], n_bins) / count
+        count = count.astype(np.int64)
         frames.append(
             pd.DataFrame(
                 {

@@ -33,6 +33,16 @@ produce the same quantities from binned counts and sums that add up over its par
   without rows hands over counts per class on a shared grid of score values (exact
   when the grid holds every distinct score); parts merge by adding those counts.
 
+A source of binned rows (Dask, :mod:`healthbalance.metrics._dask`) hands these over
+as *weighted cells*: each cell a row of the engine with ``weight`` patients, a score
+that only orders it (its score bin's stand-in; the threshold and the ``n_bins``
+calibration edges are bin edges, so ``"confusion"`` and ``"calibration_bins"`` are
+exact), and per-row means of score, logit, squared error and log loss
+(:data:`~healthbalance.metrics._count_batch.MEAN_STATISTICS`) from which
+``"sums"``, ``"calibration_bins"`` and ``"logits"`` are read; ``"sorted_scores"``
+then ties the events and non-events of a bin. A metric reads its statistics the
+same way whatever the source.
+
 A metric is ``mergeable`` when the union of groups (the overall and attribute rows)
 can be computed from its parts'
 :class:`~healthbalance.metrics._merged_batch.MergedBatch`; it must be declared

@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 
 from healthbalance._small_counts import suppress
+from healthbalance.metrics._binning import BOUNDED
 from healthbalance.metrics._groups import OVERALL
 from healthbalance.metrics._registry import METRICS
 from healthbalance.metrics._report_summary import report_html, report_summary
@@ -60,6 +61,8 @@ class GroupReport:
         Binned reliability data per group (see :meth:`plot_calibration`).
     confidence_level : float
         Coverage of the intervals.
+    binning_bound : pandas.DataFrame or None, default=None
+        See the attribute; ``None`` for exact estimates (zero for every group).
 
     Attributes
     ----------
@@ -69,6 +72,15 @@ class GroupReport:
         Coverage of the intervals.
     n_bootstrap : int
         Number of bootstrap replicates.
+    binning_bound : pandas.DataFrame
+        One row per group (``attribute``, ``group``, ``roc_auc``,
+        ``average_precision``, ``sensitivity_at_specificity``,
+        ``specificity_at_sensitivity``): the largest error of these point
+        estimates that binning the scores can cause (for the AUROC half the share
+        of event / non-event pairs sharing a score bin; see
+        :func:`~healthbalance.metrics._binning.binning_bounds`). Zero for
+        in-memory input (rows, no binning); for Dask input, the bound achieved by
+        the data-driven bins (see :func:`group_report`'s ``n_score_bins``).
 
     See Also
     --------
@@ -90,7 +102,14 @@ class GroupReport:
 ['sensitive_feature', 'M', 'roc_auc']]
     """
 
-    def __init__(self, frame, replicates, calibration, confidence_level):
+    def __init__(
+        self, frame, replicates, calibration, confidence_level, binning_bound=None
+    ):
+        if binning_bound is None:
+            binning_bound = frame.drop_duplicates(["attribute", "group"])[
+                ["attribute", "group"]
+            ].assign(**dict.fromkeys(BOUNDED, 0.0))
+        self.binning_bound = binning_bound.reset_index(drop=True)
         self._frame = frame
         self._replicates = replicates
         self._calibration = calibration

@@ -38,6 +38,12 @@ class StrataLayout:
     ----------
     strata : array-like of shape (n_samples,)
         Integer stratum code of each row, *already sorted* (non-decreasing).
+    weights : array-like of int of shape (n_samples,) or None, default=None
+        Number of patients each row stands for (a cell of binned rows); ``None``
+        for one patient per row. A replicate redraws each stratum's patients, so
+        a cell's count is multinomial: the stratum's total weight drawn over its
+        cells with probabilities ``weight / total``, the same distribution as
+        drawing the patients themselves.
 
     Attributes
     ----------
@@ -56,8 +62,9 @@ class StrataLayout:
     ([0, 2, 3], [2, 1, 1])
     """
 
-    def __init__(self, strata):
+    def __init__(self, strata, weights=None):
         strata = np.asarray(strata)
+        self.weights = None if weights is None else np.asarray(weights, np.int64)
         if strata.size and np.any(np.diff(strata) < 0):
             raise ValueError("strata must be sorted: order the rows by stratum first.")
         _, starts, sizes = np.unique(strata, return_index=True, return_counts=True)
@@ -108,8 +115,12 @@ class StrataLayout:
             How often each row was drawn, equal to the counts of the positions of
             :meth:`draw_positions` with the same generator state. Small integers
             (uint16) keep the memory traffic low; float64 in the (astronomically
-            unlikely) case of a row drawn more than 65,535 times.
+            unlikely) case of a row drawn more than 65,535 times. With
+            ``weights``, the patients drawn in each cell (int32, or int64 for
+            more than 2**31 patients).
         """
+        if self.weights is not None:
+            return self._draw_weighted(rng, n_replicates)
         counts = np.empty((n_replicates, self.n_samples), dtype=np.uint16)
         for start, size, block in self._blocks(rng, n_replicates):
             # one bincount per stratum and replicate: a small counted range (cache
@@ -119,6 +130,21 @@ class StrataLayout:
                 if size > _UINT16_MAX and counted.max() > _UINT16_MAX:
                     counts = counts.astype(np.float64)
                 counts[row, start : start + size] = counted
+        return counts
+
+    def _draw_weighted(self, rng, n_replicates):
+        """Multinomial counts of the cells of every stratum."""
+        # int32 holds any count of fewer than 2**31 patients (half the traffic)
+        small = self.weights.sum() < np.iinfo(np.int32).max
+        counts = np.empty(
+            (n_replicates, self.n_samples), dtype=np.int32 if small else np.int64
+        )
+        for start, size in zip(self.starts, self.sizes, strict=True):
+            weights = self.weights[start : start + size]
+            total = int(weights.sum())
+            counts[:, start : start + size] = rng.multinomial(
+                total, weights / total, size=n_replicates
+            )
         return counts
 
 
