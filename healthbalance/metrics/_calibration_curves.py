@@ -151,7 +151,7 @@ def calibration_by_group(
     """
     _check_method(method, span)
     params = MetricParams(n_bins=n_bins)
-    y, scores, groups, _ = prepare(
+    y, scores, groups, _, cells, _ = prepare(
         y_true,
         {"y_score": y_score},
         sensitive_features,
@@ -162,6 +162,13 @@ def calibration_by_group(
         caller="calibration_by_group",
     )
     check_bootstrap(n_bootstrap, confidence_level, stratify)
+    if cells is not None:
+        raise ValueError(
+            "calibration_by_group needs the rows of y_true and y_score in memory; it "
+            "does not take Dask collections yet. Evaluate a sample (.sample(frac=...)"
+            ".compute()), or read ici, e50, e90 and emax from group_report, which "
+            "takes Dask input."
+        )
     setup = _Setup(y, scores, groups, {}, params, stratify)
     curve = _Curve(method, span, n_bins)
     point = curve.values(setup, None)

@@ -134,7 +134,7 @@ def decision_curve(
     thresholds = _check_thresholds(thresholds)
     scores = _check_models(y_score, reference)
     reference = None if reference is None else str(reference)
-    y, arrays, groups, _ = prepare(
+    y, arrays, groups, _, cells, _ = prepare(
         y_true,
         scores,
         sensitive_features,
@@ -144,6 +144,12 @@ def decision_curve(
         pos_label=pos_label,
         caller="decision_curve",
     )
+    if cells is not None:
+        raise ValueError(
+            "decision_curve needs the rows of y_true and y_score in memory; it "
+            "does not take Dask collections yet. Evaluate a sample (.sample(frac=...)"
+            ".compute()) or use group_report's net_benefit at one threshold."
+        )
     check_bootstrap(n_bootstrap, confidence_level, stratify)
     counts = _ThresholdCounts(y, arrays, groups, thresholds, stratify)
     point = counts.net_benefit(None)[0]

@@ -13,7 +13,13 @@ import psutil
 import pytest
 from sklearn import metrics as skm
 
-from healthbalance.metrics import SmallGroupWarning, compare_models, group_report
+from healthbalance.metrics import (
+    SmallGroupWarning,
+    calibration_by_group,
+    compare_models,
+    decision_curve,
+    group_report,
+)
 from healthbalance.metrics import _dask as dask_stage
 from healthbalance.metrics._binning import BOUNDED
 from healthbalance.metrics._count_batch import ROW_STATISTICS, MetricParams
@@ -76,11 +82,18 @@ def test_weighted_cells_equal_the_rows_repeated():
         y[repeat], [p[repeat]], build_groups(sf.iloc[repeat]), metrics, params,
         n_bootstrap=0, random_state=0, n_jobs=None,
     )  # fmt: skip
-    np.testing.assert_allclose(cells.point, rows.point, rtol=1e-9, atol=1e-12)
+    # the smooth calibration errors of more than 1,024 rows (here the repeated
+    # ones, not the 600 cells) are read from a binned loess: within its error
+    smooth = np.isin(names := list(metrics), ["ici", "e50", "e90", "emax"])
+    np.testing.assert_allclose(
+        cells.point[..., ~smooth], rows.point[..., ~smooth], rtol=1e-9, atol=1e-12
+    )
+    np.testing.assert_allclose(
+        cells.point[..., smooth], rows.point[..., smooth], atol=5e-3
+    )
     np.testing.assert_array_equal(cells.sizes, rows.sizes)
     np.testing.assert_array_equal(cells.confusion, rows.confusion)
     overall = cells.point[0, 0]
-    names = list(metrics)
     for name, reference in [
         ("roc_auc", skm.roc_auc_score),
         ("average_precision", skm.average_precision_score),
@@ -366,3 +379,10 @@ def test_arrays_do_not_import_dask():
         "assert 'dask' not in sys.modules, 'dask imported'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("function", [calibration_by_group, decision_curve])
+def test_curves_refuse_dask_input_clearly(dask_client, function):
+    frame = dd.from_pandas(pd.DataFrame({"y": [0, 1] * 20, "p": [0.2, 0.7] * 20}), 2)
+    with pytest.raises(ValueError, match="rows of y_true and y_score in memory"):
+        function(frame["y"], frame["p"], sensitive_features=frame[["y"]])
