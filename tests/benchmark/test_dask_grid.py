@@ -1,0 +1,187 @@
+"""The benchmark grid on a Dask cluster: the same runs, the same results."""
+
+import pickle
+import sys
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+from pandas.testing import assert_frame_equal
+
+from healthbalance import __version__
+from healthbalance.benchmark import _cluster, run_benchmark
+from healthbalance.benchmark import _protocol as protocol
+from healthbalance.benchmark._cli import main
+from healthbalance.datasets import make_icu_cohort
+
+SEEDS = (0, 1)
+GRID = {
+    "strategies": ["erm", "reweighing"],
+    "models": ["logistic"],
+    "seeds": SEEDS,
+    "quick": True,
+    "n_bootstrap": 20,
+    "cache_dir": False,
+}
+CLI = [
+    "benchmark",
+    "--quick",
+    "--n-samples",
+    "2000",
+    "--strategies",
+    "erm",
+    "reweighing",
+    "--models",
+    "logistic",
+    "--n-bootstrap",
+    "20",
+    "--no-cache",
+]
+
+
+@pytest.fixture(scope="module")
+def cohort():
+    cohort = make_icu_cohort(2_000, random_state=1)
+    return cohort.data, cohort.target, cohort.sensitive_features[["race_ethnicity"]]
+
+
+@pytest.fixture(scope="module")
+def local(cohort):
+    return run_benchmark(*cohort, **GRID, n_jobs=1, progress=False)
+
+
+@pytest.fixture(scope="module")
+def on_cluster(cohort, dask_client):
+    """The grid on the 2-worker cluster, with what the caller sent it recorded."""
+    tasks, scattered = [], []
+    submit, scatter = dask_client.submit, dask_client.scatter
+
+    def recording_submit(*args, **kwargs):
+        tasks.extend(kwargs["tasks"])
+        tasks_bytes.append(len(pickle.dumps(kwargs["tasks"])))
+        return submit(*args, **kwargs)
+
+    def recording_scatter(data, **kwargs):
+        scattered.append(data)
+        return scatter(data, **kwargs)
+
+    tasks_bytes = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(dask_client, "submit", recording_submit)
+        patch.setattr(dask_client, "scatter", recording_scatter)
+        with joblib.parallel_config(backend="dask"):
+            results = run_benchmark(*cohort, **GRID, n_jobs=-1, progress=False)
+    return results, tasks, tasks_bytes, scattered
+
+
+def test_the_grid_on_a_cluster_equals_the_local_run(local, on_cluster):
+    results = on_cluster[0]
+    assert_frame_equal(results.metrics, local.metrics, check_exact=True)
+    assert_frame_equal(results.deltas, local.deltas, check_exact=True)
+    timing = ["fit_seconds"]
+    assert_frame_equal(
+        results.fits.drop(columns=timing), local.fits.drop(columns=timing)
+    )
+    assert len(results.fits) == len(SEEDS) * 2
+
+
+def test_each_seed_is_sent_once_and_the_runs_carry_a_reference(cohort, on_cluster):
+    _, tasks, tasks_bytes, scattered = on_cluster
+    splits = [s for s in scattered if isinstance(s, protocol.Splits)]
+    # every run went to the cluster, and nothing else did
+    assert len(tasks) == len(SEEDS) * 2
+    assert len(splits) == len(SEEDS)
+    assert [sorted(s) for s in splits] == [["test", "train", "val"]] * len(SEEDS)
+    seed_bytes = min(len(pickle.dumps(dict(s))) for s in splits)
+    assert seed_bytes > 200_000
+    # a task holds a reference to its seed's data, not the data
+    assert max(tasks_bytes) < 5_000 < seed_bytes / 40
+
+
+def test_arrays_from_a_network_buffer_get_memory_of_their_own():
+    buffer = np.frombuffer(bytearray(8 * 11), dtype=np.float64)[1:]
+    owned = np.arange(3.0)
+    splits = protocol.own_memory({"train": {"X": buffer, "y": owned, "n": 3}})
+    assert splits["train"]["X"].flags.owndata and not buffer.flags.owndata
+    assert splits["train"]["y"] is owned and splits["train"]["n"] == 3
+    assert isinstance(splits, protocol.Splits)
+
+
+def _tables(folder):
+    return {
+        name: pd.read_csv(folder / f"benchmark_{name}.csv")
+        for name in ("metrics", "deltas", "fits")
+    }
+
+
+def test_the_command_on_a_local_cluster_writes_the_local_results(tmp_path, capsys):
+    main([*CLI, "--no-progress", "--out", str(tmp_path / "local")])
+    capsys.readouterr()
+    main([*CLI, "--dask-workers", "2", "--out", str(tmp_path / "cluster")])
+    err = capsys.readouterr().err
+    # the progress bar still counts the runs as they come back
+    assert "run 2/2: reweighing (logistic, seed 0)" in err and "100%" in err
+    local, cluster = _tables(tmp_path / "local"), _tables(tmp_path / "cluster")
+    assert_frame_equal(cluster["metrics"], local["metrics"], check_exact=True)
+    assert_frame_equal(cluster["deltas"], local["deltas"], check_exact=True)
+    timing = ["fit_seconds"]
+    assert_frame_equal(
+        cluster["fits"].drop(columns=timing), local["fits"].drop(columns=timing)
+    )
+
+
+def _usage_error(argv, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main([*CLI, "--no-progress", *argv])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("healthbalance benchmark: error: ")
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    return err
+
+
+def test_a_scheduler_that_does_not_answer_is_named(tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(_cluster, "CONNECT_TIMEOUT", 1)
+    address = "tcp://127.0.0.1:1"
+    err = _usage_error(["--scheduler", address, "--out", str(tmp_path)], capsys)
+    assert f"--scheduler {address}: no Dask scheduler answered" in err
+    assert "tcp://HOST:8786" in err and "--dask-workers N" in err
+
+
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (
+            ["--scheduler", "tcp://host:8786", "--dask-workers", "2"],
+            "--scheduler and --dask-workers exclude each other",
+        ),
+        (["--dask-workers", "0"], "--dask-workers 0: start at least 1 worker"),
+        (["--scheduler", "nohost"], "--scheduler nohost: no Dask scheduler answered"),
+    ],
+)
+def test_wrong_cluster_options_are_one_line(argv, expected, capsys, tmp_path):
+    assert expected in _usage_error([*argv, "--out", str(tmp_path)], capsys)
+
+
+def test_without_dask_the_error_says_what_to_install(capsys, monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "distributed", None)
+    err = _usage_error(["--dask-workers", "2", "--out", str(tmp_path)], capsys)
+    assert "--dask-workers needs Dask" in err
+    assert "pip install 'healthbalance[dask]'" in err
+
+
+def _versions(*found):
+    workers = {
+        f"tcp://10.0.0.{i}:40000": {"packages": {"healthbalance": v}}
+        for i, v in enumerate(found)
+    }
+    return {"workers": workers}
+
+
+def test_workers_without_this_healthbalance_are_counted():
+    assert _cluster.version_problem(_versions(__version__, __version__)) == ""
+    assert _cluster.version_problem(_versions()) == ""
+    problem = _cluster.version_problem(_versions(__version__, None, "0.0.1"))
+    assert problem.startswith("2 of 3 workers have healthbalance 0.0.1, None")
+    assert f"install healthbalance {__version__}" in problem
