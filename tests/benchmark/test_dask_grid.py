@@ -3,6 +3,8 @@
 import pickle
 import sys
 
+import cloudpickle
+import distributed
 import joblib
 import numpy as np
 import pandas as pd
@@ -54,25 +56,40 @@ def local(cohort):
 @pytest.fixture(scope="module")
 def on_cluster(cohort, dask_client):
     """The grid on the 2-worker cluster, with what the caller sent it recorded."""
-    tasks, scattered = [], []
+    batches, scattered = [], []
     submit, scatter = dask_client.submit, dask_client.scatter
 
     def recording_submit(*args, **kwargs):
-        tasks.extend(kwargs["tasks"])
-        tasks_bytes.append(len(pickle.dumps(kwargs["tasks"])))
+        batches.append(kwargs["tasks"])
         return submit(*args, **kwargs)
 
     def recording_scatter(data, **kwargs):
         scattered.append(data)
         return scatter(data, **kwargs)
 
-    tasks_bytes = []
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(dask_client, "submit", recording_submit)
         patch.setattr(dask_client, "scatter", recording_scatter)
         with joblib.parallel_config(backend="dask"):
             results = run_benchmark(*cohort, **GRID, n_jobs=-1, progress=False)
-    return results, tasks, tasks_bytes, scattered
+    tasks = [task for batch in batches for task in batch]
+    return results, tasks, [_pickled_size(batch) for batch in batches], scattered
+
+
+def _pickled_size(batch):
+    """Return the bytes of a batch of tasks, with a scattered future as its key."""
+
+    def plain(value):
+        return value.key if isinstance(value, distributed.Future) else value
+
+    return len(
+        cloudpickle.dumps(
+            [
+                (f, [plain(a) for a in args], {k: plain(v) for k, v in kw.items()})
+                for f, args, kw in batch
+            ]
+        )
+    )
 
 
 def test_the_grid_on_a_cluster_equals_the_local_run(local, on_cluster):
