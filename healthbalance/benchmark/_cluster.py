@@ -11,12 +11,16 @@ fault and the fix, for the command line's one-line errors (exit status 2).
 """
 
 import contextlib
+import warnings
 
 from joblib import parallel_config
 
 from healthbalance import __version__
 
 INSTALL = "pip install 'healthbalance[dask]'"
+# Compared between the caller and the workers: healthbalance must match, the others
+# should, for results identical to a local run.
+PACKAGES = ("healthbalance", "numpy", "scikit-learn", "imbalanced-learn", "fairlearn")
 # Seconds to wait for an existing scheduler to answer (dask's default is 30 s).
 CONNECT_TIMEOUT = 10
 
@@ -41,6 +45,12 @@ def connect(scheduler=None, n_workers=None):
     ValueError
         Both options, fewer than one worker, dask not installed, a scheduler that
         does not answer, or workers without this version of healthbalance.
+
+    Warns
+    -----
+    UserWarning
+        Workers with other versions of numpy, scikit-learn, imbalanced-learn or
+        fairlearn than the caller's.
     """
     if scheduler is not None and n_workers is not None:
         raise ValueError(
@@ -62,10 +72,7 @@ def connect(scheduler=None, n_workers=None):
             dashboard_address=":0",
         )
     client = _client(distributed, scheduler)
-    problem = version_problem(client.get_versions(packages=["healthbalance"]))
-    if problem:
-        client.close()
-        raise ValueError(f"--scheduler {scheduler}: {problem}")
+    _check_versions(client, scheduler)
     return client
 
 
@@ -91,31 +98,55 @@ def _client(distributed, scheduler):
         ) from error
 
 
-def version_problem(versions):
-    """Return what is wrong with the workers' healthbalance, or ``""``.
+def version_problems(versions, package):
+    """Return what differs between the workers' ``package`` and the caller's, or ``""``.
 
     Parameters
     ----------
     versions : dict
-        ``Client.get_versions(packages=["healthbalance"])``.
+        ``Client.get_versions(packages=[...])``, with ``package`` among them.
+    package : str
+        Distribution name, for example ``"scikit-learn"``.
 
     Returns
     -------
     problem : str
-        Empty when every worker has this process's version (or there is no worker
+        Empty when every worker has the caller's version (or there is no worker
         yet: joblib waits for them).
     """
-    workers = versions["workers"]
-    found = {w: info["packages"].get("healthbalance") for w, info in workers.items()}
-    wrong = sorted(w for w, version in found.items() if version != __version__)
+    mine = versions["client"]["packages"].get(package)
+    found = {
+        worker: info["packages"].get(package)
+        for worker, info in versions["workers"].items()
+    }
+    wrong = sorted(w for w, version in found.items() if version != mine)
     if not wrong:
         return ""
     seen = sorted({str(found[w]) for w in wrong})
     return (
-        f"{len(wrong)} of {len(found)} workers have healthbalance {', '.join(seen)} "
-        f"(None: not installed) and this process {__version__}: install "
-        f"healthbalance {__version__} with its dask extra on every worker."
+        f"{len(wrong)} of {len(found)} workers have {package} {', '.join(seen)} "
+        f"(None: not installed) and this process {mine}"
     )
+
+
+def _check_versions(client, scheduler):
+    """Refuse workers without this healthbalance; warn of other differences."""
+    versions = client.get_versions(packages=list(PACKAGES))
+    problem = version_problems(versions, "healthbalance")
+    if problem:
+        client.close()
+        raise ValueError(
+            f"--scheduler {scheduler}: {problem}: install healthbalance "
+            f"{__version__} with its dask extra on every worker."
+        )
+    for package in PACKAGES[1:]:
+        problem = version_problems(versions, package)
+        if problem:
+            warnings.warn(
+                f"--scheduler {scheduler}: {problem}: the results may differ from a "
+                "local run's; install the same version on every worker.",
+                stacklevel=3,
+            )
 
 
 @contextlib.contextmanager

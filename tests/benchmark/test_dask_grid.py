@@ -11,7 +11,6 @@ import pandas as pd
 import pytest
 from pandas.testing import assert_frame_equal
 
-from healthbalance import __version__
 from healthbalance.benchmark import _cluster, run_benchmark
 from healthbalance.benchmark import _protocol as protocol
 from healthbalance.benchmark._cli import main
@@ -188,17 +187,44 @@ def test_without_dask_the_error_says_what_to_install(capsys, monkeypatch, tmp_pa
     assert "pip install 'healthbalance[dask]'" in err
 
 
-def _versions(*found):
+def _versions_of(package, mine, *found):
     workers = {
-        f"tcp://10.0.0.{i}:40000": {"packages": {"healthbalance": v}}
-        for i, v in enumerate(found)
+        f"tcp://10.0.0.{i}:40000": {"packages": {package: version}}
+        for i, version in enumerate(found)
     }
-    return {"workers": workers}
+    return {"client": {"packages": {package: mine}}, "workers": workers}
 
 
-def test_workers_without_this_healthbalance_are_counted():
-    assert _cluster.version_problem(_versions(__version__, __version__)) == ""
-    assert _cluster.version_problem(_versions()) == ""
-    problem = _cluster.version_problem(_versions(__version__, None, "0.0.1"))
-    assert problem.startswith("2 of 3 workers have healthbalance 0.0.1, None")
-    assert f"install healthbalance {__version__}" in problem
+def _versions(mine, *found):
+    return _versions_of("scikit-learn", mine, *found)
+
+
+def test_workers_with_other_versions_are_counted():
+    problems = _cluster.version_problems
+    assert problems(_versions("1.9.1", "1.9.1", "1.9.1"), "scikit-learn") == ""
+    assert problems(_versions("1.9.1"), "scikit-learn") == ""
+    problem = problems(_versions("1.9.1", "1.9.1", None, "1.0"), "scikit-learn")
+    assert problem == (
+        "2 of 3 workers have scikit-learn 1.0, None (None: not installed) and this "
+        "process 1.9.1"
+    )
+
+
+def test_an_existing_scheduler_is_reached_and_its_workers_checked(
+    dask_client, monkeypatch
+):
+    address = dask_client.scheduler.address
+    with _cluster.connect(scheduler=address) as client:
+        assert len(client.ncores()) == 2
+    # a worker with another healthbalance: refused, naming the version to install
+    monkeypatch.setattr(_cluster, "__version__", "99.0")
+    monkeypatch.setattr(
+        dask_client.__class__,
+        "get_versions",
+        lambda self, **kw: _versions_of("healthbalance", "99.0", "0.1"),
+    )
+    with pytest.raises(ValueError, match="install healthbalance 99.0") as error:
+        _cluster.connect(scheduler=address)
+    assert f"--scheduler {address}: 1 of 1 workers have healthbalance 0.1" in str(
+        error.value
+    )
