@@ -124,6 +124,23 @@ def test_arrays_from_a_network_buffer_get_memory_of_their_own():
     assert isinstance(splits, protocol.Splits)
 
 
+def test_a_cluster_run_fills_the_cache_a_local_rerun_reads(
+    cohort, local, dask_client, tmp_path, monkeypatch
+):
+    grid = {**GRID, "cache_dir": tmp_path, "progress": False}
+    with joblib.parallel_config(backend="dask"):
+        run_benchmark(*cohort, **grid, n_jobs=-1)
+    assert len(list(tmp_path.glob("run_*.npz"))) == len(SEEDS) * 2
+
+    def refit(*args):
+        raise AssertionError("a cached run was fitted again")
+
+    # a local rerun finds every run in the cache the cluster run left
+    monkeypatch.setattr(protocol, "fit_run", refit)
+    again = run_benchmark(*cohort, **grid, n_jobs=1)
+    assert_frame_equal(again.metrics, local.metrics, check_exact=True)
+
+
 def _tables(folder):
     return {
         name: pd.read_csv(folder / f"benchmark_{name}.csv")
