@@ -102,7 +102,7 @@ def test_the_grid_on_a_cluster_equals_the_local_run(local, on_cluster):
     assert len(results.fits) == len(SEEDS) * 2
 
 
-def test_each_seed_is_sent_once_and_the_runs_carry_a_reference(cohort, on_cluster):
+def test_each_seed_is_sent_once_and_the_runs_carry_a_reference(on_cluster):
     _, tasks, tasks_bytes, scattered = on_cluster
     splits = [s for s in scattered if isinstance(s, protocol.Splits)]
     # every run went to the cluster, and nothing else did
