@@ -28,7 +28,10 @@ def dask_client():
         n_workers=2,
         threads_per_worker=1,
         processes=True,
-        dashboard_address=None,
+        # a free port: the scheduler's HTTP server starts even without a
+        # dashboard, on 8787 by default, and "Port 8787 is already in use" (another
+        # cluster on the machine) is a warning, hence an error in the suite
+        dashboard_address=":0",
         memory_limit="2GiB",
     )
     with cluster, distributed.Client(cluster) as client:

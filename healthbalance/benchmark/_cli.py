@@ -19,6 +19,7 @@ from healthbalance._small_counts import SUPPRESS_BELOW
 from healthbalance.benchmark import _run_cache as run_cache
 from healthbalance.benchmark._bottom_line import bottom_line
 from healthbalance.benchmark._checks import released, run_checks, summary_table
+from healthbalance.benchmark._cluster import connect, on_cluster
 from healthbalance.benchmark._html import write_html_report
 from healthbalance.benchmark._leakage import LEAKY_AUROC, LeakageError
 from healthbalance.benchmark._models import BASE_MODELS
@@ -68,6 +69,11 @@ def build_parser():
     )
     _data_options(bench.add_argument_group("data (the synthetic cohort by default)"))
     _protocol_options(bench.add_argument_group("protocol"))
+    _cluster_options(
+        bench.add_argument_group(
+            "cluster (needs Dask: pip install 'healthbalance[dask]')"
+        )
+    )
     _output_options(bench.add_argument_group("output"))
     return parser
 
@@ -189,7 +195,25 @@ def _protocol_options(run):
         "--n-jobs",
         type=int,
         metavar="N",
-        help="runs fitted in parallel, -1 for every core (default: 1)",
+        help="runs fitted in parallel, -1 for every core; on a cluster every worker "
+        "thread fits runs (default: 1)",
+    )
+
+
+def _cluster_options(cluster):
+    cluster.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="fit the runs on the workers of an existing Dask cluster, whose "
+        "scheduler is at ADDRESS, for example tcp://host:8786; the workers need this "
+        "version of healthbalance (default: none, this machine)",
+    )
+    cluster.add_argument(
+        "--dask-workers",
+        type=int,
+        metavar="N",
+        help="fit the runs on a local Dask cluster of N worker processes, one "
+        "thread each, started and closed by the command (default: none)",
     )
 
 
@@ -340,25 +364,30 @@ def _check_names(args, X, sensitive):
 def benchmark(args):
     """Run the benchmark described by ``args``; return the files written."""
     _check_cache_outside_out(args)
-    X, y, sensitive, reference = load_data(args)
-    results = run_benchmark(
-        X,
-        y,
-        sensitive,
-        strategies=args.strategies,
-        models=args.models,
-        seeds=args.seeds or ([0] if args.quick else [0, 1, 2]),
-        attribute=args.attribute,
-        quick=args.quick,
-        n_bootstrap=args.n_bootstrap or (200 if args.quick else 1000),
-        reference_proportions=reference,
-        pos_label=args.pos_label,
-        cache_dir=False if args.no_cache else args.cache_dir,
-        n_jobs=args.n_jobs,
-        progress=not args.no_progress,
-        exclude=args.exclude,
-        allow_leaky=args.allow_leaky,
-    )
+    try:
+        client = connect(args.scheduler, args.dask_workers)
+    except ValueError as error:
+        raise UsageError(str(error)) from error
+    with on_cluster(client):
+        X, y, sensitive, reference = load_data(args)
+        results = run_benchmark(
+            X,
+            y,
+            sensitive,
+            strategies=args.strategies,
+            models=args.models,
+            seeds=args.seeds or ([0] if args.quick else [0, 1, 2]),
+            attribute=args.attribute,
+            quick=args.quick,
+            n_bootstrap=args.n_bootstrap or (200 if args.quick else 1000),
+            reference_proportions=reference,
+            pos_label=args.pos_label,
+            cache_dir=False if args.no_cache else args.cache_dir,
+            n_jobs=args.n_jobs if client is None else -1,
+            progress=not args.no_progress,
+            exclude=args.exclude,
+            allow_leaky=args.allow_leaky,
+        )
     args.out.mkdir(parents=True, exist_ok=True)
     written = _write_tables(results, args)
     html = args.out / "benchmark.html"

@@ -64,20 +64,55 @@ def _strata(y, groups, min_count=5):
     return strata.to_numpy()
 
 
+class Splits(dict):
+    """The train, validation and test parts of one seed: a plain ``dict``.
+
+    A subclass only so that it can be weakly referenced: joblib's Dask backend
+    scatters such an argument to the cluster once per ``Parallel`` call and hands
+    every run of the seed a reference to it, where a plain ``dict`` would be pickled
+    into each run's task.
+    """
+
+
 def prepare_seed(X, y, sensitive, attribute, seed):
     """Split and preprocess the data of one seed (fitted on the training rows only)."""
     groups = SensitiveGroups.from_frame(sensitive[[attribute]]).labels
     train, val, test = split_indices(y, groups, seed)
     preprocessor = make_preprocessor().fit(X.iloc[train])
-    return {
-        part: {
-            "X": preprocessor.transform(X.iloc[rows]),
-            "y": y[rows],
-            "groups": groups[rows],
-            "rows": rows,
+    return Splits(
+        {
+            part: {
+                "X": preprocessor.transform(X.iloc[rows]),
+                "y": y[rows],
+                "groups": groups[rows],
+                "rows": rows,
+            }
+            for part, rows in (("train", train), ("val", val), ("test", test))
         }
-        for part, rows in (("train", train), ("val", val), ("test", test))
-    }
+    )
+
+
+def own_memory(splits):
+    """Return ``splits`` with every array in memory of its own, copied if needed.
+
+    An array received from a Dask worker's network buffer lies at whatever offset of
+    the message it arrived in (2 bytes past a 64-byte boundary, measured), and the
+    BLAS and numpy SIMD kernels then add in another order: test scores differed from
+    a local run's by 1e-14. Freshly allocated memory, as in the caller or a joblib
+    worker, makes them bitwise identical; arrays that own their memory are not
+    copied.
+    """
+    return Splits(
+        {
+            part: {
+                key: np.require(value, requirements="O")
+                if isinstance(value, np.ndarray)
+                else value
+                for key, value in arrays.items()
+            }
+            for part, arrays in splits.items()
+        }
+    )
 
 
 def unreliable_groups(y, groups):
