@@ -197,9 +197,8 @@ def release(cells, attributes, edges, threshold, min_count):
     n, events = int(cells["n"].sum()), int(cells["n"] @ cells["outcome"])
     if min_count == 0:
         return cells, [], (n, events)
-    keys = list(cells.groupby(attributes, sort=True).groups)
-    keys = [k if isinstance(k, tuple) else (k,) for k in keys]
     by_group = cells.groupby(attributes, sort=True)
+    keys = [k if isinstance(k, tuple) else (k,) for k, _ in by_group]
     cut = 2 * np.searchsorted(edges, threshold) + 1  # the threshold's own bin
     sizes, group_events, confusion = [], [], []
     for _, group in by_group:
@@ -228,10 +227,26 @@ def release(cells, attributes, edges, threshold, min_count):
     kept = [g for (key, g), w in zip(by_group, withheld, strict=True) if not w]
     merged = [_merge_bins(g, cut, min_count) for g in kept]
     out = pd.concat(merged, ignore_index=True) if merged else cells.iloc[:0]
-    totals = tuple(
-        None if pd.isna(v) else int(v) for v in masked.loc[0, ["n", "n_events"]]
-    )
+    totals = _site_totals(masked.loc[0, ["n", "n_events"]], out, min_count)
     return out, [k for k, w in zip(keys, withheld, strict=True) if w], totals
+
+
+def _site_totals(released, cells, min_count):
+    """Return the site's ``(n, n_events)``, masked when they reveal a small count.
+
+    The withheld groups' patients, events and non-events are the site's totals
+    minus the released cells': those are released only if each is 0 or at least
+    ``min_count`` (the names of the withheld groups say each holds a patient).
+    """
+    n, events = (None if pd.isna(v) else int(v) for v in released)
+    rest_n = None if n is None else n - int(cells["n"].sum())
+    rest_e = None if events is None else events - int(cells["n"] @ cells["outcome"])
+    derived = [rest_n, rest_e]
+    if rest_n is not None and rest_e is not None:
+        derived.append(rest_n - rest_e)
+    if any(d is not None and 0 < d < min_count for d in derived):
+        return None, None
+    return n, events
 
 
 def _merge_bins(group, cut, min_count):

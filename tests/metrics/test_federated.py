@@ -1,0 +1,426 @@
+"""Federated evaluation: sites share cells, the coordinator gets the pooled report."""
+
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.optimize import Bounds, LinearConstraint, milp
+from scipy.special import expit, logit
+from sklearn.metrics import roc_auc_score
+
+from healthbalance.datasets import make_icu_cohort
+from healthbalance.metrics import (
+    GroupStatistics,
+    SmallGroupWarning,
+    combine_statistics,
+    export_statistics,
+    group_report,
+    make_bin_edges,
+)
+
+ATTRIBUTES = ["race_ethnicity", "sex"]
+# exact from the cells at agreed edges: counts, metrics at the threshold (an edge)
+# and those read from the per-cell sums
+EXACT = [
+    "n",
+    "n_events",
+    "prevalence",
+    "brier_score",
+    "log_loss",
+    "ece",
+    "sensitivity",
+    "specificity",
+    "ppv",
+    "npv",
+    "f1",
+    "fnr",
+    "fpr",
+    "net_benefit",
+]
+MIXES = [  # three hospitals with different case mixes
+    {"prevalence": 0.08, "group_proportions": None},
+    {
+        "prevalence": 0.12,
+        "group_proportions": {
+            "White": 0.4,
+            "Black": 0.35,
+            "Hispanic": 0.1,
+            "Asian": 0.05,
+            "Other/Unknown": 0.1,
+        },
+    },
+    {
+        "prevalence": 0.16,
+        "group_proportions": {
+            "White": 0.5,
+            "Black": 0.1,
+            "Hispanic": 0.25,
+            "Asian": 0.1,
+            "Other/Unknown": 0.05,
+        },
+    },
+]
+
+
+def _quiet(function, *args, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SmallGroupWarning)
+        return function(*args, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def sites():
+    """(y, score, sensitive features, name) of three sites."""
+    rng = np.random.default_rng(0)
+    out = []
+    for k, (mix, name) in enumerate(zip(MIXES, "ABC", strict=True)):
+        cohort = make_icu_cohort(2500, random_state=k, **mix)
+        y = cohort.target.to_numpy()
+        risk = cohort.oracle["latent_risk"].to_numpy()
+        score = expit(logit(risk) + rng.normal(0, 0.5, y.size))
+        out.append((y, score, cohort.sensitive_features[ATTRIBUTES], name))
+    return out
+
+
+@pytest.fixture(scope="module")
+def edges():
+    return make_bin_edges()
+
+
+def _export(sites, edges, min_count):
+    return [
+        export_statistics(
+            y, p, sensitive_features=sf, bin_edges=edges, site=name, min_count=min_count
+        )
+        for y, p, sf, name in sites
+    ]
+
+
+def _pooled(sites):
+    y = np.concatenate([s[0] for s in sites])
+    p = np.concatenate([s[1] for s in sites])
+    sf = pd.concat([s[2] for s in sites], ignore_index=True)
+    return y, p, sf
+
+
+def test_trusted_mode_equals_the_pooled_report(sites, edges):
+    """min_count=0: counts and threshold metrics exact, rank metrics within the
+    stated bound of the pooled rows' report (and of scikit-learn)."""
+    combined = combine_statistics(_export(sites, edges, 0))
+    federated = _quiet(combined.report, n_bootstrap=0)
+    y, p, sf = _pooled(sites)
+    pooled = _quiet(group_report, y, p, sensitive_features=sf, n_bootstrap=0)
+    a, b = pooled.to_frame(), federated.to_frame()
+    assert a[["attribute", "group", "metric"]].equals(
+        b[["attribute", "group", "metric"]]
+    )
+    exact = a.metric.isin(EXACT)
+    np.testing.assert_allclose(b.estimate[exact], a.estimate[exact], atol=1e-12)
+    for name in ("roc_auc", "average_precision"):
+        rows = (b.metric == name).to_numpy()
+        bound = federated.binning_bound[name].to_numpy()
+        error = np.abs(b.estimate[rows].to_numpy() - a.estimate[rows].to_numpy())
+        assert (error <= bound + 1e-12).all()
+        assert bound[0] < 2e-3  # the agreed edges are fine enough
+    overall = b.estimate[(b.attribute == "overall") & (b.metric == "roc_auc")].iloc[0]
+    assert abs(overall - roc_auc_score(y, p)) <= federated.binning_bound.roc_auc[0]
+    fits = a.metric.str.startswith("calibration_")
+    np.testing.assert_allclose(b.estimate[fits], a.estimate[fits], atol=2e-3)
+    # operating points of another specificity / sensitivity: a patient's step
+    steps = a.metric.str.contains("_at_")
+    smaller = np.minimum(a.n_events, a.n - a.n_events)[steps].to_numpy(float)
+    error = (b.estimate - a.estimate)[steps].abs().to_numpy()
+    assert (error <= 1.0 / smaller + 1e-12).all()
+
+
+def test_trusted_intervals_agree_with_the_pooled_bootstrap(sites, edges):
+    combined = combine_statistics(_export(sites, edges, 0))
+    federated = _quiet(combined.report, n_bootstrap=300, random_state=0)
+    y, p, sf = _pooled(sites)
+    pooled = _quiet(
+        group_report, y, p, sensitive_features=sf, n_bootstrap=300, random_state=1
+    )
+    a, b = pooled.to_frame(), federated.to_frame()
+    rows = (a.attribute != "sex & race_ethnicity") & a.metric.isin(
+        ["roc_auc", "brier_score", "ece", "log_loss"]
+    )
+    rows &= a.n >= 500
+    width_a = (a.ci_high - a.ci_low)[rows].to_numpy()
+    width_b = (b.ci_high - b.ci_low)[rows].to_numpy()
+    np.testing.assert_allclose(width_b, width_a, rtol=0.3)
+
+
+def _released_counts(document):
+    """Every count a file shows, and the ones a reader can subtract."""
+    shown, derived = [], []
+    for site in document["sites"]:
+        for cell in site["cells"]:
+            shown.append(cell["n"])
+        groups = site["groups"]
+        for group in groups:
+            shown += [group["n"], group["n_events"]]
+            derived.append(group["n"] - group["n_events"])
+        if site["n"] is not None:
+            shown.append(site["n"])
+            derived.append(site["n"] - sum(g["n"] for g in groups))
+        if site["n_events"] is not None:
+            shown.append(site["n_events"])
+            derived.append(site["n_events"] - sum(g["n_events"] for g in groups))
+    return shown, derived
+
+
+def _feasible_range(site, k, what):
+    """Smallest and largest value of withheld group k's count (an independent
+    integer program over what the file shows; each withheld group holds a
+    patient)."""
+    n_groups = len(site["withheld"])
+    # unknowns: n_g then events_g of each withheld group
+    rows, rhs = [], []
+    if site["n"] is not None:
+        rows.append(np.r_[np.ones(n_groups), np.zeros(n_groups)])
+        rhs.append(site["n"] - sum(g["n"] for g in site["groups"]))
+    if site["n_events"] is not None:
+        rows.append(np.r_[np.zeros(n_groups), np.ones(n_groups)])
+        rhs.append(site["n_events"] - sum(g["n_events"] for g in site["groups"]))
+    at_most_n = np.eye(n_groups, 2 * n_groups, n_groups) - np.eye(
+        n_groups, 2 * n_groups
+    )
+    constraints = [LinearConstraint(at_most_n, -np.inf, 0)]  # events_g <= n_g
+    if rows:
+        constraints.append(LinearConstraint(np.array(rows), rhs, rhs))
+    lower = np.r_[np.ones(n_groups), np.zeros(n_groups)]
+    bounds = (lower, np.full(2 * n_groups, 1e6))
+    objective = np.zeros(2 * n_groups)
+    if what == "non_events":
+        objective[k], objective[n_groups + k] = 1, -1
+    else:
+        objective[k + (n_groups if what == "events" else 0)] = 1
+    values = []
+    for sign in (1, -1):
+        result = milp(
+            sign * objective,
+            integrality=1,
+            constraints=constraints,
+            bounds=Bounds(*bounds),
+        )
+        assert result.status == 0
+        values.append(objective @ result.x)
+    return min(values), max(values)
+
+
+def test_no_released_file_shows_or_lets_one_derive_a_small_count(
+    sites, edges, tmp_path
+):
+    statistics = _export(sites, edges, 11)
+    assert any(s.sites[s.cells.site[0]]["withheld"] for s in statistics)
+    for stats, (y, _, sf, name) in zip(statistics, sites, strict=True):
+        path = tmp_path / f"{name}.json"
+        stats.to_file(path)
+        document = json.loads(path.read_text())
+        shown, derived = _released_counts(document)
+        assert not [c for c in shown + derived if 0 < c < 11]
+        site = document["sites"][0]
+        frame = sf.assign(y=y)
+        for k, labels in enumerate(site["withheld"]):
+            rows = (frame[ATTRIBUTES] == labels).all(axis=1)
+            truth = {
+                "n": int(rows.sum()),
+                "events": int(y[rows].sum()),
+                "non_events": int((1 - y[rows]).sum()),
+            }
+            for what, value in truth.items():
+                if 0 < value < 11:
+                    low, high = _feasible_range(site, k, what)
+                    assert low < high, (name, labels, what)
+
+
+def test_released_cells_keep_the_threshold_and_add_up(sites, edges):
+    """Merged cells never cross the threshold: released groups' confusion counts
+    equal the rows'."""
+    (y, p, sf, name), threshold = sites[1], 0.5
+    stats = export_statistics(
+        y, p, sensitive_features=sf, bin_edges=edges, site=name, min_count=11
+    )
+    cut = 2 * np.searchsorted(edges, threshold) + 1
+    cells = stats.cells
+    assert ((cells.bin_low >= cut) == (cells.bin_high >= cut)).all()
+    assert (cells.n >= 11).all()
+    for labels, group in cells.groupby(ATTRIBUTES):
+        rows = (sf == list(labels)).all(axis=1).to_numpy()
+        tp = int(((p[rows] >= threshold) & (y[rows] == 1)).sum())
+        above = group.bin_low >= cut
+        assert group.n[above & (group.outcome == 1)].sum() == tp
+        assert group.n.sum() == rows.sum()
+        np.testing.assert_allclose(group.score.sum(), p[rows].sum())
+
+
+def test_disclosure_report_states_what_was_withheld(sites, edges):
+    combined = combine_statistics(_export(sites, edges, 11))
+    report = _quiet(combined.report, metrics=["n", "roc_auc"], n_bootstrap=0)
+    frame = report.to_frame()
+    overall = frame.reason[frame.attribute == "overall"]
+    assert overall.str.contains("withheld at").all()
+    disclosure = combined.disclosure()
+    assert disclosure.site.tolist() == ["A", "B", "C"]
+    assert (disclosure.withheld != "").any()
+    # coarsened cells widen the stated bound
+    trusted = _quiet(
+        combine_statistics(_export(sites, edges, 0)).report,
+        metrics=["roc_auc"],
+        n_bootstrap=0,
+    )
+    assert report.binning_bound.roc_auc[0] > trusted.binning_bound.roc_auc[0]
+
+
+def test_coarsened_estimates_lie_within_their_wider_bound(sites, edges):
+    """Against the rows of the released groups only (the pooled rows minus the
+    withheld groups), the rank metrics are within the widened bound."""
+    statistics = _export(sites, edges, 11)
+    combined = combine_statistics(statistics)
+    report = _quiet(combined.report, metrics=["roc_auc", "average_precision"],
+                    n_bootstrap=0, intersections=False)  # fmt: skip
+    kept = []
+    for (y, p, sf, name), stats in zip(sites, statistics, strict=True):
+        withheld = stats.sites[name]["withheld"]
+        keys = list(map(tuple, sf.to_numpy().tolist()))
+        mask = np.array([k not in withheld for k in keys])
+        kept.append((y[mask], p[mask], sf[mask], name))
+    y, p, sf = _pooled(kept)
+    rows = _quiet(group_report, y, p, sensitive_features=sf, n_bootstrap=0,
+                  metrics=["roc_auc", "average_precision"],
+                  intersections=False)  # fmt: skip
+    a, b = rows.to_frame(), report.to_frame()
+    for name in ("roc_auc", "average_precision"):
+        bound = report.binning_bound[name].to_numpy()
+        error = (b.estimate - a.estimate)[b.metric == name].abs().to_numpy()
+        assert (error <= bound + 1e-12).all()
+
+
+def test_by_site_view_has_site_and_site_x_group_rows(sites, edges):
+    combined = combine_statistics(_export(sites, edges, 0))
+    report = _quiet(combined.report_by_site, metrics=["n"], n_bootstrap=0)
+    frame = report.to_frame()
+    assert frame.group[frame.attribute == "site"].tolist() == ["A", "B", "C"]
+    n_a = frame.n[(frame.attribute == "site") & (frame.group == "A")].iloc[0]
+    assert n_a == sites[0][0].size
+    view = frame[frame.attribute == "site & race_ethnicity"]
+    black_b = view[view.group == "B & Black"].n.iloc[0]
+    assert black_b == (sites[1][2].race_ethnicity == "Black").sum()
+
+
+def test_json_round_trip(sites, edges, tmp_path):
+    combined = combine_statistics(_export(sites, edges, 11))
+    combined.to_file(tmp_path / "all.json")
+    back = GroupStatistics.from_file(tmp_path / "all.json")
+    pd.testing.assert_frame_equal(back.cells, combined.cells.reset_index(drop=True))
+    assert back.sites == {
+        k: {**v, "withheld": [tuple(g) for g in v["withheld"]]}
+        for k, v in combined.sites.items()
+    }
+    np.testing.assert_array_equal(back.bin_edges, combined.bin_edges)
+    a = _quiet(combined.report, n_bootstrap=20, random_state=0).to_frame()
+    b = _quiet(back.report, n_bootstrap=20, random_state=0).to_frame()
+    pd.testing.assert_frame_equal(a, b)
+
+
+@pytest.fixture(scope="module")
+def document(sites, edges, tmp_path_factory):
+    y, p, sf, name = sites[0]
+    stats = export_statistics(
+        y, p, sensitive_features=sf, bin_edges=edges, site=name, min_count=11
+    )
+    path = tmp_path_factory.mktemp("files") / "site.json"
+    stats.to_file(path)
+    return json.loads(path.read_text())
+
+
+def _site(d):
+    return d["sites"][0]
+
+
+HOSTILE = [
+    ("wrong schema", lambda d: d.update(schema="healthbalance.group_statistics/0"),
+     "schema"),
+    ("unknown key", lambda d: d.update(comment="hi"), "unknown keys"),
+    ("unknown cell key", lambda d: _site(d)["cells"][0].update(row_ids=[1]),
+     "unknown keys"),
+    ("negative count", lambda d: _site(d)["cells"][0].update(n=-3),
+     "non-negative integer"),
+    ("non-integer count", lambda d: _site(d)["cells"][0].update(n=12.5),
+     "non-negative integer"),
+    ("small count", lambda d: _site(d)["cells"][0].update(n=4), "min_count"),
+    ("score sum outside", lambda d: _site(d)["cells"][0].update(score=-1.0),
+     "impossible"),
+    ("group missing from totals", lambda d: _site(d)["groups"].pop(0),
+     "missing from its groups"),
+    ("totals do not add up",
+     lambda d: _site(d)["groups"][0].update(n=_site(d)["groups"][0]["n"] + 11),
+     "do not add up"),
+    ("edges without threshold",
+     lambda d: d.update(bin_edges=[e for e in d["bin_edges"] if e != 0.5]),
+     "threshold"),
+    ("not increasing edges", lambda d: d["bin_edges"].reverse(), "increasing"),
+    ("bad outcome", lambda d: _site(d)["cells"][0].update(outcome=2), "outcome"),
+    ("bins out of range", lambda d: _site(d)["cells"][0].update(bins=[5, 2]),
+     "range of bins"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("change", "message"), [h[1:] for h in HOSTILE],
+                         ids=[h[0] for h in HOSTILE])  # fmt: skip
+def test_hostile_or_malformed_files_get_clear_errors(
+    document, change, message, tmp_path
+):
+    changed = json.loads(json.dumps(document))
+    change(changed)
+    path = tmp_path / "hostile.json"
+    path.write_text(json.dumps(changed))
+    with pytest.raises(ValueError, match=message) as error:
+        GroupStatistics.from_file(path)
+    assert str(path) in str(error.value)
+
+
+def test_not_json_and_nan_are_refused(tmp_path):
+    path = tmp_path / "x.json"
+    path.write_text("{'schema': 1}")
+    with pytest.raises(ValueError, match="not valid JSON"):
+        GroupStatistics.from_file(path)
+    path.write_text('{"schema": NaN}')
+    with pytest.raises(ValueError, match="not valid JSON"):
+        GroupStatistics.from_file(path)
+
+
+def test_combine_refuses_mismatched_sites(sites, edges):
+    y, p, sf, _ = sites[0]
+    a = export_statistics(y, p, sensitive_features=sf, bin_edges=edges, site="A")
+    b = export_statistics(
+        y, p, sensitive_features=sf, bin_edges=make_bin_edges(n_score_bins=64),
+        site="B",
+    )  # fmt: skip
+    with pytest.raises(ValueError, match="different bin edges"):
+        combine_statistics([a, b])
+    with pytest.raises(ValueError, match="repeat"):
+        combine_statistics([a, a])
+    c = export_statistics(
+        y, p, sensitive_features=sf[["sex"]], bin_edges=edges, site="C"
+    )
+    with pytest.raises(ValueError, match="different attributes"):
+        combine_statistics([a, c])
+
+
+def test_export_errors_name_the_argument(sites, edges):
+    y, p, sf, _ = sites[0]
+    with pytest.raises(ValueError, match="min_count"):
+        export_statistics(y, p, sensitive_features=sf, bin_edges=edges, site="A",
+                          min_count=-1)  # fmt: skip
+    with pytest.raises(ValueError, match="bin_edges lack the threshold"):
+        export_statistics(y, p, sensitive_features=sf, bin_edges=[0, 0.3, 1],
+                          site="A")  # fmt: skip
+    with pytest.raises(ValueError, match="site"):
+        export_statistics(y, p, sensitive_features=sf, bin_edges=edges, site="")
+    with pytest.raises(ValueError, match="callables"):
+        combine_statistics(
+            [export_statistics(y, p, sensitive_features=sf, bin_edges=edges, site="A")]
+        ).report(metrics=[lambda t, s: 0.0])
