@@ -6,13 +6,13 @@ attributes x outcome x score bin, with the count and the sums of score, logit,
 squared error and log loss) on bin edges agreed by every site in advance
 (:func:`make_bin_edges`). Before release, the small-count policy
 (:mod:`healthbalance._small_counts`) decides what leaves: a group whose patients,
-events, non-events or true/false positives/negatives at the threshold include a
-count from 1 to ``min_count - 1`` is withheld (with complementary withholding, so
-that the site's released total does not give it back), and the cells of the other
-groups are merged with their neighbours (never across the threshold) until every
-released count is 0 or at least ``min_count``. A merged cell keeps the range of
-bins it covers; the combined report orders it by the middle of that range and
-widens the stated AUROC / AP bound accordingly.
+events or non-events include a count from 1 to ``min_count - 1`` is withheld
+(with complementary withholding, so that the site's released total does not give
+it back), and the cells of the other
+groups are merged with their neighbours until every released count is 0 or at
+least ``min_count`` (the two sides of the threshold apart, unless one of them is
+too small). A merged cell keeps the range of bins it covers; the combined report
+orders it by its mean score and widens the stated AUROC / AP bound accordingly.
 """
 
 import numbers
@@ -200,18 +200,8 @@ def release(cells, attributes, edges, threshold, min_count):
     by_group = cells.groupby(attributes, sort=True)
     keys = [k if isinstance(k, tuple) else (k,) for k, _ in by_group]
     cut = 2 * np.searchsorted(edges, threshold) + 1  # the threshold's own bin
-    sizes, group_events, confusion = [], [], []
-    for _, group in by_group:
-        above = group["bin_low"] >= cut
-        sizes.append(int(group["n"].sum()))
-        group_events.append(int(group["n"] @ group["outcome"]))
-        confusion.append(
-            [
-                int(group["n"][(group["outcome"] == o) & (above == a)].sum())
-                for o in (0, 1)
-                for a in (False, True)
-            ]
-        )
+    sizes = [int(g["n"].sum()) for _, g in by_group]
+    group_events = [int(g["n"] @ g["outcome"]) for _, g in by_group]
     frame = pd.DataFrame(
         {
             "attribute": ["overall"] + ["group"] * len(keys),
@@ -221,10 +211,8 @@ def release(cells, attributes, edges, threshold, min_count):
         }
     )
     masked = suppress(frame, min_count)
-    small = np.asarray(masked["n"].isna())[1:]
-    few = np.array([[0 < c < min_count for c in row] for row in confusion]).any(1)
-    withheld = small | few
-    kept = [g for (key, g), w in zip(by_group, withheld, strict=True) if not w]
+    withheld = np.asarray(masked["n_events"].isna())[1:]  # n, events or non-events
+    kept = [g for (_, g), w in zip(by_group, withheld, strict=True) if not w]
     merged = [_merge_bins(g, cut, min_count) for g in kept]
     out = pd.concat(merged, ignore_index=True) if merged else cells.iloc[:0]
     totals = _site_totals(masked.loc[0, ["n", "n_events"]], out, min_count)
@@ -250,27 +238,39 @@ def _site_totals(released, cells, min_count):
 
 
 def _merge_bins(group, cut, min_count):
-    """Merge adjacent cells until each holds ``min_count`` patients.
+    """Merge adjacent cells of each outcome until each holds ``min_count`` patients.
 
-    Cells are merged within one outcome and one side of the threshold; a short
+    The two sides of the threshold are merged apart, so that the released
+    true/false positives/negatives stay exact, unless one side holds from 1 to
+    ``min_count - 1`` patients: then one cell straddles the threshold. A short
     tail joins the cell before it.
     """
     pieces = []
-    for _, part in group.groupby(
-        [group["outcome"], group["bin_low"] >= cut], sort=True
-    ):
+    for _, part in group.groupby("outcome", sort=True):
         counts = part["n"].to_numpy()
+        above = (part["bin_low"] >= cut).to_numpy()
+        sides = [counts[~above].sum(), counts[above].sum()]
+        split = not any(0 < c < min_count for c in sides)
         label = np.zeros(counts.size, np.int64)
-        running, current = 0, 0
-        for i, c in enumerate(counts):
-            label[i] = current
-            running += c
-            if running >= min_count:
-                running, current = 0, current + 1
-        if running:  # a tail below min_count joins the previous cell
-            label[label == current] = max(current - 1, 0)
+        for side in (False, True) if split else (None,):
+            rows = np.flatnonzero(above == side) if split else np.arange(counts.size)
+            label[rows] = _runs(counts[rows], min_count) + (label.max() + 1)
         pieces.append(_sum_runs(part, label))
     return pd.concat(pieces, ignore_index=True)
+
+
+def _runs(counts, min_count):
+    """Label consecutive counts into runs of at least ``min_count`` (tail joins)."""
+    label = np.zeros(counts.size, np.int64)
+    running, current = 0, 0
+    for i, c in enumerate(counts):
+        label[i] = current
+        running += c
+        if running >= min_count:
+            running, current = 0, current + 1
+    if running and current:  # a tail below min_count joins the run before it
+        label[label == current] = current - 1
+    return label
 
 
 def _sum_runs(part, label):

@@ -27,6 +27,7 @@ from healthbalance.metrics._group_report import (
     long_frame,
 )
 from healthbalance.metrics._groups import build_groups
+from healthbalance.metrics._registry import METRICS
 from healthbalance.metrics._report import GroupReport
 from healthbalance.metrics._statistics_file import read_statistics, write_statistics
 from healthbalance.metrics._validation import check_metrics
@@ -224,6 +225,10 @@ class GroupStatistics:
         )
         return self._report(["site", *self.attributes], targets=targets, **options)
 
+    def _cut(self):
+        """Bin code of the threshold's own bin: codes from it up are positives."""
+        return 2 * int(np.searchsorted(self.bin_edges, self.threshold)) + 1
+
     def _report(
         self,
         columns,
@@ -250,7 +255,7 @@ class GroupStatistics:
         weights = cells["n"].to_numpy(np.int64)
         means = {stat: cells[stat].to_numpy(np.float64) / weights for stat in SUMS}
         low, high = (cells[c].to_numpy(np.int64) for c in ("bin_low", "bin_high"))
-        score = _stand_ins(low, high, self.bin_edges)
+        score = np.where(low == high, stand_ins(low, self.bin_edges), means["score"])
         frame = resolve_sensitive_features(y, cells[columns], caller="report")
         groups = build_groups(frame, intersections=intersections)
         keys = cells[["site", *self.attributes]].astype(str).agg("\x1f".join, axis=1)
@@ -270,7 +275,9 @@ class GroupStatistics:
         long = long_frame(
             groups, metrics, evaluation, 0, confidence_level, minimums, True
         )
+        straddle = (low < self._cut()) & (high >= self._cut())
         long["reason"] = _withheld_reasons(long, self.sites, self.attributes)
+        long["reason"] = _straddle_reasons(long, groups, straddle)
         calibration = calibration_bins(
             y, score, groups, self.n_bins, (weights, means["score"])
         )
@@ -282,16 +289,6 @@ class GroupStatistics:
                 bound[name] = np.where(coarse, wide[name], bound[name])
         replicates = evaluation.replicates[:, 0]
         return GroupReport(long, replicates, calibration, confidence_level, bound)
-
-
-def _stand_ins(low, high, edges):
-    """Return a score inside each cell's bins: its stand-in, or its range's middle."""
-    last = edges.size - 1
-    i, j = low // 2, high // 2
-    inner = np.where(i > 0, edges[np.clip(i - 1, 0, last)], edges[0] - 1)
-    below = np.where(low % 2 == 1, edges[np.minimum(i, last)], inner)
-    above = np.where(j <= last, edges[np.minimum(j, last)], edges[-1] + 1)
-    return np.where(low == high, stand_ins(low, edges), (below + above) / 2)
 
 
 def _range_bounds(y, weights, low, high, rows):
@@ -361,6 +358,29 @@ def _same_single(lo, hi, events, w):
     return float(pairs @ saved)
 
 
+def _straddle_reasons(frame, groups, straddle):
+    """Return the reason column, noting inexact counts at the threshold.
+
+    A merged cell straddling the threshold is counted on the side of its mean
+    score: the group's true/false positives/negatives are then off by at most
+    that cell's patients.
+    """
+    reasons = frame["reason"].tolist()
+    note = "threshold counts approximate: a merged cell straddles the threshold"
+    hit = {
+        (a, g)
+        for a, g, rows in zip(groups.attribute, groups.group, groups.rows, strict=True)
+        if straddle[rows].any()
+    }
+    confusion = {n for n, m in METRICS.items() if "confusion" in m.statistics}
+    for i, (a, g, m) in enumerate(
+        zip(frame["attribute"], frame["group"], frame["metric"], strict=True)
+    ):
+        if (a, g) in hit and m in confusion:
+            reasons[i] = f"{reasons[i]}; {note}" if reasons[i] else note
+    return reasons
+
+
 def _withheld_reasons(frame, sites, attributes):
     """Return the reason column, noting sites whose withheld groups a row lacks."""
     reasons = frame["reason"].tolist()
@@ -413,12 +433,12 @@ def export_statistics(
     logit, squared error and log loss), the reduction of the Dask path. With
     ``min_count > 0`` the small-count policy of :doc:`/privacy` decides what is
     released: a group with fewer than ``min_count`` patients, events or
-    non-events, or a true/false positive/negative count at the threshold from 1
-    to ``min_count - 1``, is withheld (listed by name, without its size), with
+    non-events is withheld (listed by name, without its size), with
     complementary withholding so that the site's total does not give it back;
     the other groups' adjacent bins (of one outcome, on one side of the
-    threshold) are merged until every released count is 0 or at least
-    ``min_count``. ``min_count=0`` releases every cell (a trusted coordinator).
+    threshold unless a side holds fewer than ``min_count`` patients) are merged
+    until every released count is 0 or at least ``min_count``. ``min_count=0``
+    releases every cell (a trusted coordinator).
 
     Parameters
     ----------

@@ -236,24 +236,65 @@ def test_no_released_file_shows_or_lets_one_derive_a_small_count(
                     assert low < high, (name, labels, what)
 
 
-def test_released_cells_keep_the_threshold_and_add_up(sites, edges):
-    """Merged cells never cross the threshold: released groups' confusion counts
-    equal the rows'."""
-    (y, p, sf, name), threshold = sites[1], 0.5
-    stats = export_statistics(
-        y, p, sensitive_features=sf, bin_edges=edges, site=name, min_count=11
-    )
+def test_released_cells_keep_the_threshold_unless_a_side_is_small(sites, edges):
+    """Merged cells straddle the threshold only for a group and outcome with 1 to
+    10 patients on one side; elsewhere the released confusion counts equal the
+    rows'. Every released group's cells add up to its rows."""
+    threshold, straddled = 0.5, 0
     cut = 2 * np.searchsorted(edges, threshold) + 1
-    cells = stats.cells
-    assert ((cells.bin_low >= cut) == (cells.bin_high >= cut)).all()
-    assert (cells.n >= 11).all()
-    for labels, group in cells.groupby(ATTRIBUTES):
-        rows = (sf == list(labels)).all(axis=1).to_numpy()
-        tp = int(((p[rows] >= threshold) & (y[rows] == 1)).sum())
-        above = group.bin_low >= cut
-        assert group.n[above & (group.outcome == 1)].sum() == tp
-        assert group.n.sum() == rows.sum()
-        np.testing.assert_allclose(group.score.sum(), p[rows].sum())
+    for y, p, sf, name in sites:
+        stats = export_statistics(
+            y, p, sensitive_features=sf, bin_edges=edges, site=name, min_count=11
+        )
+        cells = stats.cells
+        assert (cells.n >= 11).all()
+        for (*labels, outcome), group in cells.groupby([*ATTRIBUTES, "outcome"]):
+            rows = (sf == labels).all(axis=1).to_numpy() & (y == outcome)
+            above = int((p[rows] >= threshold).sum())
+            small_side = 0 < above < 11 or 0 < rows.sum() - above < 11
+            crossing = (group.bin_low < cut) & (group.bin_high >= cut)
+            assert crossing.sum() == small_side
+            straddled += small_side
+            if not small_side:
+                assert group.n[group.bin_low >= cut].sum() == above
+            assert group.n.sum() == rows.sum()
+            np.testing.assert_allclose(group.score.sum(), p[rows].sum())
+    assert straddled  # the case is exercised
+
+
+def _released_rows(sites, statistics):
+    """The pooled rows of the groups every site released."""
+    kept = []
+    for (y, p, sf, name), stats in zip(sites, statistics, strict=True):
+        withheld = stats.sites[name]["withheld"]
+        keys = list(map(tuple, sf.to_numpy().tolist()))
+        mask = np.array([k not in withheld for k in keys])
+        kept.append((y[mask], p[mask], sf[mask], name))
+    return _pooled(kept)
+
+
+def test_straddling_cells_are_named_and_bounded(sites, edges):
+    """Threshold metrics of a group with a straddling cell say so, and its true
+    positives are off by at most the straddling events."""
+    statistics = _export(sites, edges, 11)
+    combined = combine_statistics(statistics)
+    options = {"metrics": ["sensitivity"], "n_bootstrap": 0, "intersections": False}
+    b = _quiet(combined.report_by_site, **options).to_frame()
+    y, p, sf = _released_rows(sites, statistics)
+    site = np.repeat(["A", "B", "C"], [s.cells.n.sum() for s in statistics])
+    features = sf.assign(site=site)[["site", *ATTRIBUTES]]
+    a = _quiet(group_report, y, p, sensitive_features=features, **options).to_frame()
+    cells, cut = combined.cells, 2 * np.searchsorted(edges, 0.5) + 1
+    crossing = (cells.bin_low < cut) & (cells.bin_high >= cut) & (cells.outcome == 1)
+    for i, (attribute, group) in enumerate(zip(b.attribute, b.group, strict=True)):
+        inside = np.ones(len(cells), bool)
+        if attribute != "overall":
+            inside = (cells[attribute] == group).to_numpy()
+        slack = cells.n[crossing & inside].sum()
+        assert ("straddles the threshold" in b.reason[i]) == (slack > 0)
+        error = abs(b.estimate[i] - a.estimate[i]) * a.n_events[i]
+        assert error <= slack + 1e-9
+    assert b.reason.str.contains("straddles").any()
 
 
 def test_disclosure_report_states_what_was_withheld(sites, edges):
@@ -281,13 +322,7 @@ def test_coarsened_estimates_lie_within_their_wider_bound(sites, edges):
     combined = combine_statistics(statistics)
     report = _quiet(combined.report, metrics=["roc_auc", "average_precision"],
                     n_bootstrap=0, intersections=False)  # fmt: skip
-    kept = []
-    for (y, p, sf, name), stats in zip(sites, statistics, strict=True):
-        withheld = stats.sites[name]["withheld"]
-        keys = list(map(tuple, sf.to_numpy().tolist()))
-        mask = np.array([k not in withheld for k in keys])
-        kept.append((y[mask], p[mask], sf[mask], name))
-    y, p, sf = _pooled(kept)
+    y, p, sf = _released_rows(sites, statistics)
     rows = _quiet(group_report, y, p, sensitive_features=sf, n_bootstrap=0,
                   metrics=["roc_auc", "average_precision"],
                   intersections=False)  # fmt: skip
