@@ -58,7 +58,24 @@ def write_statistics(statistics, path):
             for site, info in statistics.sites.items()
         ],
     }
-    Path(path).write_text(json.dumps(document, indent=1) + "\n", encoding="utf-8")
+    Path(path).write_text(_dump(document), encoding="utf-8")
+
+
+def _dump(document):
+    """JSON text with one line per key, group, withheld group and cell."""
+    lines = [f"  {json.dumps(k)}: {json.dumps(v)}" for k, v in document.items()]
+    sites = []
+    for site in document["sites"]:
+        head = [f"    {json.dumps(k)}: {json.dumps(site[k])}" for k in _SITE[:3]]
+        lists = [
+            f"    {json.dumps(k)}: [\n"
+            + ",\n".join(f"     {json.dumps(item)}" for item in site[k])
+            + "\n    ]"
+            for k in _SITE[3:]
+        ]
+        sites.append("   {\n" + ",\n".join(head + lists) + "\n   }")
+    lines[-1] = '  "sites": [\n' + ",\n".join(sites) + "\n  ]"
+    return "{\n" + ",\n".join(lines) + "\n}\n"
 
 
 def _site_document(statistics, site, info):
