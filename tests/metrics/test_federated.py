@@ -236,6 +236,34 @@ def test_no_released_file_shows_or_lets_one_derive_a_small_count(
                     assert low < high, (name, labels, what)
 
 
+@pytest.mark.parametrize("seed", range(12))
+def test_small_random_sites_never_release_a_small_count(seed, edges, tmp_path):
+    """Small sites with many small groups: every shown or subtracted count is 0
+    or at least 11, and no small count of a withheld group is pinned."""
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(40, 400))
+    sf = pd.DataFrame({
+        "race": rng.choice(["A", "B", "C", "D"], n, p=[0.6, 0.2, 0.15, 0.05]),
+        "sex": rng.choice(["F", "M"], n),
+    })  # fmt: skip
+    y = rng.binomial(1, rng.uniform(0.05, 0.5), n)
+    p = expit(rng.normal(-1, 1, n) + 1.5 * y)
+    stats = export_statistics(y, p, sensitive_features=sf, bin_edges=edges, site="S")
+    stats.to_file(tmp_path / "s.json")
+    document = json.loads((tmp_path / "s.json").read_text())
+    shown, derived = _released_counts(document)
+    assert not [c for c in shown + derived if 0 < c < 11]
+    site = document["sites"][0]
+    for k, labels in enumerate(site["withheld"]):
+        rows = (sf == labels).all(axis=1).to_numpy()
+        truth = {"n": rows.sum(), "events": y[rows].sum()}
+        truth["non_events"] = truth["n"] - truth["events"]
+        for what, value in truth.items():
+            if 0 < value < 11:
+                low, high = _feasible_range(site, k, what)
+                assert low < high, (labels, what)
+
+
 def test_released_cells_keep_the_threshold_unless_a_side_is_small(sites, edges):
     """Merged cells straddle the threshold only for a group and outcome with 1 to
     10 patients on one side; elsewhere the released confusion counts equal the
