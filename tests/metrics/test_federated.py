@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.special import expit, logit
+from sklearn.metrics import average_precision_score as aps
 from sklearn.metrics import roc_auc_score
 
 from healthbalance.datasets import make_icu_cohort
@@ -19,6 +20,7 @@ from healthbalance.metrics import (
     group_report,
     make_bin_edges,
 )
+from healthbalance.metrics._count_batch import ROW_STATISTICS
 
 ATTRIBUTES = ["race_ethnicity", "sex"]
 # exact from the cells at agreed edges: counts, metrics at the threshold (an edge)
@@ -487,3 +489,45 @@ def test_export_errors_name_the_argument(sites, edges):
         combine_statistics(
             [export_statistics(y, p, sensitive_features=sf, bin_edges=edges, site="A")]
         ).report(metrics=[lambda t, s: 0.0])
+
+
+def _adversarial_cells(rng, edges, n_cells=12):
+    """Cells over random ranges of bins, their patients' scores placed at one end
+    of the range (the order a merged cell hides), and those rows."""
+    top = edges.size - 1
+    records, ys, scores = [], [], []
+    for _ in range(n_cells):
+        low = int(rng.integers(1, top - 4))
+        high = low + int(rng.integers(0, 4))
+        outcome, n = int(rng.integers(0, 2)), int(rng.integers(1, 30))
+        end = low if rng.random() < 0.5 else high  # bins of index 1..top-1
+        s = rng.uniform(edges[end - 1], edges[end], n)
+        s = np.clip(s, np.nextafter(edges[end - 1], 1), np.nextafter(edges[end], 0))
+        ys.append(np.full(n, outcome))
+        scores.append(s)
+        sums = {k: float(f(s, ys[-1]).sum()) for k, f in ROW_STATISTICS.items()}
+        records.append(
+            {"site": "S", "g": "x", "outcome": outcome, "bin_low": 2 * low,
+             "bin_high": 2 * high, "n": n, **sums}
+        )  # fmt: skip
+    return pd.DataFrame(records), np.concatenate(ys), np.concatenate(scores)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_range_bound_holds_when_merged_cells_hide_the_order(seed):
+    """The estimate from merged cells is within the stated bound of scikit-learn
+    on the rows, with the rows at either end of their cells' ranges."""
+    rng = np.random.default_rng(seed)
+    edges = make_bin_edges(n_score_bins=16, n_bins=2)
+    cells, y, s = _adversarial_cells(rng, edges)
+    while y.min() == y.max():  # both classes
+        cells, y, s = _adversarial_cells(rng, edges)
+    sites = {"S": {"n": None, "n_events": None, "withheld": []}}
+    stats = GroupStatistics(cells, sites, ["g"], edges, 0.5, 2, 0)
+    report = _quiet(stats.report, metrics=["roc_auc", "average_precision"],
+                    n_bootstrap=0, intersections=False)  # fmt: skip
+    frame = report.to_frame()
+    truth = {"roc_auc": roc_auc_score(y, s), "average_precision": aps(y, s)}
+    for name, value in truth.items():
+        estimate = frame.estimate[frame.metric == name].iloc[0]
+        assert abs(estimate - value) <= report.binning_bound[name][0] + 1e-12
