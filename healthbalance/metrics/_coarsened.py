@@ -9,12 +9,88 @@ site's withheld patients.
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit, logit
+from scipy.stats import norm
 
 from healthbalance._sensitive import INTERSECTION_SEP
-from healthbalance.metrics._dask import BOUNDED
+from healthbalance.metrics._dask import BOUNDED, stand_ins
+from healthbalance.metrics._federated import SUMS
 from healthbalance.metrics._registry import METRICS
 
-__all__ = ["range_bounds", "straddle_reasons", "withheld_reasons"]
+__all__ = ["SPREAD", "range_bounds", "spread", "straddle_reasons", "withheld_reasons"]
+
+# Pieces a merged cell is spread over to order its patients against the other
+# cells, at normal quantiles around its mean logit with the spread that gives its
+# mean score. On three simulated sites of 2,500 stays the overall AUROC error was
+# +0.017 with the cell at its mean score, -0.024 spread evenly over its range,
+# -0.008 so (8 pieces: -0.013; 32: -0.005).
+SPREAD = 16
+
+
+def spread(cells, edges):
+    """Split each merged cell into pieces spread over its range of bins.
+
+    A piece holds a share of the cell's patients and the same share of its sums
+    (so per-patient means, Brier score, log loss and counts are unchanged); its
+    ordering score is a normal quantile around the cell's mean logit, with the
+    spread whose mean score is the cell's, clipped to the range's edges (so on
+    the cell's side of the threshold when it does not straddle it). Cells of
+    one bin keep the bin's stand-in.
+
+    Returns
+    -------
+    cells : pandas.DataFrame
+        The pieces (the cells' columns, ``n`` and the sums split).
+    score : ndarray
+        Ordering score of each piece.
+    """
+    low, high = cells["bin_low"].to_numpy(), cells["bin_high"].to_numpy()
+    n = cells["n"].to_numpy()
+    pieces = np.where(low == high, 1, np.minimum(n, SPREAD))
+    index = np.repeat(np.arange(len(cells)), pieces)
+    k = np.arange(index.size) - np.repeat(np.cumsum(pieces) - pieces, pieces)
+    p, total = pieces[index], n[index]
+    weight = total // p + (k < total % p)
+    out = cells.iloc[index].reset_index(drop=True)
+    for stat in SUMS:
+        out[stat] = out[stat].to_numpy() * (weight / total)
+    out["n"] = weight
+    last = edges.size - 1
+    lower = np.where(
+        low % 2 == 1,
+        edges[np.minimum(low // 2, last)],
+        edges[np.clip(low // 2 - 1, 0, last)],
+    )
+    upper = edges[np.minimum(high // 2, last)]
+    a, b = (logit(np.clip(e, 1e-9, 1 - 1e-9)) for e in (lower, upper))
+    z = norm.ppf((k + 0.5) / p)
+    mu = (cells["logit"] / cells["n"]).to_numpy()
+    sigma = _sigma(mu, (cells["score"] / cells["n"]).to_numpy(), pieces)
+    position = expit(np.clip(mu[index] + sigma[index] * z, a[index], b[index]))
+    single = low[index] == high[index]
+    return out, np.where(single, stand_ins(low[index], edges), position)
+
+
+def _sigma(mu, mean_score, pieces, steps=40):
+    """Spread on the logit scale whose pieces' mean score is the cell's.
+
+    The mean logit and the mean score of a cell differ by the spread of its
+    logits (Jensen): bisection on the spread of ``pieces`` normal quantiles
+    around the mean logit.
+    """
+    k = np.arange(SPREAD)
+    z = norm.ppf((k + 0.5) / np.maximum(pieces, 1)[:, None])
+    used = k < pieces[:, None]
+    gap = np.abs(mean_score - expit(mu))
+    low, high = np.zeros(mu.size), np.full(mu.size, 8.0)
+    for _ in range(steps):
+        mid = (low + high) / 2
+        values = np.where(used, expit(mu[:, None] + mid[:, None] * z), 0.0)
+        value = values.sum(axis=1) / np.maximum(pieces, 1)
+        # the mean score moves away from expit(mu) as the spread grows
+        grow = np.abs(value - expit(mu)) < gap
+        low, high = np.where(grow, mid, low), np.where(grow, high, mid)
+    return np.where(pieces > 1, (low + high) / 2, 0.0)
 
 
 def range_bounds(y, weights, low, high, rows):
@@ -87,9 +163,9 @@ def _same_single(lo, hi, events, w):
 def straddle_reasons(frame, groups, straddle):
     """Return the reason column, noting inexact counts at the threshold.
 
-    A merged cell straddling the threshold is counted on the side of its mean
-    score: the group's true/false positives/negatives are then off by at most
-    that cell's patients.
+    The pieces of a merged cell straddling the threshold (:func:`spread`) fall on
+    either side of it: the group's true/false positives/negatives are then off
+    by at most that cell's patients.
     """
     reasons = frame["reason"].tolist()
     note = "threshold counts approximate: a merged cell straddles the threshold"

@@ -12,7 +12,9 @@ it back), and the cells of the other
 groups are merged with their neighbours until every released count is 0 or at
 least ``min_count`` (the two sides of the threshold apart, unless one of them is
 too small). A merged cell keeps the range of bins it covers; the combined report
-orders it by its mean score and widens the stated AUROC / AP bound accordingly.
+spreads its patients over that range (around its mean logit, with the spread
+that gives its mean score: :func:`~healthbalance.metrics._coarsened.spread`) and
+widens the stated AUROC / AP bound accordingly.
 """
 
 import numbers

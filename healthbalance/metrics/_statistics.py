@@ -12,11 +12,12 @@ from healthbalance._sensitive import INTERSECTION_SEP, resolve_sensitive_feature
 from healthbalance._small_counts import MIN_EVENTS, MIN_GROUP_SIZE, count_text
 from healthbalance.metrics._coarsened import (
     range_bounds,
+    spread,
     straddle_reasons,
     withheld_reasons,
 )
 from healthbalance.metrics._count_batch import MetricParams
-from healthbalance.metrics._dask import BOUNDED, stand_ins
+from healthbalance.metrics._dask import BOUNDED
 from healthbalance.metrics._engine import evaluate
 from healthbalance.metrics._federated import (
     SUMS,
@@ -254,12 +255,11 @@ class GroupStatistics:
             )
         check_bootstrap(n_bootstrap, confidence_level, "intersection")
         params = MetricParams(self.threshold, *targets, self.n_bins)
-        cells = self.cells.reset_index(drop=True)
+        cells, score = spread(self.cells.reset_index(drop=True), self.bin_edges)
         y = cells["outcome"].to_numpy(np.int64)
         weights = cells["n"].to_numpy(np.int64)
         means = {stat: cells[stat].to_numpy(np.float64) / weights for stat in SUMS}
         low, high = (cells[c].to_numpy(np.int64) for c in ("bin_low", "bin_high"))
-        score = np.where(low == high, stand_ins(low, self.bin_edges), means["score"])
         frame = resolve_sensitive_features(y, cells[columns], caller="report")
         groups = build_groups(frame, intersections=intersections)
         keys = cells[["site", *self.attributes]].astype(str).agg("\x1f".join, axis=1)
