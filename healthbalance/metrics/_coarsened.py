@@ -67,6 +67,10 @@ def spread(cells, edges):
     mu = (cells["logit"] / cells["n"]).to_numpy()
     sigma = _sigma(mu, (cells["score"] / cells["n"]).to_numpy(), pieces)
     position = expit(np.clip(mu[index] + sigma[index] * z, a[index], b[index]))
+    # inside the range, edges excluded where the range's end bins exclude them
+    first = np.where(low % 2 == 1, lower, np.nextafter(lower, np.inf))
+    end = np.where(high % 2 == 1, upper, np.nextafter(upper, -np.inf))
+    position = np.clip(position, first[index], end[index])
     single = low[index] == high[index]
     return out, np.where(single, stand_ins(low[index], edges), position)
 

@@ -20,7 +20,9 @@ from healthbalance.metrics import (
     group_report,
     make_bin_edges,
 )
+from healthbalance.metrics._coarsened import spread
 from healthbalance.metrics._count_batch import ROW_STATISTICS
+from healthbalance.metrics._dask import bin_codes
 
 ATTRIBUTES = ["race_ethnicity", "sex"]
 # exact from the cells at agreed edges: counts, metrics at the threshold (an edge)
@@ -361,6 +363,26 @@ def test_coarsened_estimates_lie_within_their_wider_bound(sites, edges):
         bound = report.binning_bound[name].to_numpy()
         error = (b.estimate - a.estimate)[b.metric == name].abs().to_numpy()
         assert (error <= bound + 1e-12).all()
+        # spreading merged cells keeps the overall error well below the bound
+        # (measured 0.008 / 0.03 at 2,500 stays per site; 0.017 at the mean score)
+        assert error[0] < {"roc_auc": 0.012, "average_precision": 0.04}[name]
+
+
+def test_spread_keeps_counts_sums_and_sides(sites, edges):
+    """Pieces of a merged cell keep its patients and sums, lie in its range and
+    on its side of the threshold."""
+    stats = combine_statistics(_export(sites, edges, 11))
+    cells = stats.cells.reset_index(drop=True)
+    pieces, score = spread(cells, edges)
+    assert pieces.n.sum() == cells.n.sum() and (pieces.n >= 1).all()
+    for stat in ("score", "logit", "squared_error", "log_loss"):
+        np.testing.assert_allclose(pieces[stat].sum(), cells[stat].sum())
+    low, high = pieces.bin_low.to_numpy(), pieces.bin_high.to_numpy()
+    assert (bin_codes(score, edges) >= low).all()  # the engine's own binning
+    assert (bin_codes(score, edges) <= high).all()
+    cut = 2 * np.searchsorted(edges, 0.5) + 1
+    side = (pieces.bin_high < cut) | (pieces.bin_low >= cut)  # not straddling
+    assert ((score >= 0.5) == (pieces.bin_low >= cut))[side].all()
 
 
 def test_by_site_view_has_site_and_site_x_group_rows(sites, edges):
