@@ -88,15 +88,18 @@ def _site_document(statistics, site, info):
         groups.append(
             {"labels": labels, "n": n, "n_events": int(group["n"] @ group["outcome"])}
         )
+    columns = [cells[c].tolist() for c in (*attributes, *_CELL[1:2], "bin_low",
+                                            "bin_high", "n", *_SUMS)]  # fmt: skip
+    k = len(attributes)
     records = [
         {
-            "labels": [str(row[a]) for a in attributes],
-            "outcome": int(row["outcome"]),
-            "bins": [int(row["bin_low"]), int(row["bin_high"])],
-            "n": int(row["n"]),
-            **{stat: float(row[stat]) for stat in _SUMS},
+            "labels": [str(v) for v in row[:k]],
+            "outcome": int(row[k]),
+            "bins": [int(row[k + 1]), int(row[k + 2])],
+            "n": int(row[k + 3]),
+            **{stat: float(v) for stat, v in zip(_SUMS, row[k + 4 :], strict=True)},
         }
-        for _, row in cells.iterrows()
+        for row in zip(*columns, strict=True)
     ]
     return {
         "site": site,
