@@ -128,7 +128,12 @@ def _report(args):
     missing = [str(f) for f in args.files if not f.is_file()]
     if missing:
         raise CommandError(f"no such file: {', '.join(missing)}.")
-    combined = combine_statistics([GroupStatistics.from_file(f) for f in args.files])
+    statistics = [GroupStatistics.from_file(f) for f in args.files]
+    try:
+        combined = combine_statistics(statistics)
+    except ValueError as error:
+        names = ", ".join(str(f) for f in args.files)
+        raise CommandError(f"{names}: {error}") from error
     method = combined.report_by_site if args.by_site else combined.report
     report = method(n_bootstrap=args.n_bootstrap, random_state=args.seed)
     args.out.write_text(report_page(combined, report), encoding="utf-8")

@@ -254,6 +254,13 @@ class GroupStatistics:
                 "evaluation has only the sites' cells: use the built-in metrics."
             )
         check_bootstrap(n_bootstrap, confidence_level, "intersection")
+        if self.cells.empty:
+            raise ValueError(
+                f"sites {list(self.sites)} released no cells: every group was "
+                "withheld as too small. Combine more sites, use coarser groups "
+                "(fewer sensitive attributes), or min_count=0 for a trusted "
+                "coordinator."
+            )
         params = MetricParams(self.threshold, *targets, self.n_bins)
         cells, score = spread(self.cells.reset_index(drop=True), self.bin_edges)
         y = cells["outcome"].to_numpy(np.int64)

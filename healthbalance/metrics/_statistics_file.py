@@ -309,7 +309,13 @@ def _cells(reader, cells, where, attributes, edges, min_count):
     columns = [*attributes, "outcome", "bin_low", "bin_high", "n", *_SUMS]
     frame = pd.DataFrame.from_records(rows, columns=columns)
     return frame.astype(
-        {"outcome": np.int64, "bin_low": np.int64, "bin_high": np.int64, "n": np.int64}
+        {
+            "outcome": np.int64,
+            "bin_low": np.int64,
+            "bin_high": np.int64,
+            "n": np.int64,
+            **dict.fromkeys(_SUMS, np.float64),
+        }
     )
 
 

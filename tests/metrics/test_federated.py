@@ -553,3 +553,14 @@ def test_range_bound_holds_when_merged_cells_hide_the_order(seed):
     for name, value in truth.items():
         estimate = frame.estimate[frame.metric == name].iloc[0]
         assert abs(estimate - value) <= report.binning_bound[name][0] + 1e-12
+
+
+def test_a_site_with_every_group_withheld_gets_a_clear_error(edges):
+    rng = np.random.default_rng(0)
+    y, p = rng.integers(0, 2, 30), rng.random(30)
+    stats = export_statistics(
+        y, p, sensitive_features=rng.choice(["F", "M"], 30), bin_edges=edges, site="S"
+    )
+    assert stats.cells.empty and stats.sites["S"]["withheld"]
+    with pytest.raises(ValueError, match="released no cells"):
+        stats.report(n_bootstrap=0)
