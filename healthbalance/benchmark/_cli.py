@@ -16,6 +16,7 @@ from tqdm.auto import tqdm
 from healthbalance import __version__
 from healthbalance._sensitive import normalise_label
 from healthbalance._small_counts import SUPPRESS_BELOW
+from healthbalance.benchmark import _federated_cli as federated
 from healthbalance.benchmark import _run_cache as run_cache
 from healthbalance.benchmark._bottom_line import bottom_line
 from healthbalance.benchmark._checks import released, run_checks, summary_table
@@ -75,6 +76,7 @@ def build_parser():
         )
     )
     _output_options(bench.add_argument_group("output"))
+    federated.add_parsers(commands, _Formatter)
     return parser
 
 
@@ -478,7 +480,9 @@ def main(argv=None):
             warnings.showwarning = _show_warning
             if args.command == "benchmark":
                 benchmark(args)
-    except (UsageError, LeakageError) as error:
+            elif args.command in federated.COMMANDS:
+                federated.run(args)
+    except (UsageError, LeakageError, federated.CommandError) as error:
         parser.exit(2, f"healthbalance {args.command}: error: {error}\n")
     return 0
 

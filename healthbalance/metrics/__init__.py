@@ -9,6 +9,9 @@
 - :func:`compare_models`: paired bootstrap differences between models, per group.
 - :func:`representation_report`: group shares against a reference population and
   the patients needed for a target precision.
+- :func:`export_statistics`, :func:`combine_statistics` -> :class:`GroupStatistics`:
+  evaluation across sites that cannot share rows (federated), on
+  :func:`make_bin_edges`.
 - :func:`make_group_scorer`: group-aware ``scoring=`` for model selection. Groups
   reach it through metadata routing::
 
@@ -27,20 +30,30 @@ from healthbalance.metrics._calibration_curves import (
 from healthbalance.metrics._compare import compare_models
 from healthbalance.metrics._decision_curve import decision_curve
 from healthbalance.metrics._decision_frame import DecisionCurve
+from healthbalance.metrics._federated import make_bin_edges
 from healthbalance.metrics._group_report import SmallGroupWarning, group_report
 from healthbalance.metrics._report import GroupReport
 from healthbalance.metrics._representation import representation_report
 from healthbalance.metrics._scorer import make_group_scorer
+from healthbalance.metrics._statistics import (
+    GroupStatistics,
+    combine_statistics,
+    export_statistics,
+)
 
 __all__ = [
     "CalibrationCurves",
     "DecisionCurve",
     "GroupReport",
+    "GroupStatistics",
     "SmallGroupWarning",
     "calibration_by_group",
+    "combine_statistics",
     "compare_models",
     "decision_curve",
+    "export_statistics",
     "group_report",
+    "make_bin_edges",
     "make_group_scorer",
     "representation_report",
 ]
