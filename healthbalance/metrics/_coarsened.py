@@ -13,7 +13,7 @@ from scipy.special import expit, logit
 from scipy.stats import norm
 
 from healthbalance._sensitive import INTERSECTION_SEP
-from healthbalance.metrics._dask import BOUNDED, stand_ins
+from healthbalance.metrics._binning import BOUNDED, stand_ins
 from healthbalance.metrics._federated import SUMS
 from healthbalance.metrics._registry import METRICS
 

@@ -10,6 +10,7 @@ import pandas as pd
 
 from healthbalance._sensitive import INTERSECTION_SEP, resolve_sensitive_features
 from healthbalance._small_counts import MIN_EVENTS, MIN_GROUP_SIZE, count_text
+from healthbalance.metrics._binning import BOUNDED, binning_bound
 from healthbalance.metrics._coarsened import (
     range_bounds,
     spread,
@@ -17,7 +18,6 @@ from healthbalance.metrics._coarsened import (
     withheld_reasons,
 )
 from healthbalance.metrics._count_batch import MetricParams
-from healthbalance.metrics._dask import BOUNDED
 from healthbalance.metrics._engine import evaluate
 from healthbalance.metrics._federated import (
     SUMS,
@@ -27,7 +27,6 @@ from healthbalance.metrics._federated import (
     release,
 )
 from healthbalance.metrics._group_report import (
-    binning_bound,
     calibration_bins,
     check_bootstrap,
     long_frame,
@@ -292,7 +291,7 @@ class GroupStatistics:
         calibration = calibration_bins(
             y, score, groups, self.n_bins, (weights, means["score"])
         )
-        bound = binning_bound(y, groups, (weights, None), [low])[0]
+        bound = binning_bound(y, groups, (weights, None), [low], params)[0]
         coarse = [bool((low[r] != high[r]).any()) for r in groups.rows]
         if any(coarse):
             wide = range_bounds(y, weights, low, high, groups.rows)

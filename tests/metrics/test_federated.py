@@ -20,9 +20,9 @@ from healthbalance.metrics import (
     group_report,
     make_bin_edges,
 )
+from healthbalance.metrics._binning import bin_codes
 from healthbalance.metrics._coarsened import spread
 from healthbalance.metrics._count_batch import ROW_STATISTICS
-from healthbalance.metrics._dask import bin_codes
 
 ATTRIBUTES = ["race_ethnicity", "sex"]
 # exact from the cells at agreed edges: counts, metrics at the threshold (an edge)
