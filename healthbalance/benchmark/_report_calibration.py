@@ -1,12 +1,12 @@
 """Smooth calibration of the benchmark report: plain training against the best.
 
 Loess calibration curves per group of the training attribute, with their pointwise
-bands, for plain training and the strategy of the decision-curve figure
-(:func:`~healthbalance.benchmark._report_curves.best_strategy`, chosen by the
-run), side by side on
-the same axes, and a sentence naming each one's worst calibrated group by ICI. The
-figure reads the curves through ``to_frame(suppress_below)`` and the sentence the
-released metrics: what the small-count rule masks is neither drawn nor named.
+bands, for plain training and the strategy of the decision-curve figure (chosen by
+the run with :func:`~healthbalance.benchmark._report_curves.best_strategy`), side by
+side on the same axes, and a sentence naming each one's worst calibrated group by
+ICI. The figure reads the curves through ``to_frame(suppress_below)`` and the
+sentence the released metrics: what the small-count rule masks is neither drawn nor
+named.
 """
 
 import numpy as np
