@@ -9,6 +9,7 @@ import html
 import io
 
 from healthbalance._small_counts import SUPPRESS_BELOW
+from healthbalance.benchmark import _report_calibration as calibration
 from healthbalance.benchmark import _report_curves as curves
 from healthbalance.benchmark import _report_plots as plots
 from healthbalance.benchmark import _report_tables as tables
@@ -94,6 +95,7 @@ def write_html_report(
             "with the best worst-group AUROC; the same axes in every panel."
         ),
         *_reliability(results, suppress_below),
+        *_smooth_calibration(results, suppress_below),
         *_decision_curves(results, suppress_below),
         "<h2>Groups</h2>",
         _table(
@@ -207,6 +209,39 @@ def _reliability(results, suppress_below):
             _figure(plots.plot_reliability(results, model, ranked, suppress_below))
         )
     return parts
+
+
+def _smooth_calibration(results, suppress_below):
+    parts = []
+    for model in results.settings["models"]:
+        figure = calibration.plot_calibration(results, model, suppress_below)
+        if figure is None:
+            continue
+        parts.append(_figure(figure))
+        parts.append(
+            _note(calibration.worst_calibrated(results, model, suppress_below))
+        )
+    if not parts:
+        return []
+    return [
+        "<h2>Smooth calibration by group (loess)</h2>",
+        _note(
+            "Observed death rate against predicted risk per group, smoothed by "
+            "loess (span 0.75; test set, first seed), with pointwise 95% bootstrap "
+            "bands, inside each group's central 98% of predictions; dotted, without "
+            "a band: a group too small for reliable estimates. Plain training "
+            "against the strategy of the decision curves below; the same axes in "
+            "every panel."
+            + (
+                " Groups masked by the small-count rule (fewer than "
+                f"{suppress_below} patients, events or non-events, or recoverable "
+                "by subtraction) are not drawn."
+                if suppress_below
+                else ""
+            )
+        ),
+        *parts,
+    ]
 
 
 def _decision_curves(results, suppress_below):

@@ -17,9 +17,12 @@ from healthbalance.benchmark._bottom_line import PLAIN, bottom_line
 from healthbalance.benchmark._checks import has_probabilities
 from healthbalance.benchmark._leakage import check_leakage
 from healthbalance.benchmark._models import BASE_MODELS, base_model_grid
+from healthbalance.benchmark._report_curves import best_strategy
+from healthbalance.benchmark._report_tables import main_table
 from healthbalance.benchmark._strategies import STRATEGIES
 from healthbalance.metrics import (
     SmallGroupWarning,
+    calibration_by_group,
     compare_models,
     decision_curve,
     group_report,
@@ -84,6 +87,13 @@ class BenchmarkResults:
         ``(seed, model) -> DecisionCurve`` of the first seed: net benefit per group
         of every strategy whose scores are risks, at :data:`CLINICAL_THRESHOLDS`
         (0.05 to 0.5), paired against ``erm``.
+    calibration : dict
+        ``(seed, model) -> {strategy: CalibrationCurves}`` of the first seed: smooth
+        (loess) calibration curves per group of the training attribute, with
+        pointwise bands, for plain training and the strategy of the decision-curve
+        figure (the best worst-group AUROC among those whose scores are risks, as
+        ranked with the default small-count threshold). Their ``ici`` per group,
+        with its interval, is in ``metrics`` (only for these two strategies).
     """
 
     metrics: pd.DataFrame
@@ -93,6 +103,7 @@ class BenchmarkResults:
     representation: object
     settings: dict
     curves: dict = field(default_factory=dict)
+    calibration: dict = field(default_factory=dict)
 
     def summary(self, metric="roc_auc", *, suppress_below=SUPPRESS_BELOW):
         """Return the bottom line of the benchmark in plain words.
@@ -435,7 +446,7 @@ def _evaluate(done, splits, sensitive, settings):
                 )
             if seed == settings["seeds"][0] and PLAIN in runs:
                 curves[seed, model] = _curves(test["y"], runs, groups, seed, settings)
-    return BenchmarkResults(
+    results = BenchmarkResults(
         metrics=_front(pd.concat(metrics, ignore_index=True)),
         deltas=_front(pd.concat(deltas, ignore_index=True)) if deltas else EMPTY_DELTAS,
         fits=pd.DataFrame(fits),
@@ -444,6 +455,8 @@ def _evaluate(done, splits, sensitive, settings):
         settings=settings,
         curves=curves,
     )
+    _add_calibration(results, done, splits[settings["seeds"][0]]["test"], sensitive)
+    return results
 
 
 def _curves(y, runs, groups, seed, settings):
@@ -463,6 +476,45 @@ def _curves(y, runs, groups, seed, settings):
             n_bootstrap=settings["n_bootstrap"],
             random_state=seed,
         )
+
+
+def _add_calibration(results, done, test, sensitive):
+    """Smooth calibration and ICI per group of erm and the decision curves' best.
+
+    Only these two strategies (the report draws no others): the loess fits of every
+    bootstrap replicate are the slowest statistics of the benchmark.
+    """
+    settings = results.settings
+    attribute = [settings["attribute"]]
+    groups = sensitive.iloc[test["rows"]][attribute].reset_index(drop=True)
+    frames = [results.metrics]
+    for (seed, model), curve in results.curves.items():
+        ranked = main_table(results, model, SUPPRESS_BELOW)[0]["strategy"].tolist()
+        best = best_strategy(curve, ranked)
+        shown = [PLAIN] if best is None else [PLAIN, best]
+        results.calibration[seed, model] = {}
+        for name in shown:
+            score = done[seed, model, name]["score"]
+            curves, ici = _smooth(test["y"], score, groups, seed, settings)
+            results.calibration[seed, model][name] = curves
+            frames.append(ici.assign(seed=seed, model=model, strategy=name))
+    results.metrics = _front(pd.concat(frames, ignore_index=True))
+
+
+def _smooth(y, score, groups, seed, settings):
+    """Return the loess calibration curves per group and their ICI frame."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SmallGroupWarning)
+        curves = calibration_by_group(
+            y,
+            score,
+            sensitive_features=groups,
+            intersections=False,
+            n_bootstrap=settings["n_bootstrap"],
+            random_state=seed,
+        )
+    ici = _report(y, score, groups, ["ici"], seed, settings)
+    return curves, ici.to_frame()
 
 
 def _report(y, score, groups, metrics, seed, settings):

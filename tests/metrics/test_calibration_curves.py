@@ -1,8 +1,10 @@
 """calibration_by_group: curves per group against scikit-learn and R's loess."""
 
+import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
+import skmisc.loess as skmisc_loess
 from sklearn.calibration import calibration_curve
 
 from healthbalance.metrics import (
@@ -10,8 +12,6 @@ from healthbalance.metrics import (
     SmallGroupWarning,
     calibration_by_group,
 )
-
-skmisc_loess = pytest.importorskip("skmisc.loess")
 
 
 def _data(n=3000, seed=0):
@@ -99,7 +99,6 @@ def test_small_groups_are_flagged_and_masked_on_export():
 
 
 def test_plot_saves_one_panel_per_group(tmp_path):
-    matplotlib = pytest.importorskip("matplotlib")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

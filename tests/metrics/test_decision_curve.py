@@ -1,6 +1,7 @@
 import warnings
 from pathlib import Path
 
+import matplotlib
 import numpy as np
 import pandas as pd
 import pytest
@@ -392,7 +393,6 @@ def test_reference_must_be_a_model():
 
 
 def test_plot_is_saved_and_reopened(tmp_path):
-    matplotlib = pytest.importorskip("matplotlib")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

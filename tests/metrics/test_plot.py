@@ -1,12 +1,12 @@
 import sys
 
+import matplotlib
 import numpy as np
 import pytest
 
 from healthbalance.metrics import group_report
 from tests.metrics._data import make_scores
 
-matplotlib = pytest.importorskip("matplotlib")
 matplotlib.use("Agg")
 
 

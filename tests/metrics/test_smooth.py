@@ -2,12 +2,11 @@
 
 import numpy as np
 import pytest
+import skmisc.loess as skmisc_loess
 from sklearn.calibration import calibration_curve
 
 from healthbalance.metrics._calibration_error import weighted_quantile
 from healthbalance.metrics._smooth import bins, loess, spline
-
-skmisc_loess = pytest.importorskip("skmisc.loess")
 
 
 def _reference(x, y, at, span, degree):
