@@ -12,6 +12,7 @@ import pandas as pd
 
 from healthbalance.benchmark._bottom_line import PLAIN
 from healthbalance.benchmark._checks import has_probabilities
+from healthbalance.benchmark._strategies import STRATEGIES
 from healthbalance.metrics._plot import import_pyplot, wrap
 from healthbalance.metrics._report_summary import interval, number
 
@@ -21,9 +22,22 @@ TABLE_THRESHOLDS = (0.1, 0.2, 0.3)
 
 
 def best_strategy(curve, ranked):
-    """Return the best-ranked strategy of ``curve`` but plain training, or None."""
-    shown = [s for s in ranked if s != PLAIN and has_probabilities(s)]
+    """Return the best-ranked strategy of ``curve`` but plain training, or None.
+
+    Decision rules (per-group thresholds) keep plain training's scores, so their
+    curves are plain training's: they are not candidates.
+    """
+    shown = [
+        s
+        for s in ranked
+        if s != PLAIN and has_probabilities(s) and not _keeps_scores(s)
+    ]
     return next((s for s in shown if s in curve.models), None)
+
+
+def _keeps_scores(strategy):
+    spec = STRATEGIES.get(strategy)
+    return spec is not None and spec.family == "decision rules"
 
 
 def plot_curves(results, model, ranked, suppress_below):

@@ -67,3 +67,11 @@ def test_results_without_curves_draw_nothing():
     assert curves.plot_curves(results, "logistic", ["erm", "reweighing"], 11) is None
     table, best = curves.curve_table(results, "logistic", ["erm"], 11)
     assert table.empty and best is None
+
+
+def test_best_strategy_skips_decision_rules_which_keep_plain_scores():
+    """Per-group thresholds score like plain training: an empty comparison."""
+    curve = type("Curve", (), {"models": ["erm", "group_thresholds", "group_over"]})
+    ranked = ["group_thresholds", "erm", "group_over"]
+    assert curves.best_strategy(curve, ranked) == "group_over"
+    assert curves.best_strategy(curve, ["group_thresholds", "erm"]) is None
