@@ -14,7 +14,6 @@ from healthbalance.metrics._binning import BOUNDED, binning_bound
 from healthbalance.metrics._coarsened import (
     range_bounds,
     spread,
-    straddle_reasons,
     withheld_reasons,
 )
 from healthbalance.metrics._count_batch import MetricParams
@@ -285,9 +284,7 @@ class GroupStatistics:
         long = long_frame(
             groups, metrics, evaluation, 0, confidence_level, minimums, True
         )
-        straddle = (low < self._cut()) & (high >= self._cut())
         long["reason"] = withheld_reasons(long, self.sites, self.attributes)
-        long["reason"] = straddle_reasons(long, groups, straddle)
         calibration = calibration_bins(
             y, score, groups, self.n_bins, (weights, means["score"])
         )
