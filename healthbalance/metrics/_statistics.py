@@ -172,9 +172,11 @@ class GroupStatistics:
         outcomes free). In trusted mode (``min_count=0``) the estimates equal
         ``group_report`` on the pooled rows: counts, the threshold metrics,
         Brier score, log loss and ECE exactly, AUROC and average precision
-        within :attr:`GroupReport.binning_bound`. Merged (coarsened) cells
-        widen that bound, and a group withheld at a site is missing from every
-        reported group containing it (the ``reason`` column says so).
+        within :attr:`GroupReport.binning_bound` (per group: the overall row's
+        error is much smaller than a small group's, see :ref:`federated`).
+        Merged (coarsened) cells widen that bound, and a group withheld at a
+        site is missing from every reported group containing it (the
+        ``reason`` column says so).
 
         Parameters
         ----------
@@ -317,11 +319,12 @@ def export_statistics(
     logit, squared error and log loss), the reduction of the Dask path. With
     ``min_count > 0`` the small-count policy of :doc:`/privacy` decides what is
     released: a group with fewer than ``min_count`` patients, events or
-    non-events is withheld (listed by name, without its size), with
+    non-events, or with 1 to ``min_count - 1`` true/false positives/negatives
+    at the threshold, is withheld (listed by name, without its size), with
     complementary withholding so that the site's total does not give it back;
     the other groups' adjacent bins (of one outcome, on one side of the
-    threshold unless a side holds fewer than ``min_count`` patients) are merged
-    until every released count is 0 or at least ``min_count``. ``min_count=0``
+    threshold: no cell straddles it) are merged until every released count is
+    0 or at least ``min_count``. ``min_count=0``
     releases every cell (a trusted coordinator).
 
     Parameters

@@ -556,6 +556,23 @@ HOSTILE = [
     ("bad outcome", lambda d: _site(d)["cells"][0].update(outcome=2), "outcome"),
     ("bins out of range", lambda d: _site(d)["cells"][0].update(bins=[5, 2]),
      "range of bins"),
+    ("straddling cell",
+     lambda d: _site(d)["cells"][0].update(bins=[0, 2 * len(d["bin_edges"])]),
+     "straddle the threshold"),
+    ("huge log loss", lambda d: _site(d)["cells"][0].update(log_loss=1e300),
+     "log_loss sum"),
+    ("log loss x 1000",
+     lambda d: _site(d)["cells"][0].update(log_loss=_site(d)["cells"][0]["log_loss"]
+                                           * 1000 + 1),
+     "log_loss sum"),
+    ("huge logit", lambda d: _site(d)["cells"][0].update(logit=1e6), "logit sum"),
+    ("squared error", lambda d: _site(d)["cells"][0].update(squared_error=0.5 * 11
+                                                             + 11),
+     "squared_error sum"),
+    ("n_bins of a billion", lambda d: d.update(n_bins=10**9), "n_bins is"),
+    ("too many edges", lambda d: d.update(bin_edges=[0.5] * 100_001), "bin_edges is"),
+    ("long label", lambda d: _site(d)["cells"][0].update(labels=["x" * 201, "F"]),
+     "a label or name is 201"),
 ]  # fmt: skip
 
 
@@ -580,6 +597,9 @@ def test_not_json_and_nan_are_refused(tmp_path):
         GroupStatistics.from_file(path)
     path.write_text('{"schema": NaN}')
     with pytest.raises(ValueError, match="not valid JSON"):
+        GroupStatistics.from_file(path)
+    path.write_text("[" * 100_000 + "]" * 100_000)  # too deep for json
+    with pytest.raises(ValueError, match="not valid JSON.*RecursionError"):
         GroupStatistics.from_file(path)
 
 
