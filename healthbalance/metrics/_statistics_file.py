@@ -11,8 +11,9 @@ Layout (``"schema": "healthbalance.group_statistics/1"``)::
                            "n": 12, "score": 3.1, "logit": -12.4,
                            "squared_error": 6.0, "log_loss": 15.2}]}]}
 
-Reading never evaluates anything (``json`` only); every problem is a
-``ValueError`` naming the file, the problem and the fix.
+Reading never evaluates anything (``json`` only); every size the file declares is
+capped (:data:`LIMITS`) before anything is allocated from it, and every problem
+(deep nesting included) is a ``ValueError`` naming the file, the problem and the fix.
 """
 
 import json
@@ -26,7 +27,7 @@ import pandas as pd
 from healthbalance.metrics._count_batch import ROW_STATISTICS
 from healthbalance.metrics._federated import check_bin_edges
 
-__all__ = ["SCHEMA", "read_statistics", "write_statistics"]
+__all__ = ["LIMITS", "SCHEMA", "read_statistics", "write_statistics"]
 
 SCHEMA = "healthbalance.group_statistics/1"
 _TOP = (

@@ -15,6 +15,7 @@ from healthbalance.datasets import make_icu_cohort
 from healthbalance.metrics import (
     GroupStatistics,
     SmallGroupWarning,
+    _statistics_file,
     combine_statistics,
     export_statistics,
     group_report,
@@ -586,6 +587,16 @@ def test_hostile_or_malformed_files_get_clear_errors(
     path = tmp_path / "hostile.json"
     path.write_text(json.dumps(changed))
     with pytest.raises(ValueError, match=message) as error:
+        GroupStatistics.from_file(path)
+    assert str(path) in str(error.value)
+
+
+def test_sizes_above_the_limits_are_refused(document, tmp_path, monkeypatch):
+    """Every size is capped before allocation; the message names field and limit."""
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps(document))
+    monkeypatch.setitem(_statistics_file.LIMITS, "cells", 2)
+    with pytest.raises(ValueError, match="a site's cells is .*limit of 2") as error:
         GroupStatistics.from_file(path)
     assert str(path) in str(error.value)
 
