@@ -230,10 +230,6 @@ class GroupStatistics:
         )
         return self._report(["site", *self.attributes], targets=targets, **options)
 
-    def _cut(self):
-        """Bin code of the threshold's own bin: codes from it up are positives."""
-        return 2 * int(np.searchsorted(self.bin_edges, self.threshold)) + 1
-
     def _report(
         self,
         columns,
