@@ -3,8 +3,7 @@
 A federated site releases merged cells (a range of score bins) and withholds small
 groups (:mod:`healthbalance.metrics._federated`). The combined report states the
 cost: wider AUROC / AP bounds where cells overlap (:func:`range_bounds`), and
-reasons on the rows whose threshold counts are approximate or whose group lacks a
-site's withheld patients.
+reasons on the rows whose group lacks a site's withheld patients.
 """
 
 import numpy as np
@@ -15,9 +14,8 @@ from scipy.stats import norm
 from healthbalance._sensitive import INTERSECTION_SEP
 from healthbalance.metrics._binning import BOUNDED, stand_ins
 from healthbalance.metrics._federated import SUMS
-from healthbalance.metrics._registry import METRICS
 
-__all__ = ["SPREAD", "range_bounds", "spread", "straddle_reasons", "withheld_reasons"]
+__all__ = ["SPREAD", "range_bounds", "spread", "withheld_reasons"]
 
 # Pieces a merged cell is spread over to order its patients against the other
 # cells, at normal quantiles around its mean logit with the spread that gives its
@@ -34,7 +32,7 @@ def spread(cells, edges):
     (so per-patient means, Brier score, log loss and counts are unchanged); its
     ordering score is a normal quantile around the cell's mean logit, with the
     spread whose mean score is the cell's, clipped to the range's edges (so on
-    the cell's side of the threshold when it does not straddle it). Cells of
+    the cell's side of the threshold: no released cell straddles it). Cells of
     one bin keep the bin's stand-in.
 
     Returns
@@ -162,29 +160,6 @@ def _same_single(lo, hi, events, w):
     pairs = table[False].to_numpy() * table[True].to_numpy()
     saved = np.where(table.index.to_numpy() % 2 == 1, 1.0, 0.5)
     return float(pairs @ saved)
-
-
-def straddle_reasons(frame, groups, straddle):
-    """Return the reason column, noting inexact counts at the threshold.
-
-    The pieces of a merged cell straddling the threshold (:func:`spread`) fall on
-    either side of it: the group's true/false positives/negatives are then off
-    by at most that cell's patients.
-    """
-    reasons = frame["reason"].tolist()
-    note = "threshold counts approximate: a merged cell straddles the threshold"
-    hit = {
-        (a, g)
-        for a, g, rows in zip(groups.attribute, groups.group, groups.rows, strict=True)
-        if straddle[rows].any()
-    }
-    confusion = {n for n, m in METRICS.items() if "confusion" in m.statistics}
-    for i, (a, g, m) in enumerate(
-        zip(frame["attribute"], frame["group"], frame["metric"], strict=True)
-    ):
-        if (a, g) in hit and m in confusion:
-            reasons[i] = f"{reasons[i]}; {note}" if reasons[i] else note
-    return reasons
 
 
 def withheld_reasons(frame, sites, attributes):

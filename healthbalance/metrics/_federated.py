@@ -6,12 +6,14 @@ attributes x outcome x score bin, with the count and the sums of score, logit,
 squared error and log loss) on bin edges agreed by every site in advance
 (:func:`make_bin_edges`). Before release, the small-count policy
 (:mod:`healthbalance._small_counts`) decides what leaves: a group whose patients,
-events or non-events include a count from 1 to ``min_count - 1`` is withheld
-(with complementary withholding, so that the site's released total does not give
-it back), and the cells of the other
-groups are merged with their neighbours until every released count is 0 or at
-least ``min_count`` (the two sides of the threshold apart, unless one of them is
-too small). A merged cell keeps the range of bins it covers; the combined report
+events, non-events, true/false positives or true/false negatives at the
+threshold include a count from 1 to ``min_count - 1`` is withheld (with
+complementary withholding, so that the site's released total does not give it
+back), and the cells of the other groups are merged with their neighbours on the
+same side of the threshold until every released count is 0 or at least
+``min_count``. No released cell straddles the threshold: a straddling cell's
+score sum would pin how many of its patients lie above it. A merged cell keeps
+the range of bins it covers; the combined report
 spreads its patients over that range (around its mean logit, with the spread
 that gives its mean score: :func:`~healthbalance.metrics._coarsened.spread`) and
 widens the stated AUROC / AP bound accordingly.
@@ -213,7 +215,8 @@ def release(cells, attributes, edges, threshold, min_count):
         }
     )
     masked = suppress(frame, min_count)
-    withheld = np.asarray(masked["n_events"].isna())[1:]  # n, events or non-events
+    withheld = masked["n_events"].isna().to_numpy(copy=True)[1:]  # n or (non-)events
+    withheld |= [_small_side(g, cut, min_count) for _, g in by_group]
     kept = [g for (_, g), w in zip(by_group, withheld, strict=True) if not w]
     merged = [_merge_bins(g, cut, min_count) for g in kept]
     out = pd.concat(merged, ignore_index=True) if merged else cells.iloc[:0]
@@ -239,23 +242,36 @@ def _site_totals(released, cells, min_count):
     return n, events
 
 
+def _small_side(group, cut, min_count):
+    """Whether a group's TP, FP, FN or TN at the threshold is from 1 to min_count - 1.
+
+    Such a group is withheld: a cell merged across the threshold would not hide
+    the count (its score sum bounds how many of its patients lie above it).
+    """
+    above = (group["bin_low"] >= cut).to_numpy()
+    counts = [
+        int(group["n"][(group["outcome"] == y).to_numpy() & (above == side)].sum())
+        for y in (0, 1)
+        for side in (False, True)
+    ]
+    return any(0 < c < min_count for c in counts)
+
+
 def _merge_bins(group, cut, min_count):
     """Merge adjacent cells of each outcome until each holds ``min_count`` patients.
 
-    The two sides of the threshold are merged apart, so that the released
-    true/false positives/negatives stay exact, unless one side holds from 1 to
-    ``min_count - 1`` patients: then one cell straddles the threshold. A short
-    tail joins the cell before it.
+    The two sides of the threshold are merged apart (each holds 0 or at least
+    ``min_count`` patients, :func:`_small_side`), so that the released true/false
+    positives/negatives are exact and no cell straddles the threshold. A short
+    tail joins the cell before it on its side.
     """
     pieces = []
     for _, part in group.groupby("outcome", sort=True):
         counts = part["n"].to_numpy()
         above = (part["bin_low"] >= cut).to_numpy()
-        sides = [counts[~above].sum(), counts[above].sum()]
-        split = not any(0 < c < min_count for c in sides)
         label = np.zeros(counts.size, np.int64)
-        for side in (False, True) if split else (None,):
-            rows = np.flatnonzero(above == side) if split else np.arange(counts.size)
+        for side in (False, True):
+            rows = np.flatnonzero(above == side)
             label[rows] = _runs(counts[rows], min_count) + (label.max() + 1)
         pieces.append(_sum_runs(part, label))
     return pd.concat(pieces, ignore_index=True)

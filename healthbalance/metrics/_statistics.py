@@ -14,7 +14,6 @@ from healthbalance.metrics._binning import BOUNDED, binning_bound
 from healthbalance.metrics._coarsened import (
     range_bounds,
     spread,
-    straddle_reasons,
     withheld_reasons,
 )
 from healthbalance.metrics._count_batch import MetricParams
@@ -173,9 +172,11 @@ class GroupStatistics:
         outcomes free). In trusted mode (``min_count=0``) the estimates equal
         ``group_report`` on the pooled rows: counts, the threshold metrics,
         Brier score, log loss and ECE exactly, AUROC and average precision
-        within :attr:`GroupReport.binning_bound`. Merged (coarsened) cells
-        widen that bound, and a group withheld at a site is missing from every
-        reported group containing it (the ``reason`` column says so).
+        within :attr:`GroupReport.binning_bound` (per group: the overall row's
+        error is much smaller than a small group's, see :ref:`federated`).
+        Merged (coarsened) cells widen that bound, and a group withheld at a
+        site is missing from every reported group containing it (the
+        ``reason`` column says so).
 
         Parameters
         ----------
@@ -229,10 +230,6 @@ class GroupStatistics:
         )
         return self._report(["site", *self.attributes], targets=targets, **options)
 
-    def _cut(self):
-        """Bin code of the threshold's own bin: codes from it up are positives."""
-        return 2 * int(np.searchsorted(self.bin_edges, self.threshold)) + 1
-
     def _report(
         self,
         columns,
@@ -285,9 +282,7 @@ class GroupStatistics:
         long = long_frame(
             groups, metrics, evaluation, 0, confidence_level, minimums, True
         )
-        straddle = (low < self._cut()) & (high >= self._cut())
         long["reason"] = withheld_reasons(long, self.sites, self.attributes)
-        long["reason"] = straddle_reasons(long, groups, straddle)
         calibration = calibration_bins(
             y, score, groups, self.n_bins, (weights, means["score"])
         )
@@ -320,11 +315,12 @@ def export_statistics(
     logit, squared error and log loss), the reduction of the Dask path. With
     ``min_count > 0`` the small-count policy of :doc:`/privacy` decides what is
     released: a group with fewer than ``min_count`` patients, events or
-    non-events is withheld (listed by name, without its size), with
+    non-events, or with 1 to ``min_count - 1`` true/false positives/negatives
+    at the threshold, is withheld (listed by name, without its size), with
     complementary withholding so that the site's total does not give it back;
     the other groups' adjacent bins (of one outcome, on one side of the
-    threshold unless a side holds fewer than ``min_count`` patients) are merged
-    until every released count is 0 or at least ``min_count``. ``min_count=0``
+    threshold: no cell straddles it) are merged until every released count is
+    0 or at least ``min_count``. ``min_count=0``
     releases every cell (a trusted coordinator).
 
     Parameters

@@ -11,8 +11,9 @@ Layout (``"schema": "healthbalance.group_statistics/1"``)::
                            "n": 12, "score": 3.1, "logit": -12.4,
                            "squared_error": 6.0, "log_loss": 15.2}]}]}
 
-Reading never evaluates anything (``json`` only); every problem is a
-``ValueError`` naming the file, the problem and the fix.
+Reading never evaluates anything (``json`` only); every size the file declares is
+capped (:data:`LIMITS`) before anything is allocated from it, and every problem
+(deep nesting included) is a ``ValueError`` naming the file, the problem and the fix.
 """
 
 import json
@@ -23,9 +24,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from healthbalance.metrics._count_batch import ROW_STATISTICS
 from healthbalance.metrics._federated import check_bin_edges
 
-__all__ = ["SCHEMA", "read_statistics", "write_statistics"]
+__all__ = ["LIMITS", "SCHEMA", "read_statistics", "write_statistics"]
 
 SCHEMA = "healthbalance.group_statistics/1"
 _TOP = (
@@ -162,9 +164,10 @@ def read_statistics(path):
         reader.fail(f"cannot be read ({error})", "pass the path of a site's file")
     try:
         document = json.loads(text, parse_constant=_no_constant)
-    except ValueError as error:
-        reader.fail(f"is not valid JSON ({error})")
+    except (ValueError, RecursionError) as error:  # RecursionError: deep nesting
+        reader.fail(f"is not valid JSON ({type(error).__name__}: {error})")
     reader.keys(document, _TOP, "the file")
+    _check_sizes(reader, document)
     if document["schema"] != SCHEMA:
         reader.fail(
             f"has schema {document['schema']!r}, this version reads {SCHEMA!r}",
@@ -185,9 +188,10 @@ def read_statistics(path):
     sites = document["sites"]
     if not isinstance(sites, list) or not sites:
         reader.fail("sites must be a non-empty list")
+    cut = 2 * int(np.argmin(np.abs(edges - document["threshold"]))) + 1
     frames, infos = [], {}
     for k, site in enumerate(sites):
-        name, frame, info = _site(reader, site, k, attributes, edges, min_count)
+        name, frame, info = _site(reader, site, k, attributes, edges, min_count, cut)
         if name in infos:
             reader.fail(f"site {name!r} appears twice")
         frames.append(frame)
@@ -201,6 +205,59 @@ def read_statistics(path):
         "n_bins": document["n_bins"],
         "min_count": min_count,
     }
+
+
+# Largest sizes a file may declare, checked before anything is allocated from them
+# (a hostile "n_bins": 1000000000 would otherwise ask for gigabytes).
+LIMITS = {
+    "n_bins": 1_000,
+    "bin_edges": 100_000,
+    "attributes": 16,
+    "sites": 1_000,
+    "groups": 100_000,
+    "withheld": 100_000,
+    "cells": 1_000_000,
+    "label": 200,
+}
+
+
+def _check_sizes(reader, document):
+    """Raise when a size in the file exceeds :data:`LIMITS`."""
+    sized = {
+        "bin_edges": document["bin_edges"],
+        "attributes": document["attributes"],
+        "sites": document["sites"],
+    }
+    n_bins = document["n_bins"]
+    if isinstance(n_bins, int) and n_bins > LIMITS["n_bins"]:
+        _too_big(reader, "n_bins", n_bins)
+    for field, value in sized.items():
+        if isinstance(value, list) and len(value) > LIMITS[field]:
+            _too_big(reader, field, len(value))
+    labels = [a for a in sized["attributes"] if isinstance(a, str)]
+    sites = sized["sites"] if isinstance(sized["sites"], list) else []
+    for site in (s for s in sites if isinstance(s, dict)):
+        if isinstance(site.get("site"), str):
+            labels.append(site["site"])
+        for field in ("groups", "withheld", "cells"):
+            items = site.get(field)
+            if isinstance(items, list) and len(items) > LIMITS[field]:
+                _too_big(reader, f"a site's {field}", len(items), LIMITS[field])
+            for item in items if isinstance(items, list) else []:
+                found = item.get("labels") if isinstance(item, dict) else item
+                if isinstance(found, list):
+                    labels += [v for v in found if isinstance(v, str)]
+    longest = max(map(len, labels), default=0)
+    if longest > LIMITS["label"]:
+        _too_big(reader, "a label or name", longest, LIMITS["label"])
+
+
+def _too_big(reader, field, size, limit=None):
+    limit = LIMITS[field] if limit is None else limit
+    reader.fail(
+        f"{field} is {size}, above the limit of {limit}",
+        "a site's file never needs that many: check where it came from",
+    )
 
 
 def _no_constant(name):
@@ -217,7 +274,7 @@ def _edges(reader, document):
         reader.fail(str(error), "use the bin edges every site agreed on")
 
 
-def _site(reader, site, k, attributes, edges, min_count):
+def _site(reader, site, k, attributes, edges, min_count, cut):
     """Check one site's entry; return its name, cells frame and info."""
     reader.keys(site, _SITE, f"sites[{k}]")
     name = site["site"]
@@ -238,7 +295,7 @@ def _site(reader, site, k, attributes, edges, min_count):
     both = set(withheld) & set(totals)
     if both:
         reader.fail(f"{where} lists {sorted(both)} both as released and withheld")
-    frame = _cells(reader, site["cells"], where, attributes, edges, min_count)
+    frame = _cells(reader, site["cells"], where, attributes, edges, min_count, cut)
     _check_totals(reader, frame, totals, where, attributes)
     released = sum(t[0] for t in totals.values())
     if n is not None and released > n:
@@ -272,7 +329,7 @@ def _totals(reader, groups, where, n_attributes, min_count):
     return totals
 
 
-def _cells(reader, cells, where, attributes, edges, min_count):
+def _cells(reader, cells, where, attributes, edges, min_count, cut):
     """Check the cells of one site; return them as a frame."""
     if not isinstance(cells, list):
         reader.fail(f"{where}: cells must be a list")
@@ -291,6 +348,12 @@ def _cells(reader, cells, where, attributes, edges, min_count):
         high = reader.count(bins[1], f"{at}: bins[1]")
         if not low <= high <= top:
             reader.fail(f"{at}: bins {bins} are not a range of bins 0..{top}")
+        if low < cut <= high:
+            reader.fail(
+                f"{at}: bins {bins} straddle the threshold's bin {cut} (a cell's "
+                "sums would reveal how many of its patients lie above it)",
+                "withhold the group (export_statistics does)",
+            )
         n = reader.count(cell["n"], f"{at}: n")
         if n == 0 or n < min_count:
             reader.fail(
@@ -304,7 +367,7 @@ def _cells(reader, cells, where, attributes, edges, min_count):
             for v in sums
         ):
             reader.fail(f"{at}: the sums {list(_SUMS)} must be finite numbers")
-        _check_sums(reader, at, n, low, high, sums, edges)
+        _check_sums(reader, at, n, cell["outcome"], (low, high), sums, edges)
         rows.append((*labels, cell["outcome"], low, high, n, *map(float, sums)))
     columns = [*attributes, "outcome", "bin_low", "bin_high", "n", *_SUMS]
     frame = pd.DataFrame.from_records(rows, columns=columns)
@@ -319,20 +382,27 @@ def _cells(reader, cells, where, attributes, edges, min_count):
     )
 
 
-def _check_sums(reader, at, n, low, high, sums, edges):
-    """Raise unless a cell's sums are possible for ``n`` scores in its bins."""
-    score, _, squared, log_loss = sums
+def _check_sums(reader, at, n, outcome, bins, sums, edges):
+    """Raise unless a cell's sums are possible for ``n`` scores in its bins.
+
+    Each per-row statistic (:data:`ROW_STATISTICS`, with the library's clipping)
+    is monotone in the score for a given outcome, so ``n`` scores in
+    ``[lower, upper]`` give a sum between ``n`` times its values at the two ends.
+    """
+    low, high = bins
     last = edges.size - 1
     lower = edges[min(low // 2, last)] if low % 2 else edges[max(low // 2 - 1, 0)]
     upper = edges[min(high // 2, last)]
-    slack = 1e-9 * max(n, 1)
-    if not n * lower - slack <= score <= n * upper + slack:
-        reader.fail(
-            f"{at}: score sum {score:g} is impossible for its patients' scores in "
-            f"[{lower:g}, {upper:g}] (outside [n x low, n x high])"
-        )
-    if not -slack <= squared <= n + slack or log_loss < -slack:
-        reader.fail(f"{at}: squared_error must lie in [0, n] and log_loss be >= 0")
+    bounds = (lower, upper)
+    for stat, value in zip(_SUMS, sums, strict=True):
+        ends = [float(ROW_STATISTICS[stat](np.float64(e), outcome)) for e in bounds]
+        slack = 1e-9 * n * max(1.0, *map(abs, ends))
+        if not n * min(ends) - slack <= value <= n * max(ends) + slack:
+            reader.fail(
+                f"{at}: {stat} sum {value:g} is impossible for {n} patients with "
+                f"outcome {outcome} and scores in [{lower:g}, {upper:g}] (outside "
+                f"[{n * min(ends):g}, {n * max(ends):g}])"
+            )
 
 
 def _check_totals(reader, frame, totals, where, attributes):

@@ -15,6 +15,7 @@ from healthbalance.datasets import make_icu_cohort
 from healthbalance.metrics import (
     GroupStatistics,
     SmallGroupWarning,
+    _statistics_file,
     combine_statistics,
     export_statistics,
     group_report,
@@ -268,30 +269,44 @@ def test_small_random_sites_never_release_a_small_count(seed, edges, tmp_path):
                 assert low < high, (labels, what)
 
 
-def test_released_cells_keep_the_threshold_unless_a_side_is_small(sites, edges):
-    """Merged cells straddle the threshold only for a group and outcome with 1 to
-    10 patients on one side; elsewhere the released confusion counts equal the
-    rows'. Every released group's cells add up to its rows."""
-    threshold, straddled = 0.5, 0
-    cut = 2 * np.searchsorted(edges, threshold) + 1
+def _confusion(y, p, rows, threshold=0.5):
+    """TP, FP, FN, TN of ``rows`` by brute force."""
+    above = p >= threshold
+    return [
+        int((rows & (y == e) & (above == a)).sum())
+        for e, a in ((1, True), (0, True), (1, False), (0, False))
+    ]
+
+
+def test_released_cells_never_straddle_the_threshold(sites, edges):
+    """A group is released iff its counts and TP, FP, FN, TN are each 0 or at
+    least 11; its cells lie on one side of the threshold and add up to its rows."""
+    cut = 2 * np.searchsorted(edges, 0.5) + 1
     for y, p, sf, name in sites:
         stats = export_statistics(
             y, p, sensitive_features=sf, bin_edges=edges, site=name, min_count=11
         )
-        cells = stats.cells
+        cells, withheld = stats.cells, stats.sites[name]["withheld"]
         assert (cells.n >= 11).all()
-        for (*labels, outcome), group in cells.groupby([*ATTRIBUTES, "outcome"]):
-            rows = (sf == labels).all(axis=1).to_numpy() & (y == outcome)
-            above = int((p[rows] >= threshold).sum())
-            small_side = 0 < above < 11 or 0 < rows.sum() - above < 11
-            crossing = (group.bin_low < cut) & (group.bin_high >= cut)
-            assert crossing.sum() == small_side
-            straddled += small_side
-            if not small_side:
-                assert group.n[group.bin_low >= cut].sum() == above
-            assert group.n.sum() == rows.sum()
-            np.testing.assert_allclose(group.score.sum(), p[rows].sum())
-    assert straddled  # the case is exercised
+        assert not ((cells.bin_low < cut) & (cells.bin_high >= cut)).any()
+        for labels in sf.drop_duplicates().itertuples(index=False):
+            labels = list(labels)
+            rows = (sf == labels).all(axis=1).to_numpy()
+            counts = _confusion(y, p, rows)
+            mine = cells[(cells[ATTRIBUTES] == labels).all(axis=1)]
+            if any(0 < c < 11 for c in counts):
+                assert tuple(labels) in withheld and mine.empty
+                continue
+            if tuple(labels) in withheld:  # complementary withholding
+                continue
+            above = mine.bin_low >= cut
+            found = [
+                mine.n[(mine.outcome == e) & (above == a)].sum()
+                for e, a in ((1, True), (0, True), (1, False), (0, False))
+            ]
+            assert found == counts
+            np.testing.assert_allclose(mine.score.sum(), p[rows].sum())
+    assert any(s[0].size for s in sites)
 
 
 def _released_rows(sites, statistics):
@@ -305,28 +320,118 @@ def _released_rows(sites, statistics):
     return _pooled(kept)
 
 
-def test_straddling_cells_are_named_and_bounded(sites, edges):
-    """Threshold metrics of a group with a straddling cell say so, and its true
-    positives are off by at most the straddling events."""
+def test_threshold_metrics_equal_the_released_rows(sites, edges):
+    """With min_count=11 the threshold metrics of every site x group equal
+    group_report on the rows of the released groups (no approximate counts)."""
     statistics = _export(sites, edges, 11)
     combined = combine_statistics(statistics)
-    options = {"metrics": ["sensitivity"], "n_bootstrap": 0, "intersections": False}
-    b = _quiet(combined.report_by_site, **options).to_frame()
+    options = {"metrics": ["sensitivity", "fpr"], "n_bootstrap": 0}
+    options["intersections"] = False
+    b = _quiet(combined.report_by_site, **options).to_frame(suppress_below=1)
     y, p, sf = _released_rows(sites, statistics)
     site = np.repeat(["A", "B", "C"], [s.cells.n.sum() for s in statistics])
     features = sf.assign(site=site)[["site", *ATTRIBUTES]]
-    a = _quiet(group_report, y, p, sensitive_features=features, **options).to_frame()
-    cells, cut = combined.cells, 2 * np.searchsorted(edges, 0.5) + 1
-    crossing = (cells.bin_low < cut) & (cells.bin_high >= cut) & (cells.outcome == 1)
-    for i, (attribute, group) in enumerate(zip(b.attribute, b.group, strict=True)):
-        inside = np.ones(len(cells), bool)
-        if attribute != "overall":
-            inside = (cells[attribute] == group).to_numpy()
-        slack = cells.n[crossing & inside].sum()
-        assert ("straddles the threshold" in b.reason[i]) == (slack > 0)
-        error = abs(b.estimate[i] - a.estimate[i]) * a.n_events[i]
-        assert error <= slack + 1e-9
-    assert b.reason.str.contains("straddles").any()
+    a = _quiet(group_report, y, p, sensitive_features=features, **options)
+    a = a.to_frame(suppress_below=1)
+    assert a[["attribute", "group"]].equals(b[["attribute", "group"]])
+    np.testing.assert_allclose(b.estimate, a.estimate, atol=1e-12)
+
+
+# rate -> (its numerator, the count it is a share of) at the threshold
+RATES = {
+    "sensitivity": ("tp", "events"),
+    "fnr": ("fn", "events"),
+    "specificity": ("tn", "non_events"),
+    "fpr": ("fp", "non_events"),
+}
+
+
+def _counts_a_reader_derives(frame):
+    """Every count a frame shows or gives as a rate x its base."""
+    wide = frame.drop_duplicates(["attribute", "group"]).set_index(
+        ["attribute", "group"]
+    )
+    n = pd.to_numeric(wide["n"], errors="coerce")
+    events = pd.to_numeric(wide["n_events"], errors="coerce")
+    bases = {"events": events, "non_events": n - events}
+    found = [*n.dropna(), *events.dropna(), *bases["non_events"].dropna()]
+    for rate, (_, base) in RATES.items():
+        rows = frame[frame.metric == rate].set_index(["attribute", "group"])
+        count = (rows["estimate"] * bases[base].reindex(rows.index)).dropna()
+        found += count.round(6).tolist()
+    if "smallest_confusion_count" in frame:
+        found += frame["smallest_confusion_count"].dropna().tolist()
+    return np.asarray(found, dtype=float)
+
+
+def _pinned_withheld_confusion(site, truth):
+    """Withheld groups' TP, FP, FN or TN from 1 to 10 that an integer program
+    over the file's totals pins to one value (independent of our code)."""
+    k = len(site["withheld"])
+    if not k:
+        return []
+    # unknowns: tp, fp, fn, tn of each withheld group (4 k)
+    rows, rhs = [], []
+    released_n = sum(g["n"] for g in site["groups"])
+    released_e = sum(g["n_events"] for g in site["groups"])
+    if site["n"] is not None:
+        rows.append(np.ones(4 * k))
+        rhs.append(site["n"] - released_n)
+    if site["n_events"] is not None:
+        rows.append(np.tile([1, 0, 1, 0], k))
+        rhs.append(site["n_events"] - released_e)
+    each_holds_one = np.kron(np.eye(k), np.ones(4))
+    constraints = [LinearConstraint(each_holds_one, 1, np.inf)]
+    if rows:
+        constraints.append(LinearConstraint(np.array(rows), rhs, rhs))
+    pinned = []
+    for j in range(4 * k):
+        if not 0 < truth[j] < 11:
+            continue
+        objective = np.zeros(4 * k)
+        objective[j] = 1
+        values = [
+            milp(
+                sign * objective,
+                integrality=1,
+                constraints=constraints,
+                bounds=Bounds(0, 1e6),
+            ).x[j]
+            for sign in (1, -1)
+        ]
+        if values[0] == values[1]:
+            pinned.append(j)
+    return pinned
+
+
+def test_no_file_or_report_frame_pins_a_small_count(sites, edges, tmp_path):
+    """The reviewer's attack (issue 17): from the released files and every frame
+    of the combined and by-site reports, no count from 1 to 10 can be read,
+    derived as a rate x n, or pinned by an integer program over the totals."""
+    statistics = _export(sites, edges, 11)
+    documents = []
+    for stats, (y, p, sf, name) in zip(statistics, sites, strict=True):
+        stats.to_file(tmp_path / f"{name}.json")
+        documents.append(json.loads((tmp_path / f"{name}.json").read_text()))
+        site = documents[-1]["sites"][0]
+        truth = []
+        for labels in site["withheld"]:
+            truth += _confusion(y, p, (sf == labels).all(axis=1).to_numpy())
+        assert not _pinned_withheld_confusion(site, truth), name
+    combined = combine_statistics(
+        [GroupStatistics.from_file(tmp_path / f"{s[3]}.json") for s in sites]
+    )
+    options = {"metrics": ["n", *RATES], "n_bootstrap": 0}
+    for report in (combined.report, combined.report_by_site):
+        result = _quiet(report, **options)
+        for frame in (result.to_frame(), result.to_frame(suppress_below=11)):
+            found = _counts_a_reader_derives(frame)
+            assert not found[(found > 0.5) & (found < 10.5)].size
+    # the attack finds small counts when the policy is off
+    trusted = combine_statistics(_export(sites, edges, 0))
+    frame = _quiet(trusted.report_by_site, **options).to_frame(suppress_below=1)
+    found = _counts_a_reader_derives(frame)
+    assert found[(found > 0.5) & (found < 10.5)].size
 
 
 def test_disclosure_report_states_what_was_withheld(sites, edges):
@@ -452,6 +557,23 @@ HOSTILE = [
     ("bad outcome", lambda d: _site(d)["cells"][0].update(outcome=2), "outcome"),
     ("bins out of range", lambda d: _site(d)["cells"][0].update(bins=[5, 2]),
      "range of bins"),
+    ("straddling cell",
+     lambda d: _site(d)["cells"][0].update(bins=[0, 2 * len(d["bin_edges"])]),
+     "straddle the threshold"),
+    ("huge log loss", lambda d: _site(d)["cells"][0].update(log_loss=1e300),
+     "log_loss sum"),
+    ("log loss x 1000",
+     lambda d: _site(d)["cells"][0].update(log_loss=_site(d)["cells"][0]["log_loss"]
+                                           * 1000 + 1),
+     "log_loss sum"),
+    ("huge logit", lambda d: _site(d)["cells"][0].update(logit=1e6), "logit sum"),
+    ("squared error", lambda d: _site(d)["cells"][0].update(squared_error=0.5 * 11
+                                                             + 11),
+     "squared_error sum"),
+    ("n_bins of a billion", lambda d: d.update(n_bins=10**9), "n_bins is"),
+    ("too many edges", lambda d: d.update(bin_edges=[0.5] * 100_001), "bin_edges is"),
+    ("long label", lambda d: _site(d)["cells"][0].update(labels=["x" * 201, "F"]),
+     "a label or name is 201"),
 ]  # fmt: skip
 
 
@@ -469,6 +591,16 @@ def test_hostile_or_malformed_files_get_clear_errors(
     assert str(path) in str(error.value)
 
 
+def test_sizes_above_the_limits_are_refused(document, tmp_path, monkeypatch):
+    """Every size is capped before allocation; the message names field and limit."""
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps(document))
+    monkeypatch.setitem(_statistics_file.LIMITS, "cells", 2)
+    with pytest.raises(ValueError, match="a site's cells is .*limit of 2") as error:
+        GroupStatistics.from_file(path)
+    assert str(path) in str(error.value)
+
+
 def test_not_json_and_nan_are_refused(tmp_path):
     path = tmp_path / "x.json"
     path.write_text("{'schema': 1}")
@@ -476,6 +608,9 @@ def test_not_json_and_nan_are_refused(tmp_path):
         GroupStatistics.from_file(path)
     path.write_text('{"schema": NaN}')
     with pytest.raises(ValueError, match="not valid JSON"):
+        GroupStatistics.from_file(path)
+    path.write_text("[" * 100_000 + "]" * 100_000)  # too deep for json
+    with pytest.raises(ValueError, match="not valid JSON.*RecursionError"):
         GroupStatistics.from_file(path)
 
 
