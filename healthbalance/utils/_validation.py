@@ -70,9 +70,9 @@ def _check_values(values, name):
             count = _count_text(bad.sum())
             kind = what or "negative"
             raise ValueError(
-                f"{name} has {count} {kind} value{'' if count == '1' else 's'} (the "
-                f"first at row {first}, {values[first]:g}): every weight must be a "
-                "finite number >= 0; drop those rows or fix their weights."
+                f"{name} contains {kind} values ({count} rows, the first at row "
+                f"{first}, {values[first]:g}): every weight must be a finite "
+                "number >= 0; drop those rows or fix their weights."
             )
     if values.size and not values.any():
         raise ValueError(
