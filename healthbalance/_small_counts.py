@@ -56,6 +56,7 @@ __all__ = [
     "reliability",
     "smallest_nonzero",
     "suppress",
+    "suppress_parts",
     "suppression_mask",
     "too_small",
 ]
@@ -252,6 +253,57 @@ def suppress(frame, suppress_below=SUPPRESS_BELOW):
     out.loc[small, "n_events"] = pd.NA
     out.loc[small_n, "n"] = pd.NA
     return _suppress_confusion(out, small, suppress_below)
+
+
+def suppress_parts(n, n_events, suppress_below=SUPPRESS_BELOW):
+    """Return the parts of a released total (bins of a group) that must be masked.
+
+    The parts add up to the total, whose ``n`` and ``n_events`` are released;
+    :func:`suppress` decides, with its complementary suppression, which parts
+    may be shown. The masked parts together are a count too (the total minus
+    the shown parts): while their patients, events or non-events add up to 1 to
+    ``suppress_below - 1``, the smallest shown part is masked as well.
+
+    Parameters
+    ----------
+    n, n_events : array-like of shape (n_parts,)
+        Patients and events of each part (the total is their sum); NaN events
+        for counts of patients only (a histogram's bars).
+    suppress_below : int, default=11
+        Smallest count that may be released.
+
+    Returns
+    -------
+    masked : ndarray of bool of shape (n_parts,)
+        Parts whose estimates (and counts) may not be shown; all of them when
+        the total itself would have to be masked.
+
+    Examples
+    --------
+    >>> from healthbalance._small_counts import suppress_parts
+    >>> suppress_parts([46, 45, 14, 51], [1, 10, 6, 20]).tolist()
+    [True, True, True, False]
+    """
+    n, n_events = np.asarray(n, dtype=float), np.asarray(n_events, dtype=float)
+    frame = pd.DataFrame(
+        {
+            "attribute": [OVERALL] + ["part"] * n.size,
+            "group": [OVERALL] + [str(i) for i in range(n.size)],
+            "n": np.concatenate([[n.sum()], n]),
+            "n_events": np.concatenate([[n_events.sum()], n_events]),
+            "estimate": 0.0,
+        }
+    )
+    masked = suppress(frame, suppress_below)["estimate"].isna().to_numpy()
+    masked = masked[1:] | masked[0]
+    counts = np.column_stack([n, n_events, n - n_events])
+    while (~masked).any():
+        hidden = counts[masked].sum(axis=0)
+        if not ((hidden >= 1) & (hidden < suppress_below)).any():
+            break
+        shown = np.flatnonzero(~masked)
+        masked[shown[np.argmin(n[shown])]] = True
+    return masked
 
 
 def _suppress_confusion(out, small, suppress_below):

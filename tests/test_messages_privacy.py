@@ -137,11 +137,21 @@ def test_no_message_reveals_a_small_count(swept):
     assert not revealing
 
 
+def test_no_message_reads_as_if_too_few_bad_values_were_the_problem(swept):
+    # issue 16: "y_score has fewer than 11 NaN or infinite values"
+    misleading = re.compile(r"has fewer than \d+ (NaN|infinite|negative|missing)")
+    found = [m for messages in swept.values() for m in messages]
+    assert not [m for m in found if misleading.search(m)]
+
+
 def test_the_sweep_reaches_the_small_count_messages(swept):
     found = [message for messages in swept.values() for message in messages]
     assert sum("fewer than 11" in message for message in found) >= 4
     assert any("has fewer than 11 rows but X has 313" in m for m in found)
-    assert any("sample_weight has fewer than 11 NaN" in m for m in found)
+    assert any(
+        "sample_weight contains NaN or infinite values (fewer than 11 rows" in m
+        for m in found
+    )
     swept_classes = {key.split("(")[0] for key in swept}
     assert swept_classes == {cls.__name__ for cls in _public_classes()}
     assert len(swept_classes) >= 8

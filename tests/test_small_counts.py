@@ -20,7 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
-from healthbalance._small_counts import reliability, suppress
+from healthbalance._small_counts import reliability, suppress, suppress_parts
 from healthbalance.benchmark._checks import run_checks
 from healthbalance.benchmark._run import EMPTY_DELTAS, BenchmarkResults
 
@@ -455,3 +455,29 @@ def test_no_integer_program_solves_a_masked_confusion_count(n, threshold):
             )
             assert low.status == 0 and (high.status != 0 or high.fun != -low.fun)
     assert tried > 0 and released > 0
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(1, 40), st.integers(0, 40)).map(
+            lambda t: (t[0], min(t[0], t[1]))
+        ),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_suppress_parts_leaves_no_part_to_solve(parts):
+    n, events = (np.array(v) for v in zip(*parts, strict=True))
+    masked = suppress_parts(n, events, 11)
+    shown = ~masked
+    # shown parts have 11 or more patients, events and non-events
+    assert (np.minimum(events[shown], n[shown] - events[shown]) >= 11).all()
+    if min(events.sum(), (n - events).sum()) < 11:  # the total itself is masked
+        assert masked.all()
+        return
+    # the masked parts hold the totals minus the shown parts: never 1..10 of
+    # patients, events or non-events, so (each masked part holding at least one
+    # patient) no masked part's count has a single possible value in 1..10
+    for rest in (n[masked].sum(), events[masked].sum(), (n - events)[masked].sum()):
+        assert not 1 <= rest <= 10

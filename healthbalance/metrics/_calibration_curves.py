@@ -9,6 +9,7 @@ from healthbalance._small_counts import (
     SUPPRESS_BELOW,
     reliability,
     suppress,
+    suppress_parts,
 )
 from healthbalance.metrics._calibration_error import cells
 from healthbalance.metrics._count_batch import CountBatch, MetricParams
@@ -317,8 +318,11 @@ class CalibrationCurves:
             :meth:`GroupReport.to_frame`): a group whose patients, events or
             non-events are below it (or whose counts could be recovered by
             subtraction) has its curve, band and counts masked; with
-            ``method="bins"``, so has every bin of fewer patients (its mean
-            prediction and event rate are those few patients').
+            ``method="bins"``, so has every bin whose patients, events or
+            non-events are below it (its event rate and the group's size give
+            them back), and, while a masked bin's counts could be solved from
+            the group's totals and the other bins, the smallest shown bins too
+            (:func:`healthbalance._small_counts.suppress_parts`).
 
         Returns
         -------
@@ -337,7 +341,7 @@ class CalibrationCurves:
         keys = list(zip(out["attribute"], out["group"], strict=True))
         small = np.array([masked[key][0] for key in keys], dtype=bool)
         if self.method == "bins":
-            small |= out["_count"].to_numpy() < suppress_below
+            small |= _suppressed_bins(out, suppress_below)
         values = ["observed", "ci_low", "ci_high"]
         values += ["predicted"] if self.method == "bins" else []
         out.loc[small, values] = np.nan
@@ -369,6 +373,16 @@ class CalibrationCurves:
         from healthbalance.metrics._calibration_plot import plot_curves
 
         return plot_curves(self, attribute, suppress_below)
+
+
+def _suppressed_bins(frame, suppress_below):
+    """Rows of the bins masked by the small-count policy, group by group."""
+    small = np.zeros(len(frame), dtype=bool)
+    for rows in frame.groupby(["attribute", "group"], sort=False).indices.values():
+        count = frame["_count"].to_numpy()[rows]
+        events = np.rint(frame["observed"].to_numpy()[rows] * count)
+        small[rows] = suppress_parts(count, events, suppress_below)
+    return small
 
 
 def _suppressed_groups(frame, suppress_below):

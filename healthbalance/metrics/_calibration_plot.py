@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from healthbalance._small_counts import suppress_parts
 from healthbalance.metrics._groups import OVERALL
 from healthbalance.metrics._plot import import_pyplot, wrap
 
@@ -41,7 +42,10 @@ def plot_curves(curves, attribute, suppress_below):
         top = fig.add_subplot(cell[0])
         bottom = fig.add_subplot(cell[1], sharex=top)
         _curve(top, overall, rows[rows["group"] == name], name, curves)
-        _histogram(bottom, curves._histograms[(attribute, name)], suppress_below)
+        counts = curves._histograms[(attribute, name)]
+        if rows.loc[rows["group"] == name, "n"].isna().all():
+            counts = np.zeros_like(counts)  # its bars would add up to its n
+        _histogram(bottom, counts, suppress_below)
         top.tick_params(labelbottom=False)
         if k % n_cols:
             top.set_ylabel("")
@@ -81,9 +85,9 @@ def _curve(ax, overall, group, name, curves):
 def shown_bars(counts, suppress_below):
     """Return the histogram counts that may be drawn (the others set to 0).
 
-    Bars of 1 to ``suppress_below - 1`` patients are hidden and, while the hidden
-    bars add up to such a count (the group's ``n`` minus the drawn bars would give
-    it back), so is the smallest drawn bar.
+    Bars of 1 to ``suppress_below - 1`` patients are hidden, and so are the
+    bars that would give them back by subtraction from the group's ``n``
+    (:func:`healthbalance._small_counts.suppress_parts`).
 
     Examples
     --------
@@ -94,10 +98,10 @@ def shown_bars(counts, suppress_below):
     """
     if suppress_below is None:
         return counts
-    shown = np.where(counts >= suppress_below, counts, 0)
-    while 0 < counts.sum() - shown.sum() < suppress_below and shown.any():
-        drawn = np.flatnonzero(shown)
-        shown[drawn[np.argmin(shown[drawn])]] = 0
+    drawn = np.flatnonzero(counts)
+    masked = suppress_parts(counts[drawn], np.full(drawn.size, np.nan), suppress_below)
+    shown = counts.copy()
+    shown[drawn[masked]] = 0
     return shown
 
 

@@ -302,8 +302,9 @@ def _check_summary(summary, names, probability, pos_label):
     ):
         if bad:
             raise ValueError(
-                f"{name} has {count_text(bad)} NaN or infinite values: every "
-                "sample needs a finite predicted probability."
+                f"{name} contains NaN or infinite values ({count_text(bad)} "
+                "rows): every sample needs a finite predicted probability; drop "
+                "or impute those rows first."
             )
         if probability and (low < 0 or high > 1):
             raise ValueError(

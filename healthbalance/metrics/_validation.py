@@ -129,8 +129,9 @@ def check_scores(y_score, n_samples, *, name="y_score", probabilities=()):
     if not np.all(np.isfinite(scores)):
         bad = int(np.sum(~np.isfinite(scores)))
         raise ValueError(
-            f"{name} has {count_text(bad)} NaN or infinite values: every sample "
-            "needs a finite predicted probability."
+            f"{name} contains NaN or infinite values ({count_text(bad)} rows): "
+            "every sample needs a finite predicted probability; drop or impute "
+            "those rows first."
         )
     if probabilities and (scores.min() < 0 or scores.max() > 1):
         raise ValueError(

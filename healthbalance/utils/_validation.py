@@ -38,7 +38,7 @@ def check_sample_weight(sample_weight, n_samples, *, name="sample_weight"):
     >>> check_sample_weight([1, -2, 0], 3)
     Traceback (most recent call last):
     ...
-    ValueError: sample_weight has fewer than 11 negative values (the first at row 1, ...
+    ValueError: sample_weight contains negative values (fewer than 11 rows, ...
     """
     values = np.asarray(sample_weight)
     if values.dtype == bool or not (
@@ -70,9 +70,9 @@ def _check_values(values, name):
             count = _count_text(bad.sum())
             kind = what or "negative"
             raise ValueError(
-                f"{name} has {count} {kind} value{'' if count == '1' else 's'} (the "
-                f"first at row {first}, {values[first]:g}): every weight must be a "
-                "finite number >= 0; drop those rows or fix their weights."
+                f"{name} contains {kind} values ({count} rows, the first at row "
+                f"{first}, {values[first]:g}): every weight must be a finite "
+                "number >= 0; drop those rows or fix their weights."
             )
     if values.size and not values.any():
         raise ValueError(

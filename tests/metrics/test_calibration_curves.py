@@ -12,6 +12,7 @@ from healthbalance.metrics import (
     SmallGroupWarning,
     calibration_by_group,
 )
+from healthbalance.metrics._calibration_plot import shown_bars
 
 
 def _data(n=3000, seed=0):
@@ -92,10 +93,67 @@ def test_small_groups_are_flagged_and_masked_on_export():
     # complementary suppression: D's size must not be overall minus the others
     sizes = released.drop_duplicates("group").set_index("group")["n"]
     assert sizes.drop(["overall", "D"]).isna().sum() >= 1
-    # bins of fewer than 11 patients: their mean prediction is theirs
-    counts = np.bincount(np.searchsorted(np.linspace(0, 1, 11)[1:-1], p), minlength=10)
-    overall = released[released.group == "overall"]
-    assert overall["observed"].notna().sum() == (counts >= 11).sum()
+    # bins of fewer than 11 patients, events or non-events are not shown
+    index = np.searchsorted(np.linspace(0, 1, 11)[1:-1], p)
+    counts = np.bincount(index, minlength=10)
+    events = np.bincount(index, weights=y, minlength=10)
+    few = np.minimum(events, counts - events) < 11
+    shown = released.loc[released.group == "overall", "observed"].notna()
+    assert shown.sum() <= (~few[counts > 0]).sum()
+
+
+def _candidates(rate, n, events):
+    """Brute force: every (patients, events) of one bin that its rate allows."""
+    size = np.arange(1, n + 1)
+    k = np.rint(rate * size)
+    ok = (np.abs(k / size - rate) < 1e-9) & (k <= events) & (size - k <= n - events)
+    return np.column_stack([size[ok], k[ok]]).astype(int)
+
+
+def _sums(rates, n, events):
+    """Brute force: every sum of (patients, events) of the released bins."""
+    reach = np.zeros((n + 1, events + 1), dtype=bool)
+    reach[0, 0] = True
+    for rate in rates:
+        step = np.zeros_like(reach)
+        for size, k in _candidates(rate, n, events):
+            step[size:, k:] |= reach[: n + 1 - size, : events + 1 - k]
+        reach = step
+    return np.argwhere(reach)
+
+
+def _small(values):
+    """Whether every possible value of a count lies in 1..10."""
+    return len(values) and ((values >= 1) & (values <= 10)).all()
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_released_bins_pin_no_small_count(seed):
+    # issue 15: a bin of 46 patients and 1 event was released as 1/46
+    rng = np.random.default_rng(seed)
+    g = rng.choice(["A", "B", "C"], 1500, p=[0.6, 0.3, 0.1])
+    p = rng.beta(1.5, 6, 1500)
+    y = (rng.random(1500) < p).astype(int)
+    curves = calibration_by_group(
+        y, p, sensitive_features=g, method="bins", n_bootstrap=0
+    )
+    released = curves.to_frame(suppress_below=11)
+    for group in ["A", "B", "C"]:
+        rows = released[released.group == group]
+        n, events = int(rows["n"].iloc[0]), int(rows["n_events"].iloc[0])
+        rates = rows["observed"].dropna().to_numpy()
+        for rate in rates:
+            c = _candidates(rate, n, events)
+            assert not any(_small(v) for v in (c[:, 0], c[:, 1], c[:, 0] - c[:, 1]))
+        k = int(rows["observed"].isna().sum())  # masked bins, none empty
+        rest = [n, events] - _sums(rates, n, events)
+        rest = rest[(rest[:, 0] >= k) & (rest[:, 1] <= rest[:, 0])]
+        assert len(rest) or not k
+        # the masked bins together (one bin when k == 1) hold the rest
+        for v in (rest[:, 0], rest[:, 1], rest[:, 0] - rest[:, 1]):
+            assert not _small(v)
+        if k > 1:  # each masked bin holds at least one patient
+            assert not (rest[:, 0] == k).all()
 
 
 def test_plot_saves_one_panel_per_group(tmp_path):
@@ -149,3 +207,38 @@ def test_input_containers_give_the_same_curves(container):
         container(y), container(p), sensitive_features=container(race), n_bootstrap=0
     )
     pd.testing.assert_frame_equal(got.to_frame(), expected.to_frame())
+
+
+def test_histogram_bars_reveal_no_small_count():
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        counts = rng.choice([0, 1, 3, 9, 10, 11, 12, 25, 60], size=rng.integers(1, 8))
+        shown = shown_bars(counts, 11)
+        assert not ((shown >= 1) & (shown <= 10)).any()
+        assert ((shown == counts) | (shown == 0)).all()
+        hidden = counts.sum() - shown.sum()  # the group's n minus the bars drawn
+        if counts.sum() >= 11:  # else the group's n and all its bars are masked
+            assert not 1 <= hidden <= 10
+
+
+def test_plot_draws_no_bars_of_a_group_whose_size_is_masked():
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    y, p, race = _data(1000)
+    race = race.astype(object)
+    race[:6] = "D"  # six patients: one more group's n is masked with D's
+    with pytest.warns(SmallGroupWarning, match="D"):
+        curves = calibration_by_group(y, p, sensitive_features=race, n_bootstrap=0)
+    released = curves.to_frame(suppress_below=11).drop_duplicates("group")
+    masked = set(released.loc[released["n"].isna(), "group"])
+    assert "D" in masked and len(masked) >= 2
+    fig = curves.plot()
+    panels = [ax for ax in fig.axes if ax.get_title()]
+    for ax in panels:
+        bars = fig.axes[fig.axes.index(ax) + 1].patches
+        drawn = sum(bar.get_height() for bar in bars)
+        name = ax.get_title().split("\n")[0]
+        # the bars of a released group add up to at most its n; of a masked one, 0
+        assert (drawn == 0) == (name in masked)
+    plt.close("all")

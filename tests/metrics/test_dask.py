@@ -306,7 +306,11 @@ def test_names_and_missing_groups_are_kept(dask_client):
 @pytest.mark.parametrize(
     "change, message",
     [
-        (lambda f: f.assign(p=f.p.where(f.index != 5)), "NaN or infinite"),
+        (
+            lambda f: f.assign(p=f.p.where(f.index != 5)),
+            r"y_score contains NaN or infinite values \(fewer than 11 rows\).*"
+            "drop or impute",
+        ),
         (lambda f: f.assign(p=f.p + 1), r"need probabilities in \[0, 1\]"),
         (lambda f: f.assign(death=f.death.where(f.index != 5)), "missing values"),
         (lambda f: f.assign(death=f.index % 3), "must be binary"),
