@@ -1,11 +1,14 @@
 """``calibration_by_group``: smooth calibration curves per group, with bands."""
 
+import itertools
+
 import numpy as np
 import pandas as pd
 
 from healthbalance._small_counts import (
     MIN_EVENTS,
     MIN_GROUP_SIZE,
+    OVERALL,
     SUPPRESS_BELOW,
     reliability,
     suppress,
@@ -186,7 +189,7 @@ def calibration_by_group(
     low, high = percentile_interval(replicates, confidence_level)
     frame = _frame(groups, y, point, low, high, (min_group_size, min_events))
     histograms = _histograms(scores[0], groups)
-    return CalibrationCurves(frame, histograms, method, confidence_level)
+    return CalibrationCurves(frame, histograms, method, confidence_level, n_bins)
 
 
 def _check_method(method, span):
@@ -301,8 +304,9 @@ class CalibrationCurves:
     calibration_by_group : Build the curves.
     """
 
-    def __init__(self, frame, histograms, method, confidence_level):
+    def __init__(self, frame, histograms, method, confidence_level, n_bins=10):
         self._frame = frame
+        self._n_bins = n_bins
         self._histograms = histograms
         self.method = method
         self.confidence_level = confidence_level
@@ -342,6 +346,7 @@ class CalibrationCurves:
         small = np.array([masked[key][0] for key in keys], dtype=bool)
         if self.method == "bins":
             small |= _suppressed_bins(out, suppress_below)
+            small |= _suppressed_across_groups(out, self._n_bins, suppress_below)
         values = ["observed", "ci_low", "ci_high"]
         values += ["predicted"] if self.method == "bins" else []
         out.loc[small, values] = np.nan
@@ -383,6 +388,59 @@ def _suppressed_bins(frame, suppress_below):
         events = np.rint(frame["observed"].to_numpy()[rows] * count)
         small[rows] = suppress_parts(count, events, suppress_below)
     return small
+
+
+def _suppressed_across_groups(frame, n_bins, suppress_below):
+    """Rows of the bins masked in one table of groups x bins.
+
+    A bin of the overall curve is the sum of that bin over an attribute's groups,
+    and a group the sum of its bins: :func:`suppress` reads the bins as a second
+    attribute (``"<attribute> & bin"`` intersections, empty bins as zeros), so that
+    no masked bin can be solved from the other groups' bins either.
+    """
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    k = np.searchsorted(edges[1:-1], frame["predicted"].to_numpy(), side="right")
+    count = frame["_count"].to_numpy(dtype=float)
+    events = np.rint(frame["observed"].to_numpy() * count)
+    counted = {}
+    for a, g, b, c, e in zip(
+        frame["attribute"], frame["group"], k, count, events, strict=True
+    ):
+        counted[a, g, b] = (c, e)
+    totals = frame.drop_duplicates(["attribute", "group"])
+    rows = [
+        (a, g, n, e)
+        for a, g, n, e in zip(
+            totals["attribute"],
+            totals["group"],
+            totals["n"],
+            totals["n_events"],
+            strict=True,
+        )
+    ]
+    for (a, g, _, _), b in itertools.product(list(rows), range(n_bins)):
+        c, e = counted.get((a, g, b), (0.0, 0.0))
+        if a == OVERALL:
+            rows.append(("bin", str(b), c, e))
+        else:
+            rows.append((f"{a} & bin", f"{g} & {b}", c, e))
+    table = pd.DataFrame(rows, columns=["attribute", "group", "n", "n_events"])
+    masked = suppress(table.assign(estimate=0.0), suppress_below)["estimate"]
+    hidden = dict(
+        zip(
+            zip(table["attribute"], table["group"], strict=True),
+            masked.isna(),
+            strict=True,
+        )
+    )
+    return np.array(
+        [
+            hidden[("bin", str(b)) if a == OVERALL else (f"{a} & bin", f"{g} & {b}")]
+            or hidden[a, g]
+            for a, g, b in zip(frame["attribute"], frame["group"], k, strict=True)
+        ],
+        dtype=bool,
+    )
 
 
 def _suppressed_groups(frame, suppress_below):

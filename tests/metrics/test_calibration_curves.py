@@ -1,5 +1,7 @@
 """calibration_by_group: curves per group against scikit-learn and R's loess."""
 
+import warnings
+
 import matplotlib
 import numpy as np
 import pandas as pd
@@ -242,3 +244,34 @@ def test_plot_draws_no_bars_of_a_group_whose_size_is_masked():
         # the bars of a released group add up to at most its n; of a masked one, 0
         assert (drawn == 0) == (name in masked)
     plt.close("all")
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_no_masked_bin_is_the_overall_bin_minus_the_other_groups(seed):
+    """Bins of the groups add up to the overall bin: no small one by subtraction."""
+    rng = np.random.default_rng(seed)
+    n = 600
+    race = np.where(rng.random(n) < 0.85, "A", "B")
+    p = rng.beta(1, 4, n)
+    y = rng.binomial(1, p)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        curves = calibration_by_group(
+            y, p, sensitive_features=pd.DataFrame({"race": race}), method="bins",
+            n_bootstrap=0,
+        )  # fmt: skip
+    released = curves.to_frame(suppress_below=11)
+    shown = released["observed"].notna().to_numpy()
+    k = np.minimum((p * 10).astype(int), 9)  # calibration_curve's uniform bins
+    truth = pd.crosstab(race, k)
+    bins_of = np.minimum((curves.to_frame()["predicted"] * 10).astype(int), 9)
+    for b in truth.columns:
+        rows = (bins_of == b).to_numpy()
+        overall = rows & (released["attribute"] == "overall").to_numpy()
+        if not shown[overall].any():
+            continue
+        for group, other in [("A", "B"), ("B", "A")]:
+            mine = rows & (released["group"] == group).to_numpy()
+            theirs = rows & (released["group"] == other).to_numpy()
+            if shown[theirs].any() and not shown[mine].any():
+                assert not 1 <= truth.loc[group, b] < 11, (group, b)
