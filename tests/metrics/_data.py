@@ -12,3 +12,24 @@ def make_scores(n, seed=0, ties=False):
     if ties:
         p = np.round(p, 1)
     return y, p, pd.DataFrame({"race": race, "sex": sex})
+
+
+# Exact from weighted cells at agreed edges (Dask, federated sites): counts, the
+# metrics at the threshold (always an edge) and those read from the per-cell sums
+# (Brier, log loss, ECE).
+EXACT = [
+    "n",
+    "n_events",
+    "prevalence",
+    "brier_score",
+    "log_loss",
+    "ece",
+    "sensitivity",
+    "specificity",
+    "ppv",
+    "npv",
+    "f1",
+    "fnr",
+    "fpr",
+    "net_benefit",
+]

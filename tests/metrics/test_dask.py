@@ -26,26 +26,8 @@ from healthbalance.metrics._count_batch import ROW_STATISTICS, MetricParams
 from healthbalance.metrics._engine import evaluate
 from healthbalance.metrics._groups import build_groups
 from healthbalance.metrics._registry import METRICS
-from tests.metrics._data import make_scores
+from tests.metrics._data import EXACT, make_scores
 
-# Exact from the cells: counts, the metrics at the threshold (an edge), and the
-# metrics read from the per-cell sums (Brier, log loss, ECE).
-EXACT = [
-    "n",
-    "n_events",
-    "prevalence",
-    "brier_score",
-    "log_loss",
-    "ece",
-    "sensitivity",
-    "specificity",
-    "ppv",
-    "npv",
-    "f1",
-    "fnr",
-    "fpr",
-    "net_benefit",
-]
 THRESHOLD = 0.3
 
 

@@ -24,26 +24,9 @@ from healthbalance.metrics import (
 from healthbalance.metrics._binning import bin_codes
 from healthbalance.metrics._coarsened import spread
 from healthbalance.metrics._count_batch import ROW_STATISTICS
+from tests.metrics._data import EXACT
 
 ATTRIBUTES = ["race_ethnicity", "sex"]
-# exact from the cells at agreed edges: counts, metrics at the threshold (an edge)
-# and those read from the per-cell sums
-EXACT = [
-    "n",
-    "n_events",
-    "prevalence",
-    "brier_score",
-    "log_loss",
-    "ece",
-    "sensitivity",
-    "specificity",
-    "ppv",
-    "npv",
-    "f1",
-    "fnr",
-    "fpr",
-    "net_benefit",
-]
 MIXES = [  # three hospitals with different case mixes
     {"prevalence": 0.08, "group_proportions": None},
     {
