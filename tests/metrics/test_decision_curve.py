@@ -56,6 +56,8 @@ def test_net_benefit_equals_the_dcurves_reference_table():
     """dcurves 1.1.7 on its own example data (make_dcurves_fixture.py), to 1e-12."""
     data = pd.read_csv(DATA / "dcurves_input.csv")
     expected = pd.read_csv(DATA / "dcurves_net_benefit.csv")
+    # pandas 2's default parser can read 0.07 an ulp off: merge on the 0.01 grid
+    expected["threshold"] = expected["threshold"].round(2)
     models = {m: data[m].to_numpy(float) for m in ("cancerpredmarker", "famhistory")}
     curve = _quiet(
         data["cancer"], models, sensitive_features=data["risk_group"], n_bootstrap=0
