@@ -16,6 +16,7 @@ from healthbalance._small_counts import (
 )
 from healthbalance.metrics._calibration_error import cells
 from healthbalance.metrics._count_batch import CountBatch, MetricParams
+from healthbalance.metrics._dask import require_rows
 from healthbalance.metrics._engine import _Setup
 from healthbalance.metrics._group_report import (
     _warn_unreliable,
@@ -166,13 +167,11 @@ def calibration_by_group(
         caller="calibration_by_group",
     )
     check_bootstrap(n_bootstrap, confidence_level, stratify)
-    if cells is not None:
-        raise ValueError(
-            "calibration_by_group needs the rows of y_true and y_score in memory; it "
-            "does not take Dask collections yet. Evaluate a sample (.sample(frac=...)"
-            ".compute()), or read ici, e50, e90 and emax from group_report, which "
-            "takes Dask input."
-        )
+    require_rows(
+        cells,
+        "calibration_by_group",
+        ", or read ici, e50, e90 and emax from group_report, which takes Dask input",
+    )
     setup = _Setup(y, scores, groups, {}, params, stratify)
     curve = _Curve(method, span, n_bins)
     point = curve.values(setup, None)

@@ -43,10 +43,23 @@ from healthbalance.metrics._groups import build_groups
 from healthbalance.metrics._validation import check_target
 from healthbalance.utils._validation import plain
 
-__all__ = ["is_dask", "prepare_cells", "reduce_to_cells"]
+__all__ = ["is_dask", "prepare_cells", "reduce_to_cells", "require_rows"]
 
 _SPLIT_EVERY = 8  # partitions merged per task of the reduction tree
 _SUMS = tuple(ROW_STATISTICS)  # score, logit, squared_error, log_loss
+
+
+def require_rows(cells, caller, instead):
+    """Refuse Dask input (``cells`` from :func:`prepare_cells`) for ``caller``.
+
+    ``instead`` ends the message: what takes Dask input in its place.
+    """
+    if cells is not None:
+        raise ValueError(
+            f"{caller} needs the rows of y_true and y_score in memory; it does not "
+            "take Dask collections yet. Evaluate a sample (.sample(frac=...)"
+            f".compute()){instead}."
+        )
 
 
 def is_dask(obj):

@@ -22,6 +22,7 @@ from healthbalance.metrics._count_batch import (
     SortedGroup,
     take_rows,
 )
+from healthbalance.metrics._dask import require_rows
 from healthbalance.metrics._decision_frame import DecisionCurve, curve_frame
 from healthbalance.metrics._group_report import check_bootstrap, prepare
 from healthbalance.metrics._registry import METRICS
@@ -144,12 +145,8 @@ def decision_curve(
         pos_label=pos_label,
         caller="decision_curve",
     )
-    if cells is not None:
-        raise ValueError(
-            "decision_curve needs the rows of y_true and y_score in memory; it "
-            "does not take Dask collections yet. Evaluate a sample (.sample(frac=...)"
-            ".compute()) or use group_report's net_benefit at one threshold."
-        )
+    instead = " or use group_report's net_benefit at one threshold"
+    require_rows(cells, "decision_curve", instead)
     check_bootstrap(n_bootstrap, confidence_level, stratify)
     counts = _ThresholdCounts(y, arrays, groups, thresholds, stratify)
     point = counts.net_benefit(None)[0]
